@@ -1,0 +1,327 @@
+//! An ISO 8583 message: MTI and fields, packed and unpacked by a field table.
+
+use super::bcd;
+use super::error::{DecodeError, DecodeErrorKind, EncodeError};
+use super::spec::{FieldSpec, Kind, LenRule};
+
+/// A message type indicator, four decimal digits.
+///
+/// ```
+/// use smartpos_core::iso8583::Mti;
+/// let m = Mti::new(200).unwrap();
+/// assert_eq!(m.to_string(), "0200");
+/// assert_eq!(m.response().unwrap().to_string(), "0210");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Mti(u16);
+
+impl Mti {
+    /// An MTI from its number (0..=9999).
+    pub fn new(n: u16) -> Option<Self> {
+        (n <= 9999).then_some(Mti(n))
+    }
+    /// The number.
+    pub fn value(self) -> u16 {
+        self.0
+    }
+    /// The response MTI (request + 10), if this is a request.
+    pub fn response(self) -> Option<Mti> {
+        ((self.0 / 10) % 2 == 0).then(|| Mti(self.0 + 10))
+    }
+    fn bcd(self) -> [u8; 2] {
+        let d = |n: u16| (n % 10) as u8;
+        [(d(self.0 / 1000) << 4) | d(self.0 / 100), (d(self.0 / 10) << 4) | d(self.0)]
+    }
+}
+
+impl std::fmt::Display for Mti {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+/// An ISO 8583 message. Text fields (n, z, an, ans) hold their characters as bytes; binary
+/// fields hold raw bytes. Fields 2..=64; the bitmap is derived from which are present.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Message type.
+    pub mti: Mti,
+    fields: Vec<Option<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Message {
+    /// Never prints card data or secrets: fields 2, 35, 36, 52, 55 and 62 are summarized.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_map();
+        d.entry(&"mti", &self.mti.to_string());
+        for (n, v) in self.iter() {
+            match n {
+                2 => d.entry(&n, &crate::card::mask_pan(&String::from_utf8_lossy(v))),
+                35 | 36 | 52 | 55 | 62 => d.entry(&n, &format!("<{} bytes>", v.len())),
+                _ => d.entry(&n, &String::from_utf8_lossy(v)),
+            };
+        }
+        d.finish()
+    }
+}
+
+impl Message {
+    /// An empty message of this type.
+    pub fn new(mti: Mti) -> Self {
+        Message { mti, fields: vec![None; 65] }
+    }
+    /// Sets a field (2..=64). Text fields take their characters.
+    pub fn set(&mut self, field: u8, value: impl Into<Vec<u8>>) -> &mut Self {
+        if (2..=64).contains(&field) {
+            self.fields[field as usize] = Some(value.into());
+        }
+        self
+    }
+    /// Removes a field.
+    pub fn remove(&mut self, field: u8) -> Option<Vec<u8>> {
+        self.fields.get_mut(field as usize).and_then(Option::take)
+    }
+    /// A field's bytes.
+    pub fn get(&self, field: u8) -> Option<&[u8]> {
+        self.fields.get(field as usize)?.as_deref()
+    }
+    /// A text field as `&str` (None if absent or not UTF-8).
+    pub fn get_str(&self, field: u8) -> Option<&str> {
+        std::str::from_utf8(self.get(field)?).ok()
+    }
+    /// Whether a field is present.
+    pub fn has(&self, field: u8) -> bool {
+        self.get(field).is_some()
+    }
+    /// Present fields in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_deref().map(|v| (i as u8, v)))
+    }
+
+    /// Packs MTI, bitmap and fields with `table`.
+    ///
+    /// ```
+    /// use smartpos_core::iso8583::{Message, Mti, CUP_FIELDS};
+    /// let mut m = Message::new(Mti::new(800).unwrap());
+    /// m.set(11, "000001").set(41, "12345678");
+    /// let bytes = m.encode(&CUP_FIELDS).unwrap();
+    /// assert_eq!(Message::decode(&bytes, &CUP_FIELDS).unwrap(), m);
+    /// ```
+    pub fn encode(&self, table: &[Option<FieldSpec>; 65]) -> Result<Vec<u8>, EncodeError> {
+        let mut out = Vec::with_capacity(128);
+        self.encode_into(table, &mut out)?;
+        Ok(out)
+    }
+
+    /// Packs into `out` (appending).
+    pub fn encode_into(
+        &self,
+        table: &[Option<FieldSpec>; 65],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.mti.bcd());
+        let mut bitmap = [0u8; 8];
+        for (n, _) in self.iter() {
+            bitmap[(n as usize - 1) / 8] |= 0x80 >> ((n as usize - 1) % 8);
+        }
+        out.extend_from_slice(&bitmap);
+        for (n, v) in self.iter() {
+            let spec = table[n as usize].as_ref().ok_or(EncodeError::UndefinedField(n))?;
+            encode_field(n, spec, v, out)?;
+        }
+        Ok(())
+    }
+
+    /// The MAC block: MTI through field 63 as sent, with bit 64 set in the bitmap.
+    pub fn mac_block(&self, table: &[Option<FieldSpec>; 65]) -> Result<Vec<u8>, EncodeError> {
+        let mut m = self.clone();
+        m.set(64, vec![0u8; 8]);
+        let mut bytes = m.encode(table)?;
+        bytes.truncate(bytes.len() - 8);
+        Ok(bytes)
+    }
+
+    /// Unpacks MTI, bitmap and fields; every byte must be consumed.
+    pub fn decode(bytes: &[u8], table: &[Option<FieldSpec>; 65]) -> Result<Message, DecodeError> {
+        let env = |k| DecodeError::new(0, k);
+        if bytes.len() < 10 {
+            return Err(env(DecodeErrorKind::Truncated));
+        }
+        let mti_digits = bcd::unpack(&bytes[..2], 4, false, false).ok_or(env(DecodeErrorKind::BadBcd))?;
+        let mti_n: u16 = std::str::from_utf8(&mti_digits)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(env(DecodeErrorKind::BadBcd))?;
+        let mut msg = Message::new(Mti(mti_n));
+        let bitmap = &bytes[2..10];
+        if bitmap[0] & 0x80 != 0 {
+            return Err(env(DecodeErrorKind::SecondaryBitmap));
+        }
+        let mut pos = 10;
+        for n in 2u8..=64 {
+            let i = n as usize - 1;
+            if bitmap[i / 8] & (0x80 >> (i % 8)) == 0 {
+                continue;
+            }
+            let spec = table[n as usize]
+                .as_ref()
+                .ok_or(DecodeError::new(n, DecodeErrorKind::UndefinedField))?;
+            let (value, used) =
+                decode_field(spec, &bytes[pos..]).map_err(|k| DecodeError::new(n, k))?;
+            msg.fields[n as usize] = Some(value);
+            pos += used;
+        }
+        if pos != bytes.len() {
+            return Err(env(DecodeErrorKind::TrailingBytes(bytes.len() - pos)));
+        }
+        Ok(msg)
+    }
+}
+
+fn spec_words(spec: &FieldSpec) -> String {
+    format!("{:?} {:?}", spec.kind, spec.len)
+}
+
+fn encode_field(n: u8, spec: &FieldSpec, v: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let bad_len = || EncodeError::BadLength { field: n, got: v.len(), spec: spec_words(spec) };
+    match spec.len {
+        LenRule::Fixed(l) if v.len() != l => return Err(bad_len()),
+        LenRule::LlVar(max) | LenRule::LllVar(max) if v.len() > max => return Err(bad_len()),
+        LenRule::LlVar(_) => bcd::write_len(v.len(), 1, out),
+        LenRule::LllVar(_) => bcd::write_len(v.len(), 2, out),
+        LenRule::Fixed(_) => {}
+    }
+    match spec.kind {
+        Kind::N | Kind::Z => {
+            let packed = bcd::pack(v, spec.left_align, spec.kind == Kind::Z)
+                .ok_or(EncodeError::BadContent { field: n })?;
+            out.extend_from_slice(&packed);
+        }
+        Kind::An => {
+            if !v.iter().all(|b| (0x20..0x7F).contains(b)) {
+                return Err(EncodeError::BadContent { field: n });
+            }
+            out.extend_from_slice(v);
+        }
+        Kind::Ans | Kind::B => out.extend_from_slice(v),
+    }
+    Ok(())
+}
+
+fn take(input: &[u8], n: usize) -> Result<&[u8], DecodeErrorKind> {
+    input.get(..n).ok_or(DecodeErrorKind::Truncated)
+}
+
+fn decode_field(spec: &FieldSpec, input: &[u8]) -> Result<(Vec<u8>, usize), DecodeErrorKind> {
+    let (units, prefix) = match spec.len {
+        LenRule::Fixed(l) => (l, 0),
+        LenRule::LlVar(max) | LenRule::LllVar(max) => {
+            let w = if matches!(spec.len, LenRule::LlVar(_)) { 1 } else { 2 };
+            let l = bcd::read_len(take(input, w)?).ok_or(DecodeErrorKind::BadBcd)?;
+            if l > max {
+                return Err(DecodeErrorKind::TooLong { got: l, max });
+            }
+            (l, w)
+        }
+    };
+    let rest = &input[prefix..];
+    match spec.kind {
+        Kind::N | Kind::Z => {
+            let nbytes = units.div_ceil(2);
+            let raw = take(rest, nbytes)?;
+            let v = bcd::unpack(raw, units, spec.left_align, spec.kind == Kind::Z)
+                .ok_or(DecodeErrorKind::BadBcd)?;
+            Ok((v, prefix + nbytes))
+        }
+        Kind::An => {
+            let raw = take(rest, units)?;
+            if !raw.iter().all(|b| (0x20..0x7F).contains(b)) {
+                return Err(DecodeErrorKind::NotPrintable);
+            }
+            Ok((raw.to_vec(), prefix + units))
+        }
+        Kind::Ans | Kind::B => Ok((take(rest, units)?.to_vec(), prefix + units)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::CUP_FIELDS;
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn packs_fields_on_literal_bytes() {
+        let mut m = Message::new(Mti::new(200).unwrap());
+        m.set(3, "000000").set(4, "000000001234").set(22, "021").set(35, "6222=3012");
+        let b = m.encode(&CUP_FIELDS).unwrap();
+        assert_eq!(
+            hex::encode_upper(&b),
+            // MTI | bitmap (3,4,22,35) | F3 | F4 | F22 left-aligned | F35 LL=09 digits, D separator
+            "020030000400200000000000000000000012340210096222D30120"
+        );
+        assert_eq!(Message::decode(&b, &CUP_FIELDS).unwrap(), m);
+    }
+
+    #[test]
+    fn decode_names_the_field() {
+        let mut m = Message::new(Mti::new(200).unwrap());
+        m.set(4, "000000001234").set(41, "12345678");
+        let b = m.encode(&CUP_FIELDS).unwrap();
+        let err = Message::decode(&b[..b.len() - 1], &CUP_FIELDS).unwrap_err();
+        assert_eq!(err, DecodeError { field: 41, kind: DecodeErrorKind::Truncated });
+        let mut bad = b.clone();
+        bad[10] = 0xAB; // first byte of F4 is not BCD
+        assert_eq!(Message::decode(&bad, &CUP_FIELDS).unwrap_err().field, 4);
+        let mut trailing = b;
+        trailing.push(0);
+        assert_eq!(
+            Message::decode(&trailing, &CUP_FIELDS).unwrap_err().kind,
+            DecodeErrorKind::TrailingBytes(1)
+        );
+    }
+
+    #[test]
+    fn refuses_undefined_fields_and_bad_lengths() {
+        let mut m = Message::new(Mti::new(200).unwrap());
+        m.set(5, "1");
+        assert_eq!(m.encode(&CUP_FIELDS), Err(EncodeError::UndefinedField(5)));
+        let mut m = Message::new(Mti::new(200).unwrap());
+        m.set(4, "1234");
+        assert!(matches!(m.encode(&CUP_FIELDS), Err(EncodeError::BadLength { field: 4, .. })));
+        let mut m = Message::new(Mti::new(200).unwrap());
+        m.set(2, "12345678901234567890");
+        assert!(matches!(m.encode(&CUP_FIELDS), Err(EncodeError::BadLength { field: 2, .. })));
+        // a bitmap bit for an undefined field
+        let bytes = [0x02, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x00];
+        assert_eq!(
+            Message::decode(&bytes, &CUP_FIELDS).unwrap_err(),
+            DecodeError { field: 5, kind: DecodeErrorKind::UndefinedField }
+        );
+    }
+
+    fn digits(min: usize, max: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(0u8..10, min..=max)
+            .prop_map(|v| v.into_iter().map(|d| (b'0' + d) as char).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn round_trips(pan in digits(12, 19), amount in digits(12, 12), f60 in digits(1, 17),
+                       f62 in proptest::collection::vec(any::<u8>(), 0..512),
+                       f63 in proptest::collection::vec(any::<u8>(), 0..163)) {
+            let mut m = Message::new(Mti::new(210).unwrap());
+            m.set(2, pan).set(4, amount).set(22, "051").set(39, "00").set(60, f60).set(62, f62).set(63, f63);
+            let b = m.encode(&CUP_FIELDS).unwrap();
+            prop_assert_eq!(Message::decode(&b, &CUP_FIELDS).unwrap(), m);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = Message::decode(&bytes, &CUP_FIELDS);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! ISO 8583 in the China UnionPay POS profile.
+//!
+//! Field formats are data ([`spec::CUP_FIELDS`]), in the style of jPOS packagers: a field is a
+//! content kind, a length rule and an alignment. [`Message`] is MTI + fields; [`Frame`] adds the
+//! 2-byte length, TPDU and header that the internet front expects.
+
+pub mod bcd;
+pub mod error;
+pub mod frame;
+pub mod message;
+pub mod spec;
+
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use frame::{Frame, Header};
+pub use message::{Message, Mti};
+pub use spec::{FieldSpec, Kind, LenRule, CUP_FIELDS};

@@ -1,0 +1,87 @@
+//! The CUP POS field table: formats as data, one entry a field.
+
+/// Content kind of a field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Numeric, packed BCD; lengths count digits.
+    N,
+    /// Track data, packed BCD with `=` as nibble D; lengths count digits.
+    Z,
+    /// Alphanumeric (printable ASCII); lengths count bytes.
+    An,
+    /// Alphanumeric and special (any bytes, e.g. GBK text); lengths count bytes.
+    Ans,
+    /// Binary; lengths count bytes.
+    B,
+}
+
+/// How long a field is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LenRule {
+    /// Exactly this many units.
+    Fixed(usize),
+    /// One BCD length byte, at most this many units.
+    LlVar(usize),
+    /// Two BCD length bytes, at most this many units.
+    LllVar(usize),
+}
+
+/// A field's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// Content kind.
+    pub kind: Kind,
+    /// Length rule.
+    pub len: LenRule,
+    /// For odd digit counts: pad nibble after the digits (true) or before them (false).
+    pub left_align: bool,
+    /// What the field is, for messages.
+    pub name: &'static str,
+}
+
+const fn f(kind: Kind, len: LenRule, left_align: bool, name: &'static str) -> Option<FieldSpec> {
+    Some(FieldSpec { kind, len, left_align, name })
+}
+
+use Kind::*;
+use LenRule::*;
+
+/// Field formats of the China UnionPay POS profile, indexed by field number (0 and 1 unused).
+/// Variable numeric fields are left-aligned (trailing pad nibble); fixed ones right-aligned,
+/// except field 22.
+pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
+    let mut t: [Option<FieldSpec>; 65] = [None; 65];
+    t[2] = f(N, LlVar(19), true, "primary account number");
+    t[3] = f(N, Fixed(6), false, "processing code");
+    t[4] = f(N, Fixed(12), false, "amount");
+    t[11] = f(N, Fixed(6), false, "system trace audit number");
+    t[12] = f(N, Fixed(6), false, "local time hhmmss");
+    t[13] = f(N, Fixed(4), false, "local date MMDD");
+    t[14] = f(N, Fixed(4), false, "expiry date YYMM");
+    t[15] = f(N, Fixed(4), false, "settlement date MMDD");
+    t[22] = f(N, Fixed(3), true, "POS entry mode");
+    t[23] = f(N, Fixed(3), false, "card sequence number");
+    t[25] = f(N, Fixed(2), false, "POS condition code");
+    t[26] = f(N, Fixed(2), false, "PIN capture code");
+    t[32] = f(N, LlVar(11), true, "acquiring institution id");
+    t[35] = f(Z, LlVar(37), true, "track 2 data");
+    t[36] = f(Z, LllVar(104), true, "track 3 data");
+    t[37] = f(An, Fixed(12), false, "retrieval reference number");
+    t[38] = f(An, Fixed(6), false, "authorization code");
+    t[39] = f(An, Fixed(2), false, "response code");
+    t[41] = f(Ans, Fixed(8), false, "terminal id");
+    t[42] = f(Ans, Fixed(15), false, "merchant id");
+    t[44] = f(Ans, LlVar(25), false, "additional response data");
+    t[48] = f(N, LllVar(322), true, "additional data (settlement totals)");
+    t[49] = f(An, Fixed(3), false, "currency code");
+    t[52] = f(B, Fixed(8), false, "PIN block");
+    t[53] = f(N, Fixed(16), false, "security control information");
+    t[55] = f(B, LllVar(255), false, "ICC data");
+    // The note gives n...017; published captures carry 19 digits (60.6/60.7 extensions).
+    t[60] = f(N, LllVar(19), true, "reserved private (type, batch, network code)");
+    t[61] = f(N, LllVar(29), true, "original message data");
+    t[62] = f(B, LllVar(512), false, "reserved private (keys, terminal data)");
+    t[63] = f(Ans, LllVar(163), false, "reserved private (operator, card org)");
+    t[64] = f(B, Fixed(8), false, "MAC");
+    t
+};

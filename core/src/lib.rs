@@ -1,0 +1,20 @@
+//! # smartpos-core
+//!
+//! The acquiring core of a smartpos terminal. Module map:
+//!
+//! - [`money`], [`card`]: the domain's values (integer minor units; masked PANs).
+//! - [`crypto`]: DES keys, check values, the UnionPay ECB MAC, ISO 9564 PIN blocks.
+//! - [`iso8583`]: the table-driven codec for the China UnionPay POS profile.
+//! - [`profile`]: what varies between acquirers (TPDU, header, key layout, MAC key use).
+//! - [`engine`]: the sans-IO payment engine: events in, actions out. No clock, no I/O.
+//! - [`hal`]: hardware-abstraction traits vendors implement, and simulated drivers.
+//! - [`journal`]: the durable SQLite batch journal (an adapter).
+//! - [`transport`]: HTTPS to the bank's internet front with the bank's CA pinned (an adapter).
+//! - [`terminal`]: runs the engine against the adapters.
+//! - [`receipt`]: receipt text and a printer-width PNG.
+#![deny(missing_docs)]
+
+pub mod card;
+pub mod crypto;
+pub mod iso8583;
+pub mod money;
