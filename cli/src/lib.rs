@@ -1,1 +1,7 @@
+//! The `smartpos` command's library: the acquirer host simulator, its HTTPS server and PKI,
+//! and the end-to-end demo. The binary in `main.rs` is a thin clap front end.
 
+pub mod acquirer;
+pub mod demo;
+pub mod pki;
+pub mod server;

@@ -11,6 +11,6 @@ pub mod message;
 pub mod spec;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
-pub use frame::{Frame, Header};
+pub use frame::{Frame, Header, HostRequest};
 pub use message::{Message, Mti};
 pub use spec::{FieldSpec, Kind, LenRule, CUP_FIELDS};

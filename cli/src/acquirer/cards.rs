@@ -1,0 +1,38 @@
+//! The simulator's test cards (documented in sdk-docs/src/simulator.md).
+
+/// A test card account.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TestCard {
+    /// Card number.
+    pub pan: String,
+    /// Expiry YYMM.
+    pub expiry: String,
+    /// PIN the issuer checks.
+    pub pin: String,
+    /// Available balance in minor units.
+    pub balance: u64,
+    /// Description for people.
+    pub note: String,
+}
+
+/// The standard test cards.
+pub fn standard_cards() -> Vec<TestCard> {
+    let card = |pan: &str, expiry: &str, balance: u64, note: &str| TestCard {
+        pan: pan.into(),
+        expiry: expiry.into(),
+        pin: "123456".into(),
+        balance,
+        note: note.into(),
+    };
+    vec![
+        card("6222021234567890123", "3012", 10_000_000, "approves; balance 100000.00"),
+        card("6228480000000000018", "3012", 10_000_000, "approves; balance 100000.00"),
+        card("6222020000000000055", "3012", 100, "insufficient funds above 1.00 (51)"),
+        card("6222020000000000063", "2001", 10_000_000, "expired card (54)"),
+    ]
+}
+
+/// Track 2 equivalent data of a test card (`PAN=YYMM` + service code 101).
+pub fn track2(card: &TestCard) -> String {
+    format!("{}={}101", card.pan, card.expiry)
+}

@@ -1,0 +1,278 @@
+//! The simulated acquirer host: a frame in, a frame out. No I/O here; the HTTPS server in
+//! [`crate::server`] and tests both drive it.
+
+pub mod cards;
+
+use cards::TestCard;
+use smartpos_core::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
+use smartpos_core::iso8583::{Frame, Message, CUP_FIELDS};
+use smartpos_core::profile::{AcquirerProfile, MacKeyUse};
+use smartpos_core::time::LocalTime;
+use std::collections::HashMap;
+use random::random_bytes;
+
+/// The terminal master key the simulator's test terminals were injected with (test only).
+pub const TEST_TMK_HEX: &str = "0123456789ABCDEFFEDCBA9876543210";
+
+/// A terminal the host knows.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TerminalAccount {
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Merchant id.
+    pub merchant_id: String,
+    /// Current batch number.
+    pub batch: u32,
+}
+
+/// One approved or declined financial message as the host recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LedgerEntry {
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Batch.
+    pub batch: u32,
+    /// Trace.
+    pub trace: u32,
+    /// Type name.
+    pub kind: String,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// Masked card number.
+    pub masked_pan: String,
+    /// Response code.
+    pub response_code: String,
+    /// Retrieval reference.
+    pub reference: String,
+    /// Authorization code.
+    pub auth_code: String,
+}
+
+/// Durable state of the simulator.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct HostState {
+    /// Known terminals.
+    pub terminals: Vec<TerminalAccount>,
+    /// Card accounts with current balances.
+    pub cards: Vec<TestCard>,
+    /// Every financial message answered.
+    pub ledger: Vec<LedgerEntry>,
+    /// Last reference number issued.
+    pub rrn_counter: u64,
+}
+
+/// Why a request got no ISO 8583 answer at all.
+#[derive(Debug, thiserror::Error)]
+pub enum HostReject {
+    /// The request frame could not be decoded.
+    #[error("malformed request: {0}")]
+    Malformed(#[from] smartpos_core::iso8583::DecodeError),
+}
+
+struct Keys {
+    pin: DesKey,
+    mac: DesKey,
+}
+
+/// The simulated acquirer.
+pub struct Acquirer {
+    profile: AcquirerProfile,
+    tmk: DesKey,
+    state: HostState,
+    keys: HashMap<String, Keys>,
+}
+
+/// A source of random bytes for working keys.
+mod random {
+    pub fn random_bytes(buf: &mut [u8]) {
+        use ring::rand::SecureRandom;
+        ring::rand::SystemRandom::new().fill(buf).expect("system randomness");
+    }
+}
+
+fn set_text(m: &mut Message, f: u8, v: &str) {
+    m.set(f, v.as_bytes().to_vec());
+}
+
+impl Acquirer {
+    /// A host with the standard test terminal and cards.
+    pub fn new(profile: AcquirerProfile) -> Self {
+        let state = HostState {
+            terminals: vec![TerminalAccount {
+                terminal_id: "10000001".into(),
+                merchant_id: "898310048990001".into(),
+                batch: 1,
+            }],
+            cards: cards::standard_cards(),
+            ledger: Vec::new(),
+            rrn_counter: 0,
+        };
+        Self::with_state(profile, state)
+    }
+
+    /// A host resuming from saved state.
+    pub fn with_state(profile: AcquirerProfile, state: HostState) -> Self {
+        Acquirer {
+            profile,
+            tmk: DesKey::from_hex(TEST_TMK_HEX).expect("valid test key"),
+            state,
+            keys: HashMap::new(),
+        }
+    }
+
+    /// The durable state (ledger, balances, terminals).
+    pub fn state(&self) -> &HostState {
+        &self.state
+    }
+
+    /// Answers one request frame at local time `now`.
+    pub fn handle(&mut self, request: &[u8], now: LocalTime) -> Result<Vec<u8>, HostReject> {
+        let frame = Frame::decode(request, &CUP_FIELDS)?;
+        let req = &frame.message;
+        let mut header = frame.header;
+        let mut resp = Message::new(req.mti.response().unwrap_or(req.mti));
+        for f in [2u8, 3, 4, 11, 14, 22, 25, 41, 42, 49, 60] {
+            if let Some(v) = req.get(f) {
+                resp.set(f, v.to_vec());
+            }
+        }
+        resp.set(12, now.f12());
+        resp.set(13, now.f13());
+        resp.set(32, self.profile.acquirer_id.clone());
+        let tid = req.get_str(41).unwrap_or("").to_string();
+        let known = self.state.terminals.iter().any(|t| t.terminal_id == tid);
+        let code = if !known {
+            "97".to_string()
+        } else {
+            match (req.mti.value(), req.get_str(3)) {
+                (800, _) => self.sign_in(&tid, req, &mut resp),
+                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header),
+                _ => "40".to_string(),
+            }
+        };
+        set_text(&mut resp, 39, &code);
+        if req.mti.value() != 800 && code != "97" && code != "A0" {
+            if let Some(k) = self.keys.get(&tid) {
+                let mab = resp.mac_block(&CUP_FIELDS).expect("well-formed response");
+                resp.set(64, cup_ecb_mac(&k.mac, &mab).to_vec());
+            }
+        }
+        let out = Frame { tpdu: frame.reply_tpdu(), header, message: resp };
+        Ok(out.encode(&CUP_FIELDS).expect("well-formed response"))
+    }
+
+    fn next_rrn(&mut self) -> String {
+        self.state.rrn_counter += 1;
+        format!("{:012}", self.state.rrn_counter)
+    }
+
+    fn sign_in(&mut self, tid: &str, req: &Message, resp: &mut Message) -> String {
+        let layout = self.profile.key_layout;
+        let mut raw = vec![0u8; layout.key_len()];
+        random_bytes(&mut raw);
+        let pin = DesKey::new(&raw).expect("key length");
+        random_bytes(&mut raw);
+        let mac = DesKey::new(&raw).expect("key length");
+        let (pin_enc, pin_kcv) = self.tmk.wrap_key(&pin);
+        let (mac_enc, mac_kcv) = self.tmk.wrap_key(&mac);
+        let mut f62 = Vec::new();
+        f62.extend_from_slice(&pin_enc);
+        f62.extend_from_slice(&pin_kcv);
+        f62.extend_from_slice(&mac_enc);
+        f62.extend_from_slice(&mac_kcv);
+        let mac_effective = match self.profile.mac_key_use {
+            MacKeyUse::Full => mac,
+            MacKeyUse::FirstHalf => mac.first_half(),
+        };
+        self.keys.insert(tid.to_string(), Keys { pin, mac: mac_effective });
+        // Echo the terminal's batch; a terminal that sends 000000 gets the host's.
+        let sent_batch = req.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse::<u32>().ok()).unwrap_or(0);
+        let account = self.state.terminals.iter_mut().find(|t| t.terminal_id == tid).expect("known terminal");
+        if sent_batch != 0 {
+            account.batch = sent_batch;
+        }
+        let batch = account.batch;
+        resp.set(60, format!("00{batch:06}{}", layout.code()));
+        resp.set(62, f62);
+        let rrn = self.next_rrn();
+        set_text(resp, 37, &rrn);
+        "00".into()
+    }
+
+    fn sale(&mut self, tid: &str, req: &Message, resp: &mut Message, now: LocalTime, header: &mut smartpos_core::iso8583::Header) -> String {
+        let Some(keys) = self.keys.get(tid) else {
+            *header = header.with_request(3);
+            return "A0".into();
+        };
+        let mab = match req.mac_block(&CUP_FIELDS) {
+            Ok(m) => m,
+            Err(_) => return "30".into(),
+        };
+        if req.get(64) != Some(&cup_ecb_mac(&keys.mac, &mab)[..]) {
+            *header = header.with_request(3);
+            return "A0".into();
+        }
+        let pan = req
+            .get_str(2)
+            .map(str::to_string)
+            .or_else(|| req.get_str(35).and_then(|t| t.split('=').next()).map(str::to_string))
+            .unwrap_or_default();
+        let trace: u32 = req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
+        let batch: u32 = req.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse().ok()).unwrap_or(0);
+        let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let rrn = self.next_rrn();
+        set_text(resp, 37, &rrn);
+        resp.set(15, now.f13());
+        let dup = self.state.ledger.iter().any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        let code = (|| {
+            if dup {
+                return "94";
+            }
+            if amount == 0 {
+                return "13";
+            }
+            let Some(card) = self.state.cards.iter().find(|c| c.pan == pan) else { return "14" };
+            let today = format!("{:02}{:02}", now.year % 100, now.month);
+            if card.expiry < today {
+                return "54";
+            }
+            if let Some(block) = req.get(52) {
+                let keys = self.keys.get(tid).expect("checked above");
+                let Ok(block): Result<[u8; 8], _> = block.try_into() else { return "99" };
+                let clear = keys.pin.decrypt_block(block);
+                match iso9564_format0(&card.pin, &pan) {
+                    Ok(expected) if expected == clear => {}
+                    _ => return "55",
+                }
+            }
+            if card.balance < amount {
+                return "51";
+            }
+            "00"
+        })()
+        .to_string();
+        let auth = if code == "00" {
+            let card = self.state.cards.iter_mut().find(|c| c.pan == pan).expect("found above");
+            card.balance -= amount;
+            let auth = format!("{:06}", (self.state.rrn_counter * 7919) % 1_000_000);
+            set_text(resp, 38, &auth);
+            auth
+        } else {
+            String::new()
+        };
+        if !dup {
+            self.state.ledger.push(LedgerEntry {
+                terminal_id: tid.to_string(),
+                batch,
+                trace,
+                kind: "sale".into(),
+                amount_minor: amount,
+                masked_pan: smartpos_core::card::mask_pan(&pan),
+                response_code: code.clone(),
+                reference: rrn,
+                auth_code: auth,
+            });
+        }
+        code
+    }
+}

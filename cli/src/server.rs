@@ -1,0 +1,195 @@
+//! The host simulator's HTTPS server: axum on tokio-rustls (ring), loopback only by default.
+
+use crate::acquirer::{Acquirer, HostState};
+use crate::pki::{HostPki, PkiError};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::time::LocalTime;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// How to run the simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Address to listen on (port 0 = ephemeral).
+    pub bind: SocketAddr,
+    /// Where to keep the PKI and the ledger across restarts.
+    pub state_dir: Option<PathBuf>,
+    /// Append every frame as a JSON line here.
+    pub frames: Option<PathBuf>,
+    /// Acquirer profile.
+    pub profile: AcquirerProfile,
+}
+
+impl SimConfig {
+    /// Loopback, ephemeral port, no state, default profile.
+    pub fn ephemeral() -> Self {
+        SimConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_dir: None,
+            frames: None,
+            profile: AcquirerProfile::cup_default(),
+        }
+    }
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Certificates.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// Socket or files.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// TLS configuration.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Saved state unreadable.
+    #[error("saved state {0} is unreadable: {1}")]
+    State(PathBuf, String),
+}
+
+/// A running simulator.
+pub struct RunningHost {
+    /// Bound address.
+    pub addr: SocketAddr,
+    /// `https://127.0.0.1:PORT/`.
+    pub url: String,
+    /// The CA terminals must pin.
+    pub ca_pem: String,
+    /// The acquirer (ledger inspection in tests).
+    pub acquirer: Arc<Mutex<Acquirer>>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningHost {
+    /// Stops accepting and waits for the accept loop to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    acquirer: Arc<Mutex<Acquirer>>,
+    frames: Option<Arc<Mutex<std::fs::File>>>,
+    ledger_path: Option<PathBuf>,
+}
+
+fn now_local() -> LocalTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    LocalTime::from_unix(secs, 8 * 3600)
+}
+
+fn log_frame(state: &AppState, dir: &str, bytes: &[u8]) {
+    if let Some(f) = &state.frames {
+        let line = serde_json::json!({"dir": dir, "hex": hex::encode_upper(bytes)}).to_string();
+        let mut f = f.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<u8>, (StatusCode, String)> {
+    log_frame(&state, "req", &body);
+    let (answer, snapshot) = {
+        let mut acq = state.acquirer.lock().unwrap_or_else(|p| p.into_inner());
+        let answer = acq.handle(&body, now_local());
+        (answer, state.ledger_path.as_ref().map(|_| acq.state().clone()))
+    };
+    if let (Some(path), Some(snap)) = (&state.ledger_path, snapshot) {
+        if let Err(e) = save_state(path, &snap) {
+            tracing::error!(error = %e, "could not save host state");
+        }
+    }
+    match answer {
+        Ok(resp) => {
+            log_frame(&state, "resp", &resp);
+            Ok(resp)
+        }
+        Err(e) => Err((StatusCode::BAD_REQUEST, e.to_string())),
+    }
+}
+
+fn save_state(path: &PathBuf, state: &HostState) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+    std::fs::rename(tmp, path)
+}
+
+/// Starts the simulator and returns once it is listening.
+pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
+    let pki = match &config.state_dir {
+        Some(dir) => HostPki::load_or_generate(dir)?,
+        None => HostPki::generate("smartpos simulated acquirer CA")?,
+    };
+    let ledger_path = config.state_dir.as_ref().map(|d| d.join("host-state.json"));
+    let acquirer = match &ledger_path {
+        Some(p) if p.exists() => {
+            let text = std::fs::read_to_string(p)?;
+            let st: HostState = serde_json::from_str(&text).map_err(|e| SimError::State(p.clone(), e.to_string()))?;
+            Acquirer::with_state(config.profile.clone(), st)
+        }
+        _ => Acquirer::new(config.profile.clone()),
+    };
+    let acquirer = Arc::new(Mutex::new(acquirer));
+    let frames = match &config.frames {
+        Some(p) => Some(Arc::new(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?))),
+        None => None,
+    };
+    let state = AppState { acquirer: acquirer.clone(), frames, ledger_path };
+    let app = Router::new().route("/", post(pos_endpoint)).route("/pos", post(pos_endpoint)).with_state(state);
+
+    let certs = rustls_pemfile::certs(&mut pki.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| SimError::Tls(e.to_string()))?;
+    let key = rustls_pemfile::private_key(&mut pki.key_pem.as_bytes())
+        .map_err(|e| SimError::Tls(e.to_string()))?
+        .ok_or_else(|| SimError::Tls("no private key".into()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SimError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| SimError::Tls(e.to_string()))?;
+    let acceptor = TlsAcceptor::from(Arc::new(tls));
+    let listener = TcpListener::bind(config.bind).await?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = stopped.changed() => break,
+            };
+            let Ok((tcp, _peer)) = accepted else { continue };
+            let acceptor = acceptor.clone();
+            let app = app.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(move |req| app.clone().oneshot(req));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    Ok(RunningHost { addr, url: format!("https://127.0.0.1:{}/", addr.port()), ca_pem: pki.ca_pem, acquirer, stop, task })
+}

@@ -1,0 +1,138 @@
+//! Building CUP POS requests and checking responses.
+
+use super::Session;
+use crate::card::CardData;
+use crate::hal::PinEntry;
+use crate::iso8583::{DecodeError, Frame, Message, Mti, CUP_FIELDS};
+use crate::money::Money;
+use crate::time::LocalTime;
+
+/// What is wrong with a host response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResponseProblem {
+    /// Not decodable.
+    #[error("undecodable response: {0}")]
+    Malformed(#[from] DecodeError),
+    /// MTI is not request + 10.
+    #[error("response MTI {got} does not answer {sent}")]
+    WrongMti {
+        /// MTI sent.
+        sent: String,
+        /// MTI received.
+        got: String,
+    },
+    /// A field that must be echoed is missing.
+    #[error("response lacks field {0}")]
+    Missing(u8),
+    /// A field that must be echoed differs.
+    #[error("response field {0} does not match the request")]
+    Mismatch(u8),
+}
+
+/// Checks a response frame against the request: MTI + 10, F39 present, F3/F11/F41 echoed, and
+/// F4/F42 equal where the response carries them.
+pub fn check_response(request: &Message, response_bytes: &[u8]) -> Result<Frame, ResponseProblem> {
+    let frame = Frame::decode(response_bytes, &CUP_FIELDS)?;
+    let resp = &frame.message;
+    let expected = request.mti.response().unwrap_or(request.mti);
+    if resp.mti != expected {
+        return Err(ResponseProblem::WrongMti { sent: request.mti.to_string(), got: resp.mti.to_string() });
+    }
+    for f in [3u8, 11, 41] {
+        if let Some(sent) = request.get(f) {
+            match resp.get(f) {
+                None => return Err(ResponseProblem::Missing(f)),
+                Some(v) if v != sent => return Err(ResponseProblem::Mismatch(f)),
+                _ => {}
+            }
+        }
+    }
+    for f in [4u8, 42] {
+        if let (Some(sent), Some(got)) = (request.get(f), resp.get(f)) {
+            if sent != got {
+                return Err(ResponseProblem::Mismatch(f));
+            }
+        }
+    }
+    if !resp.has(39) {
+        return Err(ResponseProblem::Missing(39));
+    }
+    Ok(frame)
+}
+
+pub(super) fn frame(s: &Session, message: Message) -> Frame {
+    let p = &s.config.profile;
+    Frame {
+        tpdu: p.tpdu().expect("profile validated at start"),
+        header: p.header().expect("profile validated at start"),
+        message,
+    }
+}
+
+fn identity(s: &Session, m: &mut Message) {
+    m.set(41, s.config.identity.terminal_id.as_bytes().to_vec());
+    m.set(42, s.config.identity.merchant_id.as_bytes().to_vec());
+}
+
+pub(super) fn sign_in_request(s: &Session, trace: u32) -> Message {
+    let mut m = Message::new(Mti::new(800).expect("valid"));
+    m.set(11, format!("{trace:06}"));
+    identity(s, &mut m);
+    m.set(60, format!("00{:06}{}", s.batch, s.config.profile.key_layout.code()));
+    m.set(63, "001");
+    m
+}
+
+pub(super) fn sale_request(
+    s: &Session,
+    trace: u32,
+    amount: &Money,
+    card: &CardData,
+    pin: &PinEntry,
+    now: LocalTime,
+) -> Message {
+    let mut m = Message::new(Mti::new(200).expect("valid"));
+    let with_pin = matches!(pin, PinEntry::Block(_));
+    m.set(2, card.pan().expose_digits());
+    m.set(3, "000000");
+    m.set(4, amount.to_field4());
+    m.set(11, format!("{trace:06}"));
+    m.set(12, now.f12());
+    m.set(13, now.f13());
+    if let Some(e) = card.expiry() {
+        m.set(14, e);
+    }
+    m.set(22, format!("{}{}", card.entry_mode().f22_prefix(), if with_pin { 1 } else { 2 }));
+    if let Some(seq) = card.card_sequence() {
+        m.set(23, seq);
+    }
+    m.set(25, "00");
+    if with_pin {
+        m.set(26, "12");
+    }
+    m.set(35, card.expose_track2());
+    identity(s, &mut m);
+    m.set(49, amount.currency().numeric());
+    if let PinEntry::Block(b) = pin {
+        m.set(52, b.0.to_vec());
+        m.set(53, "2600000000000000");
+    }
+    if !card.icc_data().is_empty() {
+        m.set(55, card.icc_data().to_vec());
+    }
+    m.set(60, format!("22{:06}00050", s.batch));
+    m
+}
+
+/// The 0400 reversal of a request: card data and PIN removed, F39 = reason, F61 = batch + trace.
+pub(super) fn reversal_of(request: &Message, batch: u32, trace: u32, reason: &str) -> Message {
+    let mut r = request.clone();
+    r.mti = Mti::new(400).expect("valid");
+    for f in [12u8, 13, 26, 35, 36, 52, 53, 55, 64] {
+        r.remove(f);
+    }
+    r.set(39, reason);
+    r.set(61, format!("{batch:06}{trace:06}"));
+    r
+}

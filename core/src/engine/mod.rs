@@ -1,0 +1,358 @@
+//! The sans-IO payment engine.
+//!
+//! The engine does no I/O and reads no clock. A transaction starts with
+//! [`Engine::start_sign_in`] or [`Engine::start_sale`], each returning the first [`Action`].
+//! The caller performs the action (through a driver, the journal or the host transport) and
+//! feeds the result back with [`Engine::handle`] as an [`Event`], which returns the next action,
+//! until [`Action::Finish`]. One action is outstanding at a time, so every crash point is a
+//! named boundary between two actions and a test can stop the machine at any of them.
+//!
+//! Ordering guarantees: a reversible request is persisted (with its reversal armed) before it
+//! is sent, and the outcome is persisted before it is handed back.
+//!
+//! ```
+//! use smartpos_core::engine::{Action, Engine, EngineConfig, Event};
+//! use smartpos_core::time::LocalTime;
+//! let mut engine = Engine::new(EngineConfig::demo(), 1, 1);
+//! let now = LocalTime::from_unix(1_700_000_000, 8 * 3600);
+//! let first = engine.start_sign_in(now).unwrap();
+//! assert!(matches!(first, Action::Persist(_)));
+//! ```
+
+mod messages;
+mod sale;
+mod sign_in;
+
+pub use messages::{check_response, ResponseProblem};
+
+use crate::card::{CardData, Pan};
+use crate::hal::{EncryptedWorkingKeys, HalError, PinEntry};
+use crate::money::Money;
+use crate::payment::{PaymentRequest, PaymentResult, TransactionType};
+use crate::profile::AcquirerProfile;
+use crate::time::LocalTime;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Who the terminal is at the acquirer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalIdentity {
+    /// Terminal id, F41, 8 characters.
+    pub terminal_id: String,
+    /// Merchant id, F42, 15 characters.
+    pub merchant_id: String,
+    /// Merchant name for receipts.
+    pub merchant_name: String,
+}
+
+/// Engine configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Terminal identity.
+    pub identity: TerminalIdentity,
+    /// Acquirer profile.
+    pub profile: AcquirerProfile,
+    /// How long to wait for the host.
+    pub host_timeout: Duration,
+    /// How long to wait for a card.
+    pub card_timeout: Duration,
+    /// How long to wait for a PIN.
+    pub pin_timeout: Duration,
+}
+
+impl EngineConfig {
+    /// The simulator's demo terminal with the CUP default profile.
+    pub fn demo() -> Self {
+        EngineConfig {
+            identity: TerminalIdentity {
+                terminal_id: "10000001".into(),
+                merchant_id: "898310048990001".into(),
+                merchant_name: "Demo Coffee 演示咖啡".into(),
+            },
+            profile: AcquirerProfile::cup_default(),
+            host_timeout: Duration::from_secs(30),
+            card_timeout: Duration::from_secs(60),
+            pin_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A journal record of a transaction as it starts (before anything leaves the terminal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnStart {
+    /// Caller package.
+    pub caller: String,
+    /// Merchant order id.
+    pub order_id: String,
+    /// Type.
+    pub kind: TransactionType,
+    /// Amount.
+    pub amount: Money,
+    /// Trace number allocated.
+    pub trace: u32,
+    /// Batch number.
+    pub batch: u32,
+    /// Start time.
+    pub time: LocalTime,
+}
+
+/// A write the engine needs durable before it goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalWrite {
+    /// The next trace number and the batch number.
+    Counters {
+        /// Next trace to allocate.
+        next_trace: u32,
+        /// Current batch.
+        batch: u32,
+    },
+    /// A transaction was created (state `created`).
+    Created(TxnStart),
+    /// The request is about to be sent (state `sent`); the reversal is armed.
+    Sending {
+        /// Trace of the transaction.
+        trace: u32,
+        /// Batch of the transaction.
+        batch: u32,
+        /// Masked PAN.
+        masked_pan: String,
+        /// The reversal (0400) message, encoded without MAC, ready for store-and-forward.
+        reversal: Option<Vec<u8>>,
+    },
+    /// The outcome is known (or known to be unknown).
+    Outcome {
+        /// Trace.
+        trace: u32,
+        /// Batch.
+        batch: u32,
+        /// The result.
+        result: Box<PaymentResult>,
+        /// Host response code, if a response arrived.
+        response_code: Option<String>,
+    },
+}
+
+/// Why the request never reached the host (nothing was sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFailure {
+    /// Connection or TLS handshake failed: the request bytes never left.
+    NotSent(String),
+    /// The request may have reached the host but no valid HTTP answer came in time.
+    NoAnswer(String),
+}
+
+/// Something the caller must do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Ask the card reader for a card.
+    ReadCard {
+        /// Amount to show.
+        amount: Money,
+        /// Time limit.
+        timeout: Duration,
+    },
+    /// Ask the PIN pad for an online PIN block.
+    OnlinePin {
+        /// Card number for the format-0 block.
+        pan: Pan,
+        /// Amount to show.
+        amount: Money,
+        /// Time limit.
+        timeout: Duration,
+    },
+    /// Load working keys into the PIN pad.
+    LoadWorkingKeys(EncryptedWorkingKeys),
+    /// Ask the PIN pad for a MAC over these bytes.
+    ComputeMac(Vec<u8>),
+    /// Make this durable.
+    Persist(JournalWrite),
+    /// Send a frame to the host and return its answer.
+    SendToHost {
+        /// The whole frame, length prefix included.
+        frame: Vec<u8>,
+        /// Time limit for the answer.
+        timeout: Duration,
+    },
+    /// The transaction is over.
+    Finish(Finished),
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    /// Signed in; working keys loaded.
+    SignedIn {
+        /// Batch number the host assigned.
+        batch: u32,
+    },
+    /// Sign-in failed.
+    SignInFailed(SignInError),
+    /// A payment ended with this result.
+    Payment(Box<PaymentResult>),
+}
+
+/// Why sign-in failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignInError {
+    /// The host refused (F39).
+    #[error("host refused sign-in with code {0}")]
+    Refused(String),
+    /// The host's answer does not fit the request.
+    #[error("bad sign-in response: {0}")]
+    BadResponse(String),
+    /// The PIN pad refused the keys (check value mismatch or fault).
+    #[error("PIN pad refused the working keys: {0}")]
+    KeysRefused(HalError),
+    /// No answer from the host.
+    #[error("host unreachable: {0}")]
+    Unreachable(String),
+    /// The journal could not record the counters.
+    #[error("journal failure: {0}")]
+    Journal(String),
+}
+
+/// What the caller reports back.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Result of [`Action::ReadCard`].
+    CardRead(Result<CardData, HalError>),
+    /// Result of [`Action::OnlinePin`].
+    PinEntered(Result<PinEntry, HalError>),
+    /// Result of [`Action::LoadWorkingKeys`].
+    KeysLoaded(Result<(), HalError>),
+    /// Result of [`Action::ComputeMac`].
+    MacComputed(Result<[u8; 8], HalError>),
+    /// Result of [`Action::Persist`].
+    Persisted(Result<(), String>),
+    /// Result of [`Action::SendToHost`].
+    HostAnswered(Result<Vec<u8>, TransportFailure>),
+}
+
+/// Misuse of the engine API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// Another transaction is in progress; requests are refused, never queued.
+    #[error("another transaction is in progress")]
+    Busy,
+    /// Sign in first.
+    #[error("terminal is not signed in")]
+    NotSignedIn,
+    /// No transaction is in progress.
+    #[error("no transaction in progress")]
+    Idle,
+    /// The event does not answer the outstanding action.
+    #[error("event does not answer the outstanding action ({0})")]
+    UnexpectedEvent(&'static str),
+    /// The profile is unusable.
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
+}
+
+enum Active {
+    SignIn(sign_in::SignIn),
+    Sale(Box<sale::Sale>),
+}
+
+/// Counters and session state the transactions share.
+#[derive(Debug, Clone)]
+pub(crate) struct Session {
+    pub config: EngineConfig,
+    pub next_trace: u32,
+    pub batch: u32,
+    pub signed_in: bool,
+}
+
+impl Session {
+    pub fn take_trace(&mut self) -> u32 {
+        let t = self.next_trace;
+        self.next_trace = if t >= 999_999 { 1 } else { t + 1 };
+        t
+    }
+}
+
+/// The payment engine: one transaction at a time.
+pub struct Engine {
+    session: Session,
+    active: Option<Active>,
+}
+
+impl Engine {
+    /// An engine with the journal's counters (`next_trace` 1..=999999, `batch` 0..=999999).
+    pub fn new(config: EngineConfig, next_trace: u32, batch: u32) -> Self {
+        let next_trace = if (1..=999_999).contains(&next_trace) { next_trace } else { 1 };
+        Engine {
+            session: Session { config, next_trace, batch: batch % 1_000_000, signed_in: false },
+            active: None,
+        }
+    }
+    /// Whether sign-in has loaded working keys in this session.
+    pub fn is_signed_in(&self) -> bool {
+        self.session.signed_in
+    }
+    /// Current batch number.
+    pub fn batch(&self) -> u32 {
+        self.session.batch
+    }
+    /// Next trace number.
+    pub fn next_trace(&self) -> u32 {
+        self.session.next_trace
+    }
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.session.config
+    }
+    /// Whether a transaction is in progress.
+    pub fn is_busy(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// Starts sign-in (0800 → 0810, working keys into the PIN pad).
+    pub fn start_sign_in(&mut self, now: LocalTime) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        self.session.config.profile.tpdu()?;
+        let (machine, action) = sign_in::SignIn::start(&mut self.session, now)?;
+        self.active = Some(Active::SignIn(machine));
+        Ok(action)
+    }
+
+    /// Starts a card sale.
+    pub fn start_sale(&mut self, request: PaymentRequest, now: LocalTime) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        if !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        let (machine, action) = sale::Sale::start(&mut self.session, request, now);
+        self.active = Some(Active::Sale(Box::new(machine)));
+        Ok(action)
+    }
+
+    /// Feeds the result of the outstanding action; returns the next one.
+    pub fn handle(&mut self, event: Event) -> Result<Action, EngineError> {
+        let active = self.active.take().ok_or(EngineError::Idle)?;
+        let (next, action) = match active {
+            Active::SignIn(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(Active::SignIn), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::SignIn(m));
+                    return Err(e);
+                }
+            },
+            Active::Sale(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(|m| Active::Sale(Box::new(m))), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Sale(m));
+                    return Err(e);
+                }
+            },
+        };
+        self.active = next;
+        Ok(action)
+    }
+}
+

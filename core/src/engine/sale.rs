@@ -1,0 +1,206 @@
+//! A bank-card sale: card, PIN, 0200 with MAC, 0210 checked, outcome journaled.
+
+use super::messages::{check_response, frame, reversal_of, sale_request};
+use super::{Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart};
+use crate::card::CardData;
+use crate::hal::HalError;
+use crate::iso8583::{HostRequest, Message, CUP_FIELDS};
+use crate::payment::{response_message, Declined, Outcome, PaymentRequest, PaymentResult, UnknownReason};
+use crate::time::LocalTime;
+
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    req: PaymentRequest,
+    trace: u32,
+    batch: u32,
+    time: LocalTime,
+    masked_pan: Option<String>,
+}
+
+/// States, named for what they wait for.
+pub(crate) enum Sale {
+    ExpectCreatedPersisted(Ctx),
+    ExpectCard(Ctx),
+    ExpectPin(Ctx, CardData),
+    ExpectRequestMac(Ctx, Message),
+    ExpectSendingPersisted(Ctx, Message, Vec<u8>),
+    ExpectHostAnswer(Ctx, Message),
+    ExpectResponseMac(Ctx, Message),
+    ExpectOutcomePersisted(Box<PaymentResult>),
+}
+
+type Step = Result<(Option<Sale>, Action), (Box<Sale>, EngineError)>;
+
+fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> PaymentResult {
+    let text = |f: u8| resp.and_then(|m| m.get_str(f)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    PaymentResult {
+        order_id: ctx.req.order_id.clone(),
+        kind: ctx.req.kind,
+        amount: ctx.req.amount,
+        outcome,
+        masked_pan: ctx.masked_pan.clone(),
+        auth_code: text(38),
+        reference: text(37),
+        trace: ctx.trace,
+        batch: ctx.batch,
+        terminal_id: s.config.identity.terminal_id.clone(),
+        merchant_id: s.config.identity.merchant_id.clone(),
+        time: ctx.time,
+    }
+}
+
+/// Records the outcome, then finishes.
+fn conclude(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> (Option<Sale>, Action) {
+    let r = Box::new(result(ctx, s, outcome, resp));
+    let write = JournalWrite::Outcome {
+        trace: ctx.trace,
+        batch: ctx.batch,
+        result: r.clone(),
+        response_code: resp.and_then(|m| m.get_str(39)).map(str::to_string),
+    };
+    (Some(Sale::ExpectOutcomePersisted(r)), Action::Persist(write))
+}
+
+fn local_decline(e: HalError) -> Outcome {
+    Outcome::Declined(match e {
+        HalError::Cancelled => Declined::Cancelled,
+        HalError::Timeout => Declined::CardTimeout,
+        other => Declined::Device { detail: other.to_string() },
+    })
+}
+
+impl Sale {
+    pub fn start(s: &mut Session, req: PaymentRequest, now: LocalTime) -> (Sale, Action) {
+        let trace = s.take_trace();
+        let ctx = Ctx { req, trace, batch: s.batch, time: now, masked_pan: None };
+        let write = JournalWrite::Created(TxnStart {
+            caller: ctx.req.caller.clone(),
+            order_id: ctx.req.order_id.clone(),
+            kind: ctx.req.kind,
+            amount: ctx.req.amount,
+            trace,
+            batch: ctx.batch,
+            time: now,
+        });
+        (Sale::ExpectCreatedPersisted(ctx), Action::Persist(write))
+    }
+
+    pub fn handle(self, s: &mut Session, event: Event) -> Step {
+        use Sale::*;
+        match (self, event) {
+            (ExpectCreatedPersisted(ctx), Event::Persisted(r)) => match r {
+                Ok(()) => {
+                    let a = Action::ReadCard { amount: ctx.req.amount, timeout: s.config.card_timeout };
+                    Ok((Some(ExpectCard(ctx)), a))
+                }
+                // Nothing durable and nothing sent: report it and stop.
+                Err(e) => {
+                    let r = result(&ctx, s, Outcome::Declined(Declined::Device { detail: format!("journal: {e}") }), None);
+                    Ok((None, Action::Finish(Finished::Payment(Box::new(r)))))
+                }
+            },
+            (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
+                Ok(card) => {
+                    ctx.masked_pan = Some(card.pan().masked());
+                    let a = Action::OnlinePin {
+                        pan: card.pan().clone(),
+                        amount: ctx.req.amount,
+                        timeout: s.config.pin_timeout,
+                    };
+                    Ok((Some(ExpectPin(ctx, card)), a))
+                }
+                Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
+            },
+            (ExpectPin(ctx, card), Event::PinEntered(r)) => match r {
+                Ok(pin) => {
+                    let req = sale_request(s, ctx.trace, &ctx.req.amount, &card, &pin, ctx.time);
+                    drop(card);
+                    let mab = req.mac_block(&CUP_FIELDS).expect("well-formed request");
+                    Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
+                }
+                Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
+            },
+            (ExpectRequestMac(ctx, mut req), Event::MacComputed(r)) => match r {
+                Ok(mac) => {
+                    req.set(64, mac.to_vec());
+                    let reversal = reversal_of(&req, ctx.batch, ctx.trace, "98")
+                        .encode(&CUP_FIELDS)
+                        .expect("well-formed reversal");
+                    let write = JournalWrite::Sending {
+                        trace: ctx.trace,
+                        batch: ctx.batch,
+                        masked_pan: ctx.masked_pan.clone().unwrap_or_default(),
+                        reversal: Some(reversal),
+                    };
+                    let bytes = frame(s, req.clone()).encode(&CUP_FIELDS).expect("well-formed request");
+                    Ok((Some(ExpectSendingPersisted(ctx, req, bytes)), Action::Persist(write)))
+                }
+                Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
+            },
+            (ExpectSendingPersisted(ctx, req, bytes), Event::Persisted(r)) => match r {
+                Ok(()) => {
+                    let a = Action::SendToHost { frame: bytes, timeout: s.config.host_timeout };
+                    Ok((Some(ExpectHostAnswer(ctx, req)), a))
+                }
+                Err(e) => {
+                    let o = Outcome::Declined(Declined::Device { detail: format!("journal: {e}") });
+                    Ok(conclude(&ctx, s, o, None))
+                }
+            },
+            (ExpectHostAnswer(ctx, req), Event::HostAnswered(answer)) => {
+                let bytes = match answer {
+                    Ok(b) => b,
+                    Err(TransportFailure::NotSent(detail)) => {
+                        let o = Outcome::Declined(Declined::HostUnreachable { detail });
+                        return Ok(conclude(&ctx, s, o, None));
+                    }
+                    Err(TransportFailure::NoAnswer(_)) => {
+                        return Ok(conclude(&ctx, s, Outcome::Unknown { reason: UnknownReason::NoResponse }, None))
+                    }
+                };
+                let resp = match check_response(&req, &bytes) {
+                    Ok(f) => {
+                        if f.header.host_request() == HostRequest::SignInAgain {
+                            s.signed_in = false;
+                        }
+                        f.message
+                    }
+                    Err(crate::engine::ResponseProblem::Malformed(_)) => {
+                        let o = Outcome::Unknown { reason: UnknownReason::MalformedResponse };
+                        return Ok(conclude(&ctx, s, o, None));
+                    }
+                    Err(_) => {
+                        let o = Outcome::Unknown { reason: UnknownReason::MismatchedResponse };
+                        return Ok(conclude(&ctx, s, o, None));
+                    }
+                };
+                let code = resp.get_str(39).unwrap_or("").to_string();
+                if code == "00" {
+                    let Ok(mab) = resp.mac_block(&CUP_FIELDS) else {
+                        let o = Outcome::Unknown { reason: UnknownReason::MalformedResponse };
+                        return Ok(conclude(&ctx, s, o, None));
+                    };
+                    return Ok((Some(ExpectResponseMac(ctx, resp)), Action::ComputeMac(mab)));
+                }
+                if code == "A0" || code == "77" {
+                    s.signed_in = false;
+                }
+                let o = Outcome::Declined(Declined::Host { message: response_message(&code).into(), code });
+                Ok(conclude(&ctx, s, o, Some(&resp)))
+            }
+            (ExpectResponseMac(ctx, resp), Event::MacComputed(r)) => {
+                let ok = matches!((&r, resp.get(64)), (Ok(mac), Some(got)) if got == &mac[..]);
+                let o = if ok { Outcome::Approved } else { Outcome::Unknown { reason: UnknownReason::BadResponseMac } };
+                Ok(conclude(&ctx, s, o, Some(&resp)))
+            }
+            (ExpectOutcomePersisted(mut r), Event::Persisted(p)) => {
+                if p.is_err() && r.outcome == Outcome::Approved {
+                    // Not durable: the armed reversal will undo it on recovery, so do not claim approval.
+                    r.outcome = Outcome::Unknown { reason: UnknownReason::JournalFailure };
+                }
+                Ok((None, Action::Finish(Finished::Payment(r))))
+            }
+            (state, _) => Err((Box::new(state), EngineError::UnexpectedEvent("sale"))),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! Sign-in: 0800 → 0810, working keys from F62 into the PIN pad.
+
+use super::messages::{check_response, frame, sign_in_request};
+use super::{Action, EngineError, Event, Finished, JournalWrite, Session, SignInError};
+use crate::hal::EncryptedWorkingKeys;
+use crate::iso8583::{Message, CUP_FIELDS};
+use crate::time::LocalTime;
+
+/// States, named for what they wait for.
+pub(crate) enum SignIn {
+    ExpectCountersPersisted { request: Message },
+    ExpectHostAnswer { request: Message },
+    ExpectKeysLoaded { batch: u32 },
+    ExpectBatchPersisted { batch: u32 },
+}
+
+type Step = Result<(Option<SignIn>, Action), (SignIn, EngineError)>;
+
+fn fail(e: SignInError) -> (Option<SignIn>, Action) {
+    (None, Action::Finish(Finished::SignInFailed(e)))
+}
+
+impl SignIn {
+    pub fn start(s: &mut Session, _now: LocalTime) -> Result<(SignIn, Action), EngineError> {
+        let trace = s.take_trace();
+        let request = sign_in_request(s, trace);
+        let action = Action::Persist(JournalWrite::Counters { next_trace: s.next_trace, batch: s.batch });
+        Ok((SignIn::ExpectCountersPersisted { request }, action))
+    }
+
+    pub fn handle(self, s: &mut Session, event: Event) -> Step {
+        match (self, event) {
+            (SignIn::ExpectCountersPersisted { request }, Event::Persisted(r)) => {
+                if let Err(e) = r {
+                    return Ok(fail(SignInError::Journal(e)));
+                }
+                let bytes = frame(s, request.clone()).encode(&CUP_FIELDS).expect("well-formed request");
+                let timeout = s.config.host_timeout;
+                Ok((Some(SignIn::ExpectHostAnswer { request }), Action::SendToHost { frame: bytes, timeout }))
+            }
+            (SignIn::ExpectHostAnswer { request }, Event::HostAnswered(answer)) => {
+                let bytes = match answer {
+                    Ok(b) => b,
+                    Err(e) => return Ok(fail(SignInError::Unreachable(format!("{e:?}")))),
+                };
+                let resp = match check_response(&request, &bytes) {
+                    Ok(f) => f.message,
+                    Err(p) => return Ok(fail(SignInError::BadResponse(p.to_string()))),
+                };
+                let code = resp.get_str(39).unwrap_or("").to_string();
+                if code != "00" {
+                    return Ok(fail(SignInError::Refused(code)));
+                }
+                let batch = match resp.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse().ok()) {
+                    Some(b) => b,
+                    None => return Ok(fail(SignInError::BadResponse("field 60.2 batch missing".into()))),
+                };
+                let layout = s.config.profile.key_layout;
+                let f62 = resp.get(62).unwrap_or_default();
+                if f62.len() < layout.f62_len() {
+                    return Ok(fail(SignInError::BadResponse(format!(
+                        "field 62 has {} bytes, key layout {} needs {}",
+                        f62.len(),
+                        layout.code(),
+                        layout.f62_len()
+                    ))));
+                }
+                let k = layout.key_len();
+                let kcv = |at: usize| -> [u8; 4] { f62[at..at + 4].try_into().expect("4 bytes") };
+                let keys = EncryptedWorkingKeys {
+                    pin_key: f62[..k].to_vec(),
+                    pin_kcv: kcv(k),
+                    mac_key: f62[k + 4..2 * k + 4].to_vec(),
+                    mac_kcv: kcv(2 * k + 4),
+                    mac_key_use: s.config.profile.mac_key_use,
+                };
+                Ok((Some(SignIn::ExpectKeysLoaded { batch }), Action::LoadWorkingKeys(keys)))
+            }
+            (SignIn::ExpectKeysLoaded { batch }, Event::KeysLoaded(r)) => {
+                if let Err(e) = r {
+                    s.signed_in = false;
+                    return Ok(fail(SignInError::KeysRefused(e)));
+                }
+                s.batch = batch;
+                s.signed_in = true;
+                let action = Action::Persist(JournalWrite::Counters { next_trace: s.next_trace, batch });
+                Ok((Some(SignIn::ExpectBatchPersisted { batch }), action))
+            }
+            (SignIn::ExpectBatchPersisted { batch }, Event::Persisted(r)) => match r {
+                Ok(()) => Ok((None, Action::Finish(Finished::SignedIn { batch }))),
+                Err(e) => {
+                    s.signed_in = false;
+                    Ok(fail(SignInError::Journal(e)))
+                }
+            },
+            (state, _) => Err((state, EngineError::UnexpectedEvent("sign-in"))),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! The durable batch journal: SQLite (WAL, `synchronous=FULL`) through rusqlite.
+//!
+//! Each [`JournalWrite`] from the engine is one SQLite transaction, committed (and fsynced)
+//! before the engine is told it is durable. PANs are stored masked; the armed reversal
+//! message is a host message and carries the PAN as the host needs it.
+
+use crate::engine::{JournalWrite, TxnStart};
+use crate::payment::{Outcome, PaymentResult};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// A journal failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// SQLite refused.
+    #[error("journal storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored result could not be read back.
+    #[error("journal record is corrupt: {0}")]
+    Corrupt(String),
+    /// The write refers to a transaction the journal does not hold.
+    #[error("no journal record for batch {batch} trace {trace}")]
+    Missing {
+        /// Batch.
+        batch: u32,
+        /// Trace.
+        trace: u32,
+    },
+}
+
+/// Persisted state of a transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnState {
+    /// Recorded, nothing sent yet.
+    Created,
+    /// Sent (or about to be); the reversal is armed.
+    Sent,
+    /// Approved.
+    Approved,
+    /// Declined or not sent.
+    Declined,
+    /// Outcome unknown; reversal pending.
+    Unknown,
+}
+
+impl TxnState {
+    fn as_str(self) -> &'static str {
+        match self {
+            TxnState::Created => "created",
+            TxnState::Sent => "sent",
+            TxnState::Approved => "approved",
+            TxnState::Declined => "declined",
+            TxnState::Unknown => "unknown",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "created" => TxnState::Created,
+            "sent" => TxnState::Sent,
+            "approved" => TxnState::Approved,
+            "declined" => TxnState::Declined,
+            "unknown" => TxnState::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+/// One transaction as the journal holds it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct JournalEntry {
+    /// Calling app.
+    pub caller: String,
+    /// Merchant order id.
+    pub order_id: String,
+    /// Type name.
+    pub kind: String,
+    /// Amount in minor units.
+    pub amount_minor: u64,
+    /// Currency code.
+    pub currency: String,
+    /// Trace.
+    pub trace: u32,
+    /// Batch.
+    pub batch: u32,
+    /// State.
+    pub state: TxnState,
+    /// Masked PAN.
+    pub masked_pan: Option<String>,
+    /// Host response code.
+    pub response_code: Option<String>,
+    /// The result handed back, once known.
+    pub result: Option<PaymentResult>,
+    /// Whether a reversal is waiting to be sent.
+    pub reversal_pending: bool,
+}
+
+/// The journal.
+pub struct Journal {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS counters (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  next_trace INTEGER NOT NULL,
+  batch INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txns (
+  id INTEGER PRIMARY KEY,
+  caller TEXT NOT NULL,
+  order_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  amount_minor INTEGER NOT NULL,
+  currency TEXT NOT NULL,
+  trace INTEGER NOT NULL,
+  batch INTEGER NOT NULL,
+  started_at TEXT NOT NULL,
+  state TEXT NOT NULL,
+  masked_pan TEXT,
+  response_code TEXT,
+  result_json TEXT,
+  reversal BLOB,
+  reversal_state TEXT NOT NULL DEFAULT 'none',
+  reversal_reason TEXT,
+  UNIQUE (batch, trace)
+);
+CREATE INDEX IF NOT EXISTS txns_by_order ON txns (caller, order_id);
+";
+
+impl Journal {
+    /// Opens (or creates) the journal at `path`.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let j = smartpos_core::journal::Journal::open(&dir.path().join("journal.db")).unwrap();
+    /// assert_eq!(j.counters().unwrap(), (1, 0));
+    /// ```
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Journal { conn })
+    }
+
+    /// `(next_trace, batch)`: never below a trace already used in the journal.
+    pub fn counters(&self) -> Result<(u32, u32), JournalError> {
+        let stored: Option<(u32, u32)> = self
+            .conn
+            .query_row("SELECT next_trace, batch FROM counters WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (mut next, batch) = stored.unwrap_or((1, 0));
+        let max_used: Option<u32> =
+            self.conn.query_row("SELECT MAX(trace) FROM txns WHERE batch = ?1", [batch], |r| r.get(0))?;
+        if let Some(m) = max_used {
+            if m >= next && m < 999_999 {
+                next = m + 1;
+            }
+        }
+        Ok((next, batch))
+    }
+
+    /// Applies one engine write as one committed SQLite transaction.
+    pub fn apply(&mut self, write: &JournalWrite) -> Result<(), JournalError> {
+        let tx = self.conn.transaction()?;
+        match write {
+            JournalWrite::Counters { next_trace, batch } => {
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
+                    params![next_trace, batch],
+                )?;
+            }
+            JournalWrite::Created(TxnStart { caller, order_id, kind, amount, trace, batch, time }) => {
+                tx.execute(
+                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created')",
+                    params![caller, order_id, kind.name(), amount.minor() as i64, amount.currency().code(), trace, batch, time.to_string()],
+                )?;
+                let next = if *trace >= 999_999 { 1 } else { trace + 1 };
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
+                    params![next, batch],
+                )?;
+            }
+            JournalWrite::Sending { trace, batch, masked_pan, reversal } => {
+                let n = tx.execute(
+                    "UPDATE txns SET state = 'sent', masked_pan = ?3, reversal = ?4,
+                       reversal_state = CASE WHEN ?4 IS NULL THEN 'none' ELSE 'armed' END, reversal_reason = '98'
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, masked_pan, reversal],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing { batch: *batch, trace: *trace });
+                }
+            }
+            JournalWrite::Outcome { trace, batch, result, response_code } => {
+                let (state, rev_state, reason) = match &result.outcome {
+                    Outcome::Approved => (TxnState::Approved, "none", None),
+                    Outcome::Declined(_) => (TxnState::Declined, "none", None),
+                    Outcome::Unknown { reason } => (TxnState::Unknown, "pending", Some(reason.reversal_code())),
+                };
+                let json = serde_json::to_string(result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                let n = tx.execute(
+                    "UPDATE txns SET state = ?3, response_code = ?4, result_json = ?5, masked_pan = COALESCE(?6, masked_pan),
+                       reversal_state = CASE WHEN reversal IS NULL THEN 'none' ELSE ?7 END,
+                       reversal_reason = COALESCE(?8, reversal_reason)
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, state.as_str(), response_code, json, result.masked_pan, rev_state, reason],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing { batch: *batch, trace: *trace });
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<(JournalEntry, String, Option<String>)> {
+        let state: String = r.get(7)?;
+        Ok((
+            JournalEntry {
+                caller: r.get(0)?,
+                order_id: r.get(1)?,
+                kind: r.get(2)?,
+                amount_minor: r.get::<_, i64>(3)? as u64,
+                currency: r.get(4)?,
+                trace: r.get(5)?,
+                batch: r.get(6)?,
+                state: TxnState::Created,
+                masked_pan: r.get(8)?,
+                response_code: r.get(9)?,
+                result: None,
+                reversal_pending: r.get::<_, String>(11)? == "pending",
+            },
+            state,
+            r.get(10)?,
+        ))
+    }
+
+    fn finish(raw: (JournalEntry, String, Option<String>)) -> Result<JournalEntry, JournalError> {
+        let (mut e, state, json) = raw;
+        e.state = TxnState::parse(&state).ok_or_else(|| JournalError::Corrupt(format!("state {state:?}")))?;
+        e.result = match json {
+            Some(j) => Some(serde_json::from_str(&j).map_err(|err| JournalError::Corrupt(err.to_string()))?),
+            None => None,
+        };
+        Ok(e)
+    }
+
+    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state";
+
+    /// The latest transaction for a caller's order id.
+    pub fn find_by_order(&self, caller: &str, order_id: &str) -> Result<Option<JournalEntry>, JournalError> {
+        let sql = format!("SELECT {} FROM txns WHERE caller = ?1 AND order_id = ?2 ORDER BY id DESC LIMIT 1", Self::COLUMNS);
+        let raw = self.conn.query_row(&sql, params![caller, order_id], Self::entry).optional()?;
+        raw.map(Self::finish).transpose()
+    }
+
+    /// All transactions, oldest first.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>, JournalError> {
+        let sql = format!("SELECT {} FROM txns ORDER BY id", Self::COLUMNS);
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map([], Self::entry)?;
+        rows.map(|r| Self::finish(r?)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::payment::{TransactionType, UnknownReason};
+    use crate::time::LocalTime;
+
+    fn start(trace: u32) -> JournalWrite {
+        JournalWrite::Created(TxnStart {
+            caller: "com.example.shop".into(),
+            order_id: format!("O-{trace}"),
+            kind: TransactionType::Sale,
+            amount: Money::from_minor(1234, Currency::CNY).unwrap(),
+            trace,
+            batch: 7,
+            time: LocalTime::from_unix(0, 0),
+        })
+    }
+
+    #[test]
+    fn survives_reopen_and_tracks_reversal_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        {
+            let mut j = Journal::open(&path).unwrap();
+            j.apply(&JournalWrite::Counters { next_trace: 5, batch: 7 }).unwrap();
+            j.apply(&start(5)).unwrap();
+            j.apply(&JournalWrite::Sending { trace: 5, batch: 7, masked_pan: "622202*****0123".into(), reversal: Some(vec![1, 2]) })
+                .unwrap();
+        }
+        let mut j = Journal::open(&path).unwrap();
+        assert_eq!(j.counters().unwrap(), (6, 7));
+        let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
+        assert_eq!(e.state, TxnState::Sent);
+        assert!(!e.reversal_pending, "armed is not pending yet");
+        let result = PaymentResult {
+            order_id: "O-5".into(),
+            kind: TransactionType::Sale,
+            amount: Money::from_minor(1234, Currency::CNY).unwrap(),
+            outcome: Outcome::Unknown { reason: UnknownReason::NoResponse },
+            masked_pan: Some("622202*****0123".into()),
+            auth_code: None,
+            reference: None,
+            trace: 5,
+            batch: 7,
+            terminal_id: "T".into(),
+            merchant_id: "M".into(),
+            time: LocalTime::from_unix(0, 0),
+        };
+        j.apply(&JournalWrite::Outcome { trace: 5, batch: 7, result: Box::new(result.clone()), response_code: None }).unwrap();
+        let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
+        assert_eq!(e.state, TxnState::Unknown);
+        assert!(e.reversal_pending);
+        assert_eq!(e.result.unwrap(), result);
+        assert!(j.find_by_order("com.other", "O-5").unwrap().is_none());
+    }
+
+    #[test]
+    fn outcome_for_unknown_transaction_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let err = j
+            .apply(&JournalWrite::Sending { trace: 1, batch: 1, masked_pan: String::new(), reversal: None })
+            .unwrap_err();
+        assert!(matches!(err, JournalError::Missing { batch: 1, trace: 1 }));
+    }
+}

@@ -1,0 +1,188 @@
+//! What a merchant app asks for and what it gets back.
+
+use crate::money::Money;
+use crate::time::LocalTime;
+use serde::{Deserialize, Serialize};
+
+/// Bank-card transaction types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TransactionType {
+    /// Purchase.
+    Sale,
+}
+
+impl TransactionType {
+    /// Stable name used in the journal and on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransactionType::Sale => "sale",
+        }
+    }
+}
+
+/// A merchant app's payment request, after the handoff layer has authenticated the caller.
+///
+/// ```
+/// use smartpos_core::money::{Currency, Money};
+/// use smartpos_core::payment::PaymentRequest;
+/// let req = PaymentRequest::sale("com.example.shop", "ORDER-1", Money::from_minor(1234, Currency::CNY).unwrap());
+/// assert_eq!(req.order_id, "ORDER-1");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    /// Calling app's package name (as the OS reports it).
+    pub caller: String,
+    /// The merchant's own order id: the key to query the result later.
+    pub order_id: String,
+    /// Transaction type.
+    pub kind: TransactionType,
+    /// Amount.
+    pub amount: Money,
+}
+
+impl PaymentRequest {
+    /// A sale request.
+    pub fn sale(caller: &str, order_id: &str, amount: Money) -> Self {
+        PaymentRequest {
+            caller: caller.to_string(),
+            order_id: order_id.to_string(),
+            kind: TransactionType::Sale,
+            amount,
+        }
+    }
+}
+
+/// Why a transaction was declined: definitely not charged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Declined {
+    /// The issuer or acquirer declined (F39 other than 00).
+    Host {
+        /// Response code.
+        code: String,
+        /// Meaning of the code.
+        message: String,
+    },
+    /// The customer or merchant cancelled before anything was sent.
+    Cancelled,
+    /// No card was presented in time; nothing was sent.
+    CardTimeout,
+    /// The host could not be reached (connection or TLS handshake failed); nothing was sent.
+    HostUnreachable {
+        /// What failed.
+        detail: String,
+    },
+    /// The card or PIN pad failed before anything was sent.
+    Device {
+        /// What failed (no card data).
+        detail: String,
+    },
+}
+
+/// Why the outcome is not known yet. The terminal resolves it (reversal, query); it is never a
+/// failure from the merchant's point of view until resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum UnknownReason {
+    /// No response within the time limit, or the connection broke after sending (reversal 98).
+    NoResponse,
+    /// The response's MAC did not verify (reversal A0).
+    BadResponseMac,
+    /// The response did not match the request: MTI, trace, amount, terminal (reversal 06).
+    MismatchedResponse,
+    /// The response could not be decoded (reversal 06).
+    MalformedResponse,
+    /// The journal could not record the outcome.
+    JournalFailure,
+}
+
+impl UnknownReason {
+    /// The reversal reason code (F39 of the 0400) for this case.
+    pub fn reversal_code(self) -> &'static str {
+        match self {
+            UnknownReason::NoResponse | UnknownReason::JournalFailure => "98",
+            UnknownReason::BadResponseMac => "A0",
+            UnknownReason::MismatchedResponse | UnknownReason::MalformedResponse => "06",
+        }
+    }
+}
+
+/// The outcome of a transaction: approved, declined, or unknown while it is being resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Approved by the host.
+    Approved,
+    /// Not charged.
+    Declined(Declined),
+    /// Not known yet; a reversal is pending and the order can be queried.
+    Unknown {
+        /// Why.
+        reason: UnknownReason,
+    },
+}
+
+/// The result handed back to the merchant app. Carries only the masked PAN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentResult {
+    /// The merchant's order id.
+    pub order_id: String,
+    /// Transaction type.
+    pub kind: TransactionType,
+    /// Amount requested.
+    pub amount: Money,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// PAN, masked to first 6 and last 4.
+    pub masked_pan: Option<String>,
+    /// Authorization code (F38).
+    pub auth_code: Option<String>,
+    /// Retrieval reference number (F37).
+    pub reference: Option<String>,
+    /// System trace audit number (F11).
+    pub trace: u32,
+    /// Batch number (60.2).
+    pub batch: u32,
+    /// Terminal id (F41).
+    pub terminal_id: String,
+    /// Merchant id (F42).
+    pub merchant_id: String,
+    /// When the transaction started, terminal local time.
+    pub time: LocalTime,
+}
+
+/// Meaning of common CUP response codes, for people.
+pub fn response_message(code: &str) -> &'static str {
+    match code {
+        "00" => "approved",
+        "01" => "refer to card issuer",
+        "03" => "invalid merchant",
+        "04" | "07" => "pick up card",
+        "05" => "do not honour",
+        "12" => "invalid transaction",
+        "13" => "invalid amount",
+        "14" => "invalid card number",
+        "22" => "suspected malfunction",
+        "25" => "original transaction not found",
+        "30" => "format error",
+        "33" | "54" => "expired card",
+        "40" => "function not supported",
+        "41" | "43" => "lost or stolen card",
+        "51" => "insufficient funds",
+        "55" => "incorrect PIN",
+        "61" => "exceeds amount limit",
+        "75" => "PIN tries exceeded",
+        "77" => "batch number mismatch, sign in again",
+        "94" => "duplicate transaction",
+        "96" => "system malfunction",
+        "97" => "terminal not registered",
+        "98" => "no response from issuer",
+        "99" => "PIN format error",
+        "A0" => "MAC verification failed, sign in again",
+        _ => "declined",
+    }
+}

@@ -1,0 +1,103 @@
+//! HTTPS to the bank's internet front: the whole frame is the POST body, the answer is the
+//! response frame. Only the CA in the terminal's configuration is trusted (no system roots).
+
+use crate::engine::TransportFailure;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the host link could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The CA file holds no usable certificate.
+    #[error("CA certificate is not usable: {0}")]
+    BadCa(String),
+    /// The URL is not an https URL.
+    #[error("host URL must be https: {0}")]
+    BadUrl(String),
+    /// The HTTP client could not be built.
+    #[error("HTTP client: {0}")]
+    Client(String),
+}
+
+/// The media type the CUP internet front expects.
+pub const CONTENT_TYPE: &str = "x-ISO-TPDU/x-auth";
+
+/// A link to the host with the bank's CA pinned.
+#[derive(Clone, Debug)]
+pub struct HostLink {
+    client: reqwest::Client,
+    url: String,
+}
+
+/// A rustls client config (ring provider) that trusts only the given CA certificates (PEM).
+pub fn pinned_client_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, TransportError> {
+    let mut roots = rustls::RootCertStore::empty();
+    let mut reader = ca_pem;
+    for cert in rustls_pemfile::certs(&mut reader) {
+        let cert = cert.map_err(|e| TransportError::BadCa(e.to_string()))?;
+        roots.add(cert).map_err(|e| TransportError::BadCa(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(TransportError::BadCa("no certificate in PEM".into()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TransportError::Client(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+impl HostLink {
+    /// A link to `url` trusting only `ca_pem`.
+    pub fn new(url: &str, ca_pem: &[u8]) -> Result<Self, TransportError> {
+        if !url.starts_with("https://") {
+            return Err(TransportError::BadUrl(url.to_string()));
+        }
+        let tls = pinned_client_config(ca_pem)?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| TransportError::Client(e.to_string()))?;
+        Ok(HostLink { client, url: url.to_string() })
+    }
+
+    /// Sends one frame and waits at most `timeout` for the answer.
+    pub async fn exchange(&self, frame: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, TransportFailure> {
+        let sent = self
+            .client
+            .post(&self.url)
+            .header("Content-Type", CONTENT_TYPE)
+            .timeout(timeout)
+            .body(frame)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            // Connection and TLS failures happen before the request leaves.
+            Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
+            Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
+        };
+        if !resp.status().is_success() {
+            return Err(TransportFailure::NoAnswer(format!("HTTP status {}", resp.status())));
+        }
+        match resp.bytes().await {
+            Ok(b) => Ok(b.to_vec()),
+            Err(e) => Err(TransportFailure::NoAnswer(error_chain(&e))),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
