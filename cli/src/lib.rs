@@ -3,5 +3,6 @@
 
 pub mod acquirer;
 pub mod demo;
+pub mod faults;
 pub mod pki;
 pub mod server;

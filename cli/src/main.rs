@@ -37,6 +37,10 @@ enum Command {
         /// Acquirer profile (JSON); default: the CUP defaults.
         #[arg(long)]
         profile: Option<PathBuf>,
+        /// Faults for successive financial requests, comma-separated: tamper-mac, wrong-trace,
+        /// never-answer, garbage, drop-after-commit, drop-before-commit, late-MS, none.
+        #[arg(long, value_delimiter = ',')]
+        faults: Vec<smartpos_cli::faults::Fault>,
     },
 }
 
@@ -71,12 +75,12 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             let report = smartpos_cli::demo::run(&dir).await?;
             Ok(if report.result.outcome == Outcome::Approved { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
-        Command::HostSim { bind, state, frames, profile } => {
+        Command::HostSim { bind, state, frames, profile, faults } => {
             let profile = match profile {
                 Some(p) => AcquirerProfile::from_json(&std::fs::read_to_string(&p)?)?,
                 None => AcquirerProfile::cup_default(),
             };
-            let config = SimConfig { bind, state_dir: state.clone(), frames, profile };
+            let config = SimConfig { bind, state_dir: state.clone(), frames, profile, faults };
             let host = server::start(config).await?;
             println!("host simulator listening on {}", host.url);
             match &state {

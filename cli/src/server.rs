@@ -1,6 +1,9 @@
 //! The host simulator's HTTPS server: axum on tokio-rustls (ring), loopback only by default.
 
 use crate::acquirer::{Acquirer, HostState};
+use crate::faults::Fault;
+use smartpos_core::iso8583::{Frame, CUP_FIELDS};
+use std::collections::VecDeque;
 use crate::pki::{HostPki, PkiError};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -30,6 +33,8 @@ pub struct SimConfig {
     pub frames: Option<PathBuf>,
     /// Acquirer profile.
     pub profile: AcquirerProfile,
+    /// Faults for successive financial requests.
+    pub faults: Vec<Fault>,
 }
 
 impl SimConfig {
@@ -40,6 +45,7 @@ impl SimConfig {
             state_dir: None,
             frames: None,
             profile: AcquirerProfile::cup_default(),
+            faults: Vec::new(),
         }
     }
 }
@@ -88,6 +94,34 @@ struct AppState {
     acquirer: Arc<Mutex<Acquirer>>,
     frames: Option<Arc<Mutex<std::fs::File>>>,
     ledger_path: Option<PathBuf>,
+    faults: Arc<Mutex<VecDeque<Fault>>>,
+}
+
+fn is_financial(request: &[u8]) -> bool {
+    // MTI sits after length (2), TPDU (5) and header (6); 08xx is network management.
+    request.get(13).is_some_and(|b| *b != 0x08)
+}
+
+fn apply_fault(fault: &Fault, resp: Vec<u8>) -> Vec<u8> {
+    match fault {
+        Fault::TamperMac => {
+            let mut r = resp;
+            if let Some(last) = r.last_mut() {
+                *last ^= 0x01;
+            }
+            r
+        }
+        Fault::WrongTrace => match Frame::decode(&resp, &CUP_FIELDS) {
+            Ok(mut f) => {
+                let trace: u32 = f.message.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
+                f.message.set(11, format!("{:06}", (trace + 1) % 1_000_000));
+                f.encode(&CUP_FIELDS).unwrap_or(resp)
+            }
+            Err(_) => resp,
+        },
+        Fault::Garbage => b"\x00\x05garbage".to_vec(),
+        _ => resp,
+    }
 }
 
 fn now_local() -> LocalTime {
@@ -108,6 +142,17 @@ fn log_frame(state: &AppState, dir: &str, bytes: &[u8]) {
 
 async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<u8>, (StatusCode, String)> {
     log_frame(&state, "req", &body);
+    let fault = if is_financial(&body) {
+        state.faults.lock().unwrap_or_else(|p| p.into_inner()).pop_front().unwrap_or(Fault::None)
+    } else {
+        Fault::None
+    };
+    match &fault {
+        Fault::NeverAnswer => std::future::pending::<()>().await,
+        Fault::DropBeforeCommit => return Err((StatusCode::SERVICE_UNAVAILABLE, "dropped".into())),
+        Fault::Late(d) => tokio::time::sleep(*d).await,
+        _ => {}
+    }
     let (answer, snapshot) = {
         let mut acq = state.acquirer.lock().unwrap_or_else(|p| p.into_inner());
         let answer = acq.handle(&body, now_local());
@@ -119,7 +164,9 @@ async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<
         }
     }
     match answer {
+        Ok(_) if fault == Fault::DropAfterCommit => Err((StatusCode::SERVICE_UNAVAILABLE, "dropped".into())),
         Ok(resp) => {
+            let resp = apply_fault(&fault, resp);
             log_frame(&state, "resp", &resp);
             Ok(resp)
         }
@@ -153,7 +200,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         Some(p) => Some(Arc::new(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?))),
         None => None,
     };
-    let state = AppState { acquirer: acquirer.clone(), frames, ledger_path };
+    let state = AppState { acquirer: acquirer.clone(), frames, ledger_path, faults: Arc::new(Mutex::new(config.faults.clone().into())) };
     let app = Router::new().route("/", post(pos_endpoint)).route("/pos", post(pos_endpoint)).with_state(state);
 
     let certs = rustls_pemfile::certs(&mut pki.cert_pem.as_bytes())

@@ -1,1 +1,88 @@
+//! Test rig: an in-process host simulator and a simulated terminal wired to it.
 
+use smartpos_cli::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_cli::faults::Fault;
+use smartpos_cli::server::{self, RunningHost, SimConfig};
+use smartpos_core::card::EntryMode;
+use smartpos_core::crypto::DesKey;
+use smartpos_core::engine::EngineConfig;
+use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
+use smartpos_core::journal::Journal;
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::PaymentRequest;
+use smartpos_core::terminal::Terminal;
+use smartpos_core::transport::HostLink;
+use std::time::Duration;
+
+/// The card every rig presents unless told otherwise.
+pub fn good_card() -> CardScript {
+    CardScript::Card { track2: cards::track2(&cards::standard_cards()[0]), entry_mode: EntryMode::MagStripe }
+}
+
+/// A running host and a terminal pointed at it.
+pub struct Rig {
+    /// The host simulator.
+    pub host: RunningHost,
+    /// The terminal.
+    pub terminal: Terminal,
+    /// Holds the terminal's data directory.
+    pub dir: tempfile::TempDir,
+}
+
+/// Options for [`rig`].
+pub struct RigOptions {
+    /// Faults for successive financial requests.
+    pub faults: Vec<Fault>,
+    /// Host answer time limit.
+    pub host_timeout: Duration,
+    /// Pin this CA instead of the host's.
+    pub ca_override: Option<String>,
+    /// Card reader script.
+    pub cards: Vec<CardScript>,
+    /// PIN pad script.
+    pub pins: Vec<PinScript>,
+    /// Frames log.
+    pub frames: Option<std::path::PathBuf>,
+}
+
+impl Default for RigOptions {
+    fn default() -> Self {
+        RigOptions {
+            faults: Vec::new(),
+            host_timeout: Duration::from_secs(10),
+            ca_override: None,
+            cards: vec![good_card(); 4],
+            pins: vec![PinScript::Pin("123456".into()); 4],
+            frames: None,
+        }
+    }
+}
+
+/// Starts a host and a terminal.
+pub async fn rig(opts: RigOptions) -> Rig {
+    let mut sim = SimConfig::ephemeral();
+    sim.faults = opts.faults;
+    sim.frames = opts.frames;
+    let host = server::start(sim).await.expect("host starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journal = Journal::open(&dir.path().join("journal.db")).expect("journal");
+    let ca = opts.ca_override.unwrap_or_else(|| host.ca_pem.clone());
+    let link = HostLink::new(&host.url, ca.as_bytes()).expect("link");
+    let mut config = EngineConfig::demo();
+    config.host_timeout = opts.host_timeout;
+    let terminal = Terminal::new(
+        config,
+        journal,
+        link,
+        Box::new(SimCardReader::new(opts.cards)),
+        Box::new(SimPinPad::new(DesKey::from_hex(TEST_TMK_HEX).unwrap(), opts.pins)),
+        Box::new(smartpos_cli::demo::cst_now),
+    )
+    .expect("terminal");
+    Rig { host, terminal, dir }
+}
+
+/// A 12.34 CNY sale request for `order`.
+pub fn sale(order: &str) -> PaymentRequest {
+    PaymentRequest::sale("com.example.merchant", order, Money::from_minor(1234, Currency::CNY).unwrap())
+}
