@@ -41,41 +41,88 @@ pub fn cst_now() -> LocalTime {
 }
 
 /// Runs the demo, writing the data directory and receipt under `out_dir`.
-pub async fn run(out_dir: &Path) -> Result<DemoReport, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn run(
+    out_dir: &Path,
+    frames: Option<PathBuf>,
+) -> Result<DemoReport, Box<dyn std::error::Error + Send + Sync>> {
     let mut out = String::new();
     let mut say = |line: String| {
         println!("{line}");
         out.push_str(&line);
         out.push('\n');
     };
-    let host = server::start(SimConfig::ephemeral()).await?;
-    say(format!("host simulator listening on {} (CA generated at start, pinned by the terminal)", host.url));
+    let host = server::start(SimConfig {
+        frames,
+        ..SimConfig::ephemeral()
+    })
+    .await?;
+    say(format!(
+        "host simulator listening on {} (CA generated at start, pinned by the terminal)",
+        host.url
+    ));
 
     let data_dir = out_dir.join("terminal-data");
     std::fs::create_dir_all(&data_dir)?;
     let journal = Journal::open(&data_dir.join("journal.db"))?;
     let link = HostLink::new(&host.url, host.ca_pem.as_bytes())?;
     let card = &cards::standard_cards()[0];
-    let reader = SimCardReader::new([CardScript::Card { track2: cards::track2(card), entry_mode: EntryMode::MagStripe }]);
-    let pinpad = SimPinPad::new(DesKey::from_hex(TEST_TMK_HEX)?, [PinScript::Pin(card.pin.clone())]);
+    let reader = SimCardReader::new([CardScript::Card {
+        track2: cards::track2(card),
+        entry_mode: EntryMode::MagStripe,
+    }]);
+    let pinpad = SimPinPad::new(
+        DesKey::from_hex(TEST_TMK_HEX)?,
+        [PinScript::Pin(card.pin.clone())],
+    );
     let config = EngineConfig::demo();
-    let mut terminal = Terminal::new(config.clone(), journal, link, Box::new(reader), Box::new(pinpad), Box::new(cst_now))?;
+    let mut terminal = Terminal::new(
+        config.clone(),
+        journal,
+        link,
+        Box::new(reader),
+        Box::new(pinpad),
+        Box::new(cst_now),
+    )?;
 
     let batch = terminal.sign_in().await?;
-    say(format!("signed in: PIN and MAC keys installed (check values verified), batch {batch:06}"));
+    say(format!(
+        "signed in: PIN and MAC keys installed (check values verified), batch {batch:06}"
+    ));
 
-    let order_id = format!("DEMO-{}", cst_now().to_string().replace([' ', ':', '-'], ""));
-    let request = PaymentRequest::sale(DEMO_CALLER, &order_id, Money::from_minor(1234, Currency::CNY)?);
-    say(format!("merchant app {DEMO_CALLER} requests a sale of {} for order {order_id}", request.amount));
+    let order_id = format!(
+        "DEMO-{}",
+        cst_now().to_string().replace([' ', ':', '-'], "")
+    );
+    let request = PaymentRequest::sale(
+        DEMO_CALLER,
+        &order_id,
+        Money::from_minor(1234, Currency::CNY)?,
+    );
+    say(format!(
+        "merchant app {DEMO_CALLER} requests a sale of {} for order {order_id}",
+        request.amount
+    ));
     say("simulated card presented (magnetic stripe), PIN entered on the simulated PIN pad".into());
     let result = terminal.sale(request).await?;
 
     say(String::new());
-    say(format!("outcome:    {}", serde_json::to_string(&result.outcome)?));
-    say(format!("card:       {}", result.masked_pan.as_deref().unwrap_or("-")));
+    say(format!(
+        "outcome:    {}",
+        serde_json::to_string(&result.outcome)?
+    ));
+    say(format!(
+        "card:       {}",
+        result.masked_pan.as_deref().unwrap_or("-")
+    ));
     say(format!("amount:     {}", result.amount));
-    say(format!("auth code:  {}", result.auth_code.as_deref().unwrap_or("-")));
-    say(format!("reference:  {}", result.reference.as_deref().unwrap_or("-")));
+    say(format!(
+        "auth code:  {}",
+        result.auth_code.as_deref().unwrap_or("-")
+    ));
+    say(format!(
+        "reference:  {}",
+        result.reference.as_deref().unwrap_or("-")
+    ));
     say(format!("trace:      {:06}", result.trace));
     say(format!("batch:      {:06}", result.batch));
     say(String::new());
@@ -87,5 +134,9 @@ pub async fn run(out_dir: &Path) -> Result<DemoReport, Box<dyn std::error::Error
     std::fs::write(&png_path, render_png(&lines))?;
     say(format!("receipt image written to {}", png_path.display()));
     host.shutdown().await;
-    Ok(DemoReport { result, transcript: out, receipt_png: png_path })
+    Ok(DemoReport {
+        result,
+        transcript: out,
+        receipt_png: png_path,
+    })
 }

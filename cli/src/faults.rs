@@ -40,7 +40,10 @@ impl FromStr for Fault {
             "garbage" => Fault::Garbage,
             "drop-after-commit" => Fault::DropAfterCommit,
             "drop-before-commit" => Fault::DropBeforeCommit,
-            other => match other.strip_prefix("late-").and_then(|ms| ms.parse::<u64>().ok()) {
+            other => match other
+                .strip_prefix("late-")
+                .and_then(|ms| ms.parse::<u64>().ok())
+            {
                 Some(ms) => Fault::Late(Duration::from_millis(ms)),
                 None => return Err(UnknownFault(other.chars().take(40).collect())),
             },
@@ -50,5 +53,8 @@ impl FromStr for Fault {
 
 /// Parses a comma-separated fault list.
 pub fn parse_list(s: &str) -> Result<Vec<Fault>, UnknownFault> {
-    s.split(',').filter(|p| !p.is_empty()).map(str::parse).collect()
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::parse)
+        .collect()
 }

@@ -37,21 +37,33 @@ impl HostPki {
     /// `localhost` and `127.0.0.1`.
     pub fn generate(ca_name: &str) -> Result<Self, PkiError> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        ca_params.distinguished_name.push(DnType::CommonName, ca_name);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, ca_name);
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let ca_key = KeyPair::generate()?;
         let ca_cert = ca_params.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca_params, ca_key);
-        let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
-        leaf.distinguished_name.push(DnType::CommonName, "smartpos host simulator");
+        let mut leaf =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])?;
+        leaf.distinguished_name
+            .push(DnType::CommonName, "smartpos host simulator");
         let leaf_key = KeyPair::generate()?;
         let leaf_cert = leaf.signed_by(&leaf_key, &issuer)?;
-        Ok(HostPki { ca_pem: ca_cert.pem(), cert_pem: leaf_cert.pem(), key_pem: leaf_key.serialize_pem() })
+        Ok(HostPki {
+            ca_pem: ca_cert.pem(),
+            cert_pem: leaf_cert.pem(),
+            key_pem: leaf_key.serialize_pem(),
+        })
     }
 
     /// Loads from `dir` (`ca.pem`, `server.pem`, `server.key`), or generates and saves them.
     pub fn load_or_generate(dir: &Path) -> Result<Self, PkiError> {
-        let (ca, cert, key) = (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"));
+        let (ca, cert, key) = (
+            dir.join("ca.pem"),
+            dir.join("server.pem"),
+            dir.join("server.key"),
+        );
         if ca.exists() && cert.exists() && key.exists() {
             return Ok(HostPki {
                 ca_pem: std::fs::read_to_string(ca)?,

@@ -2,8 +2,6 @@
 
 use crate::acquirer::{Acquirer, HostState};
 use crate::faults::Fault;
-use smartpos_core::iso8583::{Frame, CUP_FIELDS};
-use std::collections::VecDeque;
 use crate::pki::{HostPki, PkiError};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -11,8 +9,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use smartpos_core::iso8583::{Frame, CUP_FIELDS};
 use smartpos_core::profile::AcquirerProfile;
 use smartpos_core::time::LocalTime;
+use std::collections::VecDeque;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -113,7 +113,11 @@ fn apply_fault(fault: &Fault, resp: Vec<u8>) -> Vec<u8> {
         }
         Fault::WrongTrace => match Frame::decode(&resp, &CUP_FIELDS) {
             Ok(mut f) => {
-                let trace: u32 = f.message.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
+                let trace: u32 = f
+                    .message
+                    .get_str(11)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
                 f.message.set(11, format!("{:06}", (trace + 1) % 1_000_000));
                 f.encode(&CUP_FIELDS).unwrap_or(resp)
             }
@@ -140,10 +144,18 @@ fn log_frame(state: &AppState, dir: &str, bytes: &[u8]) {
     }
 }
 
-async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<u8>, (StatusCode, String)> {
+async fn pos_endpoint(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Vec<u8>, (StatusCode, String)> {
     log_frame(&state, "req", &body);
     let fault = if is_financial(&body) {
-        state.faults.lock().unwrap_or_else(|p| p.into_inner()).pop_front().unwrap_or(Fault::None)
+        state
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+            .unwrap_or(Fault::None)
     } else {
         Fault::None
     };
@@ -156,7 +168,10 @@ async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<
     let (answer, snapshot) = {
         let mut acq = state.acquirer.lock().unwrap_or_else(|p| p.into_inner());
         let answer = acq.handle(&body, now_local());
-        (answer, state.ledger_path.as_ref().map(|_| acq.state().clone()))
+        (
+            answer,
+            state.ledger_path.as_ref().map(|_| acq.state().clone()),
+        )
     };
     if let (Some(path), Some(snap)) = (&state.ledger_path, snapshot) {
         if let Err(e) = save_state(path, &snap) {
@@ -164,7 +179,9 @@ async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<
         }
     }
     match answer {
-        Ok(_) if fault == Fault::DropAfterCommit => Err((StatusCode::SERVICE_UNAVAILABLE, "dropped".into())),
+        Ok(_) if fault == Fault::DropAfterCommit => {
+            Err((StatusCode::SERVICE_UNAVAILABLE, "dropped".into()))
+        }
         Ok(resp) => {
             let resp = apply_fault(&fault, resp);
             log_frame(&state, "resp", &resp);
@@ -176,7 +193,10 @@ async fn pos_endpoint(State(state): State<AppState>, body: Bytes) -> Result<Vec<
 
 fn save_state(path: &PathBuf, state: &HostState) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(tmp, path)
 }
 
@@ -190,18 +210,32 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
     let acquirer = match &ledger_path {
         Some(p) if p.exists() => {
             let text = std::fs::read_to_string(p)?;
-            let st: HostState = serde_json::from_str(&text).map_err(|e| SimError::State(p.clone(), e.to_string()))?;
+            let st: HostState = serde_json::from_str(&text)
+                .map_err(|e| SimError::State(p.clone(), e.to_string()))?;
             Acquirer::with_state(config.profile.clone(), st)
         }
         _ => Acquirer::new(config.profile.clone()),
     };
     let acquirer = Arc::new(Mutex::new(acquirer));
     let frames = match &config.frames {
-        Some(p) => Some(Arc::new(Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(p)?))),
+        Some(p) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)?,
+        ))),
         None => None,
     };
-    let state = AppState { acquirer: acquirer.clone(), frames, ledger_path, faults: Arc::new(Mutex::new(config.faults.clone().into())) };
-    let app = Router::new().route("/", post(pos_endpoint)).route("/pos", post(pos_endpoint)).with_state(state);
+    let state = AppState {
+        acquirer: acquirer.clone(),
+        frames,
+        ledger_path,
+        faults: Arc::new(Mutex::new(config.faults.clone().into())),
+    };
+    let app = Router::new()
+        .route("/", post(pos_endpoint))
+        .route("/pos", post(pos_endpoint))
+        .with_state(state);
 
     let certs = rustls_pemfile::certs(&mut pki.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
@@ -230,7 +264,9 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
             let acceptor = acceptor.clone();
             let app = app.clone();
             tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
                 let service = hyper::service::service_fn(move |req| app.clone().oneshot(req));
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(tls), service)
@@ -238,5 +274,12 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
             });
         }
     });
-    Ok(RunningHost { addr, url: format!("https://127.0.0.1:{}/", addr.port()), ca_pem: pki.ca_pem, acquirer, stop, task })
+    Ok(RunningHost {
+        addr,
+        url: format!("https://127.0.0.1:{}/", addr.port()),
+        ca_pem: pki.ca_pem,
+        acquirer,
+        stop,
+        task,
+    })
 }

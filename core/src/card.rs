@@ -194,8 +194,11 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_pan() {
-        let c = CardData::from_track2("6222021234567890123D30121010000000000", EntryMode::MagStripe)
-            .unwrap();
+        let c = CardData::from_track2(
+            "6222021234567890123D30121010000000000",
+            EntryMode::MagStripe,
+        )
+        .unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("6222021234567890123"), "{dbg}");
         assert!(!dbg.contains("3012101"), "{dbg}");
@@ -203,8 +206,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_track2() {
-        for bad in ["", "6222021234567890123", "62220212=3012=1", "abc=3012", "6222021234567890123=30131"] {
-            assert!(CardData::from_track2(bad, EntryMode::MagStripe).is_err(), "{bad}");
+        for bad in [
+            "",
+            "6222021234567890123",
+            "62220212=3012=1",
+            "abc=3012",
+            "6222021234567890123=30131",
+        ] {
+            assert!(
+                CardData::from_track2(bad, EntryMode::MagStripe).is_err(),
+                "{bad}"
+            );
         }
     }
 }

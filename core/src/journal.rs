@@ -149,11 +149,18 @@ impl Journal {
     pub fn counters(&self) -> Result<(u32, u32), JournalError> {
         let stored: Option<(u32, u32)> = self
             .conn
-            .query_row("SELECT next_trace, batch FROM counters WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT next_trace, batch FROM counters WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         let (mut next, batch) = stored.unwrap_or((1, 0));
-        let max_used: Option<u32> =
-            self.conn.query_row("SELECT MAX(trace) FROM txns WHERE batch = ?1", [batch], |r| r.get(0))?;
+        let max_used: Option<u32> = self.conn.query_row(
+            "SELECT MAX(trace) FROM txns WHERE batch = ?1",
+            [batch],
+            |r| r.get(0),
+        )?;
         if let Some(m) = max_used {
             if m >= next && m < 999_999 {
                 next = m + 1;
@@ -173,7 +180,15 @@ impl Journal {
                     params![next_trace, batch],
                 )?;
             }
-            JournalWrite::Created(TxnStart { caller, order_id, kind, amount, trace, batch, time }) => {
+            JournalWrite::Created(TxnStart {
+                caller,
+                order_id,
+                kind,
+                amount,
+                trace,
+                batch,
+                time,
+            }) => {
                 tx.execute(
                     "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created')",
@@ -186,7 +201,12 @@ impl Journal {
                     params![next, batch],
                 )?;
             }
-            JournalWrite::Sending { trace, batch, masked_pan, reversal } => {
+            JournalWrite::Sending {
+                trace,
+                batch,
+                masked_pan,
+                reversal,
+            } => {
                 let n = tx.execute(
                     "UPDATE txns SET state = 'sent', masked_pan = ?3, reversal = ?4,
                        reversal_state = CASE WHEN ?4 IS NULL THEN 'none' ELSE 'armed' END, reversal_reason = '98'
@@ -194,16 +214,27 @@ impl Journal {
                     params![batch, trace, masked_pan, reversal],
                 )?;
                 if n != 1 {
-                    return Err(JournalError::Missing { batch: *batch, trace: *trace });
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
                 }
             }
-            JournalWrite::Outcome { trace, batch, result, response_code } => {
+            JournalWrite::Outcome {
+                trace,
+                batch,
+                result,
+                response_code,
+            } => {
                 let (state, rev_state, reason) = match &result.outcome {
                     Outcome::Approved => (TxnState::Approved, "none", None),
                     Outcome::Declined(_) => (TxnState::Declined, "none", None),
-                    Outcome::Unknown { reason } => (TxnState::Unknown, "pending", Some(reason.reversal_code())),
+                    Outcome::Unknown { reason } => {
+                        (TxnState::Unknown, "pending", Some(reason.reversal_code()))
+                    }
                 };
-                let json = serde_json::to_string(result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                let json = serde_json::to_string(result)
+                    .map_err(|e| JournalError::Corrupt(e.to_string()))?;
                 let n = tx.execute(
                     "UPDATE txns SET state = ?3, response_code = ?4, result_json = ?5, masked_pan = COALESCE(?6, masked_pan),
                        reversal_state = CASE WHEN reversal IS NULL THEN 'none' ELSE ?7 END,
@@ -212,7 +243,10 @@ impl Journal {
                     params![batch, trace, state.as_str(), response_code, json, result.masked_pan, rev_state, reason],
                 )?;
                 if n != 1 {
-                    return Err(JournalError::Missing { batch: *batch, trace: *trace });
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
                 }
             }
         }
@@ -244,9 +278,12 @@ impl Journal {
 
     fn finish(raw: (JournalEntry, String, Option<String>)) -> Result<JournalEntry, JournalError> {
         let (mut e, state, json) = raw;
-        e.state = TxnState::parse(&state).ok_or_else(|| JournalError::Corrupt(format!("state {state:?}")))?;
+        e.state = TxnState::parse(&state)
+            .ok_or_else(|| JournalError::Corrupt(format!("state {state:?}")))?;
         e.result = match json {
-            Some(j) => Some(serde_json::from_str(&j).map_err(|err| JournalError::Corrupt(err.to_string()))?),
+            Some(j) => Some(
+                serde_json::from_str(&j).map_err(|err| JournalError::Corrupt(err.to_string()))?,
+            ),
             None => None,
         };
         Ok(e)
@@ -255,9 +292,19 @@ impl Journal {
     const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state";
 
     /// The latest transaction for a caller's order id.
-    pub fn find_by_order(&self, caller: &str, order_id: &str) -> Result<Option<JournalEntry>, JournalError> {
-        let sql = format!("SELECT {} FROM txns WHERE caller = ?1 AND order_id = ?2 ORDER BY id DESC LIMIT 1", Self::COLUMNS);
-        let raw = self.conn.query_row(&sql, params![caller, order_id], Self::entry).optional()?;
+    pub fn find_by_order(
+        &self,
+        caller: &str,
+        order_id: &str,
+    ) -> Result<Option<JournalEntry>, JournalError> {
+        let sql = format!(
+            "SELECT {} FROM txns WHERE caller = ?1 AND order_id = ?2 ORDER BY id DESC LIMIT 1",
+            Self::COLUMNS
+        );
+        let raw = self
+            .conn
+            .query_row(&sql, params![caller, order_id], Self::entry)
+            .optional()?;
         raw.map(Self::finish).transpose()
     }
 
@@ -295,10 +342,19 @@ mod tests {
         let path = dir.path().join("j.db");
         {
             let mut j = Journal::open(&path).unwrap();
-            j.apply(&JournalWrite::Counters { next_trace: 5, batch: 7 }).unwrap();
+            j.apply(&JournalWrite::Counters {
+                next_trace: 5,
+                batch: 7,
+            })
+            .unwrap();
             j.apply(&start(5)).unwrap();
-            j.apply(&JournalWrite::Sending { trace: 5, batch: 7, masked_pan: "622202*****0123".into(), reversal: Some(vec![1, 2]) })
-                .unwrap();
+            j.apply(&JournalWrite::Sending {
+                trace: 5,
+                batch: 7,
+                masked_pan: "622202*****0123".into(),
+                reversal: Some(vec![1, 2]),
+            })
+            .unwrap();
         }
         let mut j = Journal::open(&path).unwrap();
         assert_eq!(j.counters().unwrap(), (6, 7));
@@ -309,7 +365,9 @@ mod tests {
             order_id: "O-5".into(),
             kind: TransactionType::Sale,
             amount: Money::from_minor(1234, Currency::CNY).unwrap(),
-            outcome: Outcome::Unknown { reason: UnknownReason::NoResponse },
+            outcome: Outcome::Unknown {
+                reason: UnknownReason::NoResponse,
+            },
             masked_pan: Some("622202*****0123".into()),
             auth_code: None,
             reference: None,
@@ -319,7 +377,13 @@ mod tests {
             merchant_id: "M".into(),
             time: LocalTime::from_unix(0, 0),
         };
-        j.apply(&JournalWrite::Outcome { trace: 5, batch: 7, result: Box::new(result.clone()), response_code: None }).unwrap();
+        j.apply(&JournalWrite::Outcome {
+            trace: 5,
+            batch: 7,
+            result: Box::new(result.clone()),
+            response_code: None,
+        })
+        .unwrap();
         let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
         assert_eq!(e.state, TxnState::Unknown);
         assert!(e.reversal_pending);
@@ -332,7 +396,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
         let err = j
-            .apply(&JournalWrite::Sending { trace: 1, batch: 1, masked_pan: String::new(), reversal: None })
+            .apply(&JournalWrite::Sending {
+                trace: 1,
+                batch: 1,
+                masked_pan: String::new(),
+                reversal: None,
+            })
             .unwrap_err();
         assert!(matches!(err, JournalError::Missing { batch: 1, trace: 1 }));
     }

@@ -16,14 +16,14 @@
 
 pub mod card;
 pub mod crypto;
-pub mod iso8583;
-pub mod money;
 pub mod engine;
 pub mod hal;
+pub mod iso8583;
+pub mod journal;
+pub mod money;
 pub mod payment;
 pub mod profile;
-pub mod time;
-pub mod journal;
-pub mod transport;
 pub mod receipt;
 pub mod terminal;
+pub mod time;
+pub mod transport;

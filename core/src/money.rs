@@ -118,7 +118,11 @@ impl Money {
         }
         let mut minor: u64 = int.parse().map_err(|_| bad())?;
         for i in 0..exp {
-            let d = frac.as_bytes().get(i).map(|b| (b - b'0') as u64).unwrap_or(0);
+            let d = frac
+                .as_bytes()
+                .get(i)
+                .map(|b| (b - b'0') as u64)
+                .unwrap_or(0);
             minor = minor
                 .checked_mul(10)
                 .and_then(|m| m.checked_add(d))
@@ -158,8 +162,14 @@ mod tests {
 
     #[test]
     fn parses_exact_major_amounts() {
-        assert_eq!(Money::parse_major("0.01", Currency::CNY).unwrap().minor(), 1);
-        assert_eq!(Money::parse_major("12.3", Currency::CNY).unwrap().minor(), 1230);
+        assert_eq!(
+            Money::parse_major("0.01", Currency::CNY).unwrap().minor(),
+            1
+        );
+        assert_eq!(
+            Money::parse_major("12.3", Currency::CNY).unwrap().minor(),
+            1230
+        );
         assert_eq!(Money::parse_major("7", Currency::CNY).unwrap().minor(), 700);
     }
 
@@ -167,11 +177,17 @@ mod tests {
     fn refuses_bad_amounts() {
         for bad in ["", ".5", "1.", "1.234", "-1", "1e3", "abc", "1,00", " 1"] {
             assert!(
-                matches!(Money::parse_major(bad, Currency::CNY), Err(MoneyError::Malformed(_))),
+                matches!(
+                    Money::parse_major(bad, Currency::CNY),
+                    Err(MoneyError::Malformed(_))
+                ),
                 "{bad}"
             );
         }
-        assert_eq!(Money::parse_major("0.00", Currency::CNY), Err(MoneyError::Zero));
+        assert_eq!(
+            Money::parse_major("0.00", Currency::CNY),
+            Err(MoneyError::Zero)
+        );
         assert_eq!(
             Money::parse_major("10000000000.00", Currency::CNY),
             Err(MoneyError::TooLarge)

@@ -126,7 +126,9 @@ impl AcquirerProfile {
             return Err(ProfileError::BadHeader);
         }
         let b = hex::decode(&self.header_hex).map_err(|_| ProfileError::BadHeader)?;
-        Ok(crate::iso8583::Header(b.try_into().map_err(|_| ProfileError::BadHeader)?))
+        Ok(crate::iso8583::Header(
+            b.try_into().map_err(|_| ProfileError::BadHeader)?,
+        ))
     }
 }
 
@@ -144,6 +146,9 @@ mod tests {
         p.header_hex = "60310031100A".into();
         let j = serde_json::to_string(&p).unwrap();
         assert_eq!(AcquirerProfile::from_json(&j), Err(ProfileError::BadHeader));
-        assert!(matches!(AcquirerProfile::from_json("{\"name\":1}"), Err(ProfileError::Malformed(_))));
+        assert!(matches!(
+            AcquirerProfile::from_json("{\"name\":1}"),
+            Err(ProfileError::Malformed(_))
+        ));
     }
 }

@@ -64,7 +64,10 @@ pub fn receipt_lines(r: &PaymentResult, who: &TerminalIdentity, copy: Copy) -> V
         "-".repeat(COLUMNS),
         format!("CARD: {}", r.masked_pan.as_deref().unwrap_or("-")),
         format!("TYPE: {}", r.kind.name().to_uppercase()),
-        two_cols(&format!("BATCH: {:06}", r.batch), &format!("TRACE: {:06}", r.trace)),
+        two_cols(
+            &format!("BATCH: {:06}", r.batch),
+            &format!("TRACE: {:06}", r.trace),
+        ),
         format!("AUTH: {}", r.auth_code.as_deref().unwrap_or("-")),
         format!("REF: {}", r.reference.as_deref().unwrap_or("-")),
         format!("DATE: {}", r.time),
@@ -94,7 +97,9 @@ pub fn render_png(lines: &[String]) -> Vec<u8> {
     let mut px = vec![255u8; DOT_WIDTH * height];
     for (row, line) in lines.iter().enumerate() {
         for (col, ch) in line.chars().take(COLUMNS).enumerate() {
-            let glyph = font8x8::BASIC_FONTS.get(ch).or_else(|| font8x8::LATIN_FONTS.get(ch));
+            let glyph = font8x8::BASIC_FONTS
+                .get(ch)
+                .or_else(|| font8x8::LATIN_FONTS.get(ch));
             let glyph = glyph.unwrap_or([0xFF, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0xFF]);
             let ox = col * CELL_W;
             let oy = MARGIN + row * CELL_H + 4;

@@ -46,7 +46,14 @@ impl Terminal {
         clock: Box<dyn Fn() -> LocalTime + Send>,
     ) -> Result<Self, TerminalError> {
         let (next_trace, batch) = journal.counters()?;
-        Ok(Terminal { engine: Engine::new(config, next_trace, batch), journal, link, card_reader, pin_pad, clock })
+        Ok(Terminal {
+            engine: Engine::new(config, next_trace, batch),
+            journal,
+            link,
+            card_reader,
+            pin_pad,
+            clock,
+        })
     }
 
     /// The engine's configuration.
@@ -74,7 +81,11 @@ impl Terminal {
     }
 
     /// The latest journal record of a caller's order.
-    pub fn query(&self, caller: &str, order_id: &str) -> Result<Option<JournalEntry>, TerminalError> {
+    pub fn query(
+        &self,
+        caller: &str,
+        order_id: &str,
+    ) -> Result<Option<JournalEntry>, TerminalError> {
         Ok(self.journal.find_by_order(caller, order_id)?)
     }
 
@@ -87,11 +98,17 @@ impl Terminal {
         loop {
             let event = match action {
                 Action::Finish(f) => return Ok(f),
-                Action::ReadCard { amount, timeout } => Event::CardRead(self.card_reader.wait_for_card(&amount, timeout)),
-                Action::OnlinePin { pan, amount, timeout } => {
-                    Event::PinEntered(self.pin_pad.online_pin(&pan, &amount, timeout))
+                Action::ReadCard { amount, timeout } => {
+                    Event::CardRead(self.card_reader.wait_for_card(&amount, timeout))
                 }
-                Action::LoadWorkingKeys(keys) => Event::KeysLoaded(self.pin_pad.load_working_keys(&keys)),
+                Action::OnlinePin {
+                    pan,
+                    amount,
+                    timeout,
+                } => Event::PinEntered(self.pin_pad.online_pin(&pan, &amount, timeout)),
+                Action::LoadWorkingKeys(keys) => {
+                    Event::KeysLoaded(self.pin_pad.load_working_keys(&keys))
+                }
                 Action::ComputeMac(data) => Event::MacComputed(self.pin_pad.mac(&data)),
                 Action::Persist(write) => {
                     let r = self.journal.apply(&write).map_err(|e| e.to_string());

@@ -77,8 +77,17 @@ mod tests {
 
     #[test]
     fn known_dates() {
-        assert_eq!(LocalTime::from_unix(0, 0).to_string(), "1970-01-01 00:00:00");
-        assert_eq!(LocalTime::from_unix(951_782_400, 0).to_string(), "2000-02-29 00:00:00");
-        assert_eq!(LocalTime::from_unix(1_798_761_599, 0).to_string(), "2026-12-31 23:59:59");
+        assert_eq!(
+            LocalTime::from_unix(0, 0).to_string(),
+            "1970-01-01 00:00:00"
+        );
+        assert_eq!(
+            LocalTime::from_unix(951_782_400, 0).to_string(),
+            "2000-02-29 00:00:00"
+        );
+        assert_eq!(
+            LocalTime::from_unix(1_798_761_599, 0).to_string(),
+            "2026-12-31 23:59:59"
+        );
     }
 }

@@ -36,7 +36,9 @@ pub fn pinned_client_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, Trans
     let mut reader = ca_pem;
     for cert in rustls_pemfile::certs(&mut reader) {
         let cert = cert.map_err(|e| TransportError::BadCa(e.to_string()))?;
-        roots.add(cert).map_err(|e| TransportError::BadCa(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| TransportError::BadCa(e.to_string()))?;
     }
     if roots.is_empty() {
         return Err(TransportError::BadCa("no certificate in PEM".into()));
@@ -62,11 +64,18 @@ impl HostLink {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| TransportError::Client(e.to_string()))?;
-        Ok(HostLink { client, url: url.to_string() })
+        Ok(HostLink {
+            client,
+            url: url.to_string(),
+        })
     }
 
     /// Sends one frame and waits at most `timeout` for the answer.
-    pub async fn exchange(&self, frame: Vec<u8>, timeout: Duration) -> Result<Vec<u8>, TransportFailure> {
+    pub async fn exchange(
+        &self,
+        frame: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TransportFailure> {
         let sent = self
             .client
             .post(&self.url)
@@ -82,7 +91,10 @@ impl HostLink {
             Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
         };
         if !resp.status().is_success() {
-            return Err(TransportFailure::NoAnswer(format!("HTTP status {}", resp.status())));
+            return Err(TransportFailure::NoAnswer(format!(
+                "HTTP status {}",
+                resp.status()
+            )));
         }
         match resp.bytes().await {
             Ok(b) => Ok(b.to_vec()),

@@ -12,7 +12,11 @@ fn vectors() -> Value {
 fn cup_ecb_mac_matches_published_frame() {
     let v = vectors();
     for case in v["cup_ecb_mac"].as_array().unwrap() {
-        let frame_hex: String = case["frame_hex"].as_str().unwrap().split_whitespace().collect();
+        let frame_hex: String = case["frame_hex"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .collect();
         let frame_bytes = hex::decode(frame_hex).unwrap();
         let frame = Frame::decode(&frame_bytes, &CUP_FIELDS).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(frame.message.mti.to_string(), "0200");
@@ -21,7 +25,10 @@ fn cup_ecb_mac_matches_published_frame() {
         // The MAB is the frame minus length, TPDU, header and the trailing 8 MAC bytes.
         assert_eq!(&mab[..], &frame_bytes[13..frame_bytes.len() - 8]);
         let mac = cup_ecb_mac(&key, &mab);
-        assert_eq!(std::str::from_utf8(&mac).unwrap(), case["mac_ascii"].as_str().unwrap());
+        assert_eq!(
+            std::str::from_utf8(&mac).unwrap(),
+            case["mac_ascii"].as_str().unwrap()
+        );
         assert_eq!(frame.message.get(64).unwrap(), &mac);
         // Re-encoding reproduces the published bytes exactly.
         assert_eq!(frame.encode(&CUP_FIELDS).unwrap(), frame_bytes);
@@ -31,8 +38,12 @@ fn cup_ecb_mac_matches_published_frame() {
 #[test]
 fn pin_blocks_match_vectors() {
     for case in vectors()["pin_block_iso9564_format0"].as_array().unwrap() {
-        let b = iso9564_format0(case["pin"].as_str().unwrap(), case["pan"].as_str().unwrap()).unwrap();
-        assert_eq!(hex::encode_upper(b), case["clear_block_hex"].as_str().unwrap());
+        let b =
+            iso9564_format0(case["pin"].as_str().unwrap(), case["pan"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            hex::encode_upper(b),
+            case["clear_block_hex"].as_str().unwrap()
+        );
     }
 }
 
@@ -40,6 +51,9 @@ fn pin_blocks_match_vectors() {
 fn key_check_values_match_vectors() {
     for case in vectors()["key_check_value"].as_array().unwrap() {
         let k = DesKey::from_hex(case["key_hex"].as_str().unwrap()).unwrap();
-        assert_eq!(hex::encode_upper(k.check_value()), case["kcv_hex"].as_str().unwrap());
+        assert_eq!(
+            hex::encode_upper(k.check_value()),
+            case["kcv_hex"].as_str().unwrap()
+        );
     }
 }

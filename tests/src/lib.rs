@@ -16,7 +16,10 @@ use std::time::Duration;
 
 /// The card every rig presents unless told otherwise.
 pub fn good_card() -> CardScript {
-    CardScript::Card { track2: cards::track2(&cards::standard_cards()[0]), entry_mode: EntryMode::MagStripe }
+    CardScript::Card {
+        track2: cards::track2(&cards::standard_cards()[0]),
+        entry_mode: EntryMode::MagStripe,
+    }
 }
 
 /// A running host and a terminal pointed at it.
@@ -75,14 +78,25 @@ pub async fn rig(opts: RigOptions) -> Rig {
         journal,
         link,
         Box::new(SimCardReader::new(opts.cards)),
-        Box::new(SimPinPad::new(DesKey::from_hex(TEST_TMK_HEX).unwrap(), opts.pins)),
+        Box::new(SimPinPad::new(
+            DesKey::from_hex(TEST_TMK_HEX).unwrap(),
+            opts.pins,
+        )),
         Box::new(smartpos_cli::demo::cst_now),
     )
     .expect("terminal");
-    Rig { host, terminal, dir }
+    Rig {
+        host,
+        terminal,
+        dir,
+    }
 }
 
 /// A 12.34 CNY sale request for `order`.
 pub fn sale(order: &str) -> PaymentRequest {
-    PaymentRequest::sale("com.example.merchant", order, Money::from_minor(1234, Currency::CNY).unwrap())
+    PaymentRequest::sale(
+        "com.example.merchant",
+        order,
+        Money::from_minor(1234, Currency::CNY).unwrap(),
+    )
 }

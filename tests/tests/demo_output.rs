@@ -3,17 +3,28 @@
 #[tokio::test]
 async fn demo_approves_and_never_shows_the_full_pan() {
     let dir = tempfile::tempdir().unwrap();
-    let report = smartpos_cli::demo::run(dir.path()).await.expect("demo runs");
-    assert_eq!(report.result.outcome, smartpos_core::payment::Outcome::Approved);
+    let report = smartpos_cli::demo::run(dir.path(), None)
+        .await
+        .expect("demo runs");
+    assert_eq!(
+        report.result.outcome,
+        smartpos_core::payment::Outcome::Approved
+    );
     let pan = &smartpos_cli::acquirer::cards::standard_cards()[0].pan;
     assert!(report.transcript.contains("622202*********0123"));
-    assert!(!report.transcript.contains(pan.as_str()), "full PAN in demo output");
+    assert!(
+        !report.transcript.contains(pan.as_str()),
+        "full PAN in demo output"
+    );
     let png = std::fs::read(&report.receipt_png).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // The journal keeps only masked PANs in readable columns; the PAN is in no text column.
     let db = std::fs::read(dir.path().join("terminal-data/journal.db")).unwrap();
     let wal = std::fs::read(dir.path().join("terminal-data/journal.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
-        assert!(!bytes.windows(pan.len()).any(|w| w == pan.as_bytes()), "clear PAN text in journal");
+        assert!(
+            !bytes.windows(pan.len()).any(|w| w == pan.as_bytes()),
+            "clear PAN text in journal"
+        );
     }
 }

@@ -7,8 +7,16 @@ use smartpos_core::payment::{Declined, Outcome, UnknownReason};
 use smartpos_tests::{rig, sale, RigOptions};
 use std::time::Duration;
 
-async fn sale_with(fault: Fault, timeout: Duration) -> (smartpos_core::payment::PaymentResult, smartpos_tests::Rig) {
-    let mut r = rig(RigOptions { faults: vec![fault], host_timeout: timeout, ..Default::default() }).await;
+async fn sale_with(
+    fault: Fault,
+    timeout: Duration,
+) -> (smartpos_core::payment::PaymentResult, smartpos_tests::Rig) {
+    let mut r = rig(RigOptions {
+        faults: vec![fault],
+        host_timeout: timeout,
+        ..Default::default()
+    })
+    .await;
     r.terminal.sign_in().await.expect("sign-in");
     let res = r.terminal.sale(sale("F-1")).await.expect("sale runs");
     (res, r)
@@ -20,7 +28,11 @@ async fn clean_sale_is_approved_and_journaled() {
     assert_eq!(res.outcome, Outcome::Approved);
     assert_eq!(res.masked_pan.as_deref(), Some("622202*********0123"));
     assert!(res.auth_code.is_some() && res.reference.is_some());
-    let e = r.terminal.query("com.example.merchant", "F-1").unwrap().unwrap();
+    let e = r
+        .terminal
+        .query("com.example.merchant", "F-1")
+        .unwrap()
+        .unwrap();
     assert_eq!(e.state, TxnState::Approved);
     assert!(!e.reversal_pending);
     let ledger = r.host.acquirer.lock().unwrap().state().ledger.clone();
@@ -32,46 +44,100 @@ async fn clean_sale_is_approved_and_journaled() {
 #[tokio::test]
 async fn tampered_response_mac_is_unknown_with_reversal_pending() {
     let (res, r) = sale_with(Fault::TamperMac, Duration::from_secs(10)).await;
-    assert_eq!(res.outcome, Outcome::Unknown { reason: UnknownReason::BadResponseMac });
-    let e = r.terminal.query("com.example.merchant", "F-1").unwrap().unwrap();
+    assert_eq!(
+        res.outcome,
+        Outcome::Unknown {
+            reason: UnknownReason::BadResponseMac
+        }
+    );
+    let e = r
+        .terminal
+        .query("com.example.merchant", "F-1")
+        .unwrap()
+        .unwrap();
     assert_eq!(e.state, TxnState::Unknown);
-    assert!(e.reversal_pending, "the host approved it: a reversal must be pending");
+    assert!(
+        e.reversal_pending,
+        "the host approved it: a reversal must be pending"
+    );
 }
 
 #[tokio::test]
 async fn response_for_another_trace_is_unknown() {
     let (res, r) = sale_with(Fault::WrongTrace, Duration::from_secs(10)).await;
-    assert_eq!(res.outcome, Outcome::Unknown { reason: UnknownReason::MismatchedResponse });
-    assert!(r.terminal.query("com.example.merchant", "F-1").unwrap().unwrap().reversal_pending);
+    assert_eq!(
+        res.outcome,
+        Outcome::Unknown {
+            reason: UnknownReason::MismatchedResponse
+        }
+    );
+    assert!(
+        r.terminal
+            .query("com.example.merchant", "F-1")
+            .unwrap()
+            .unwrap()
+            .reversal_pending
+    );
 }
 
 #[tokio::test]
 async fn host_that_never_answers_times_out_as_unknown() {
     let started = std::time::Instant::now();
     let (res, r) = sale_with(Fault::NeverAnswer, Duration::from_millis(400)).await;
-    assert_eq!(res.outcome, Outcome::Unknown { reason: UnknownReason::NoResponse });
-    assert!(started.elapsed() < Duration::from_secs(8), "the timeout bounds the wait");
-    assert!(r.terminal.query("com.example.merchant", "F-1").unwrap().unwrap().reversal_pending);
+    assert_eq!(
+        res.outcome,
+        Outcome::Unknown {
+            reason: UnknownReason::NoResponse
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "the timeout bounds the wait"
+    );
+    assert!(
+        r.terminal
+            .query("com.example.merchant", "F-1")
+            .unwrap()
+            .unwrap()
+            .reversal_pending
+    );
 }
 
 #[tokio::test]
 async fn garbage_answer_is_unknown() {
     let (res, _r) = sale_with(Fault::Garbage, Duration::from_secs(10)).await;
-    assert_eq!(res.outcome, Outcome::Unknown { reason: UnknownReason::MalformedResponse });
+    assert_eq!(
+        res.outcome,
+        Outcome::Unknown {
+            reason: UnknownReason::MalformedResponse
+        }
+    );
 }
 
 #[tokio::test]
 async fn dropped_answer_after_commit_is_unknown_not_declined() {
     let (res, r) = sale_with(Fault::DropAfterCommit, Duration::from_secs(10)).await;
-    assert_eq!(res.outcome, Outcome::Unknown { reason: UnknownReason::NoResponse });
+    assert_eq!(
+        res.outcome,
+        Outcome::Unknown {
+            reason: UnknownReason::NoResponse
+        }
+    );
     // The host did charge: exactly the case that must never be reported as a failure.
-    assert_eq!(r.host.acquirer.lock().unwrap().state().ledger[0].response_code, "00");
+    assert_eq!(
+        r.host.acquirer.lock().unwrap().state().ledger[0].response_code,
+        "00"
+    );
 }
 
 #[tokio::test]
 async fn certificate_from_another_ca_is_refused_before_sending() {
     let other = HostPki::generate("some other CA").unwrap();
-    let mut r = rig(RigOptions { ca_override: Some(other.ca_pem), ..Default::default() }).await;
+    let mut r = rig(RigOptions {
+        ca_override: Some(other.ca_pem),
+        ..Default::default()
+    })
+    .await;
     let err = r.terminal.sign_in().await.unwrap_err();
     assert!(err.to_string().contains("unreachable"), "{err}");
     assert!(r.host.acquirer.lock().unwrap().state().ledger.is_empty());
@@ -94,8 +160,18 @@ async fn wrong_pin_and_cancel_are_declined_with_reasons() {
     .await;
     r.terminal.sign_in().await.unwrap();
     let res = r.terminal.sale(sale("P-1")).await.unwrap();
-    assert!(matches!(&res.outcome, Outcome::Declined(Declined::Host { code, .. }) if code == "55"), "{res:?}");
+    assert!(
+        matches!(&res.outcome, Outcome::Declined(Declined::Host { code, .. }) if code == "55"),
+        "{res:?}"
+    );
     let res = r.terminal.sale(sale("P-2")).await.unwrap();
     assert_eq!(res.outcome, Outcome::Declined(Declined::Cancelled));
-    assert_eq!(r.terminal.query("com.example.merchant", "P-2").unwrap().unwrap().state, TxnState::Declined);
+    assert_eq!(
+        r.terminal
+            .query("com.example.merchant", "P-2")
+            .unwrap()
+            .unwrap()
+            .state,
+        TxnState::Declined
+    );
 }

@@ -4,12 +4,12 @@
 pub mod cards;
 
 use cards::TestCard;
+use random::random_bytes;
 use smartpos_core::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
 use smartpos_core::iso8583::{Frame, Message, CUP_FIELDS};
 use smartpos_core::profile::{AcquirerProfile, MacKeyUse};
 use smartpos_core::time::LocalTime;
 use std::collections::HashMap;
-use random::random_bytes;
 
 /// The terminal master key the simulator's test terminals were injected with (test only).
 pub const TEST_TMK_HEX: &str = "0123456789ABCDEFFEDCBA9876543210";
@@ -86,7 +86,9 @@ pub struct Acquirer {
 mod random {
     pub fn random_bytes(buf: &mut [u8]) {
         use ring::rand::SecureRandom;
-        ring::rand::SystemRandom::new().fill(buf).expect("system randomness");
+        ring::rand::SystemRandom::new()
+            .fill(buf)
+            .expect("system randomness");
     }
 }
 
@@ -157,7 +159,11 @@ impl Acquirer {
                 resp.set(64, cup_ecb_mac(&k.mac, &mab).to_vec());
             }
         }
-        let out = Frame { tpdu: frame.reply_tpdu(), header, message: resp };
+        let out = Frame {
+            tpdu: frame.reply_tpdu(),
+            header,
+            message: resp,
+        };
         Ok(out.encode(&CUP_FIELDS).expect("well-formed response"))
     }
 
@@ -184,10 +190,25 @@ impl Acquirer {
             MacKeyUse::Full => mac,
             MacKeyUse::FirstHalf => mac.first_half(),
         };
-        self.keys.insert(tid.to_string(), Keys { pin, mac: mac_effective });
+        self.keys.insert(
+            tid.to_string(),
+            Keys {
+                pin,
+                mac: mac_effective,
+            },
+        );
         // Echo the terminal's batch; a terminal that sends 000000 gets the host's.
-        let sent_batch = req.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse::<u32>().ok()).unwrap_or(0);
-        let account = self.state.terminals.iter_mut().find(|t| t.terminal_id == tid).expect("known terminal");
+        let sent_batch = req
+            .get_str(60)
+            .and_then(|f| f.get(2..8))
+            .and_then(|b| b.parse::<u32>().ok())
+            .unwrap_or(0);
+        let account = self
+            .state
+            .terminals
+            .iter_mut()
+            .find(|t| t.terminal_id == tid)
+            .expect("known terminal");
         if sent_batch != 0 {
             account.batch = sent_batch;
         }
@@ -199,7 +220,14 @@ impl Acquirer {
         "00".into()
     }
 
-    fn sale(&mut self, tid: &str, req: &Message, resp: &mut Message, now: LocalTime, header: &mut smartpos_core::iso8583::Header) -> String {
+    fn sale(
+        &mut self,
+        tid: &str,
+        req: &Message,
+        resp: &mut Message,
+        now: LocalTime,
+        header: &mut smartpos_core::iso8583::Header,
+    ) -> String {
         let Some(keys) = self.keys.get(tid) else {
             *header = header.with_request(3);
             return "A0".into();
@@ -215,15 +243,27 @@ impl Acquirer {
         let pan = req
             .get_str(2)
             .map(str::to_string)
-            .or_else(|| req.get_str(35).and_then(|t| t.split('=').next()).map(str::to_string))
+            .or_else(|| {
+                req.get_str(35)
+                    .and_then(|t| t.split('=').next())
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         let trace: u32 = req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
-        let batch: u32 = req.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse().ok()).unwrap_or(0);
+        let batch: u32 = req
+            .get_str(60)
+            .and_then(|f| f.get(2..8))
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(0);
         let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
         resp.set(15, now.f13());
-        let dup = self.state.ledger.iter().any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        let dup = self
+            .state
+            .ledger
+            .iter()
+            .any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
         let code = (|| {
             if dup {
                 return "94";
@@ -231,14 +271,18 @@ impl Acquirer {
             if amount == 0 {
                 return "13";
             }
-            let Some(card) = self.state.cards.iter().find(|c| c.pan == pan) else { return "14" };
+            let Some(card) = self.state.cards.iter().find(|c| c.pan == pan) else {
+                return "14";
+            };
             let today = format!("{:02}{:02}", now.year % 100, now.month);
             if card.expiry < today {
                 return "54";
             }
             if let Some(block) = req.get(52) {
                 let keys = self.keys.get(tid).expect("checked above");
-                let Ok(block): Result<[u8; 8], _> = block.try_into() else { return "99" };
+                let Ok(block): Result<[u8; 8], _> = block.try_into() else {
+                    return "99";
+                };
                 let clear = keys.pin.decrypt_block(block);
                 match iso9564_format0(&card.pin, &pan) {
                     Ok(expected) if expected == clear => {}
@@ -252,7 +296,12 @@ impl Acquirer {
         })()
         .to_string();
         let auth = if code == "00" {
-            let card = self.state.cards.iter_mut().find(|c| c.pan == pan).expect("found above");
+            let card = self
+                .state
+                .cards
+                .iter_mut()
+                .find(|c| c.pan == pan)
+                .expect("found above");
             card.balance -= amount;
             let auth = format!("{:06}", (self.state.rrn_counter * 7919) % 1_000_000);
             set_text(resp, 38, &auth);

@@ -32,7 +32,12 @@ pub struct DesKey {
 
 impl std::fmt::Debug for DesKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DesKey({} bytes, kcv {})", self.bytes.len(), hex::encode_upper(self.check_value()))
+        write!(
+            f,
+            "DesKey({} bytes, kcv {})",
+            self.bytes.len(),
+            hex::encode_upper(self.check_value())
+        )
     }
 }
 
@@ -40,7 +45,9 @@ impl DesKey {
     /// A key from 8, 16 or 24 bytes.
     pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
         match bytes.len() {
-            8 | 16 | 24 => Ok(DesKey { bytes: bytes.to_vec() }),
+            8 | 16 | 24 => Ok(DesKey {
+                bytes: bytes.to_vec(),
+            }),
             n => Err(KeyError::BadLength(n)),
         }
     }
@@ -61,7 +68,9 @@ impl DesKey {
     }
     /// The first 8 bytes as a single-length key (some acquirers MAC with only these).
     pub fn first_half(&self) -> DesKey {
-        DesKey { bytes: self.bytes[..8].to_vec() }
+        DesKey {
+            bytes: self.bytes[..8].to_vec(),
+        }
     }
     /// The clear key bytes, for the secure module that holds it.
     pub fn expose_bytes(&self) -> &[u8] {
@@ -129,14 +138,17 @@ impl DesKey {
         let key = DesKey::new(&clear);
         clear.zeroize();
         let key = key?;
-        if key.check_value()[..] != check_value[..check_value.len().min(4)] || check_value.len() < 4 {
+        if key.check_value()[..] != check_value[..check_value.len().min(4)] || check_value.len() < 4
+        {
             return Err(KeyError::CheckValueMismatch);
         }
         Ok(key)
     }
     /// Encrypts another key under this one (ECB), returning it with its check value.
     pub fn wrap_key(&self, key: &DesKey) -> (Vec<u8>, [u8; 4]) {
-        let enc = self.encrypt_ecb(&key.bytes).expect("key lengths are block multiples");
+        let enc = self
+            .encrypt_ecb(&key.bytes)
+            .expect("key lengths are block multiples");
         (enc, key.check_value())
     }
 }
@@ -159,7 +171,10 @@ mod tests {
         assert_eq!(tmk.unwrap_key(&enc, &kcv).unwrap(), work);
         let mut bad = kcv;
         bad[0] ^= 1;
-        assert_eq!(tmk.unwrap_key(&enc, &bad), Err(KeyError::CheckValueMismatch));
+        assert_eq!(
+            tmk.unwrap_key(&enc, &bad),
+            Err(KeyError::CheckValueMismatch)
+        );
     }
 
     #[test]

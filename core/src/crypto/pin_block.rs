@@ -51,8 +51,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_inputs() {
-        assert_eq!(iso9564_format0("123", "1234567890123456"), Err(PinBlockError::BadPin));
-        assert_eq!(iso9564_format0("12a4", "1234567890123456"), Err(PinBlockError::BadPin));
-        assert_eq!(iso9564_format0("1234", "123456789012"), Err(PinBlockError::BadPan));
+        assert_eq!(
+            iso9564_format0("123", "1234567890123456"),
+            Err(PinBlockError::BadPin)
+        );
+        assert_eq!(
+            iso9564_format0("12a4", "1234567890123456"),
+            Err(PinBlockError::BadPin)
+        );
+        assert_eq!(
+            iso9564_format0("1234", "123456789012"),
+            Err(PinBlockError::BadPan)
+        );
     }
 }

@@ -37,7 +37,10 @@ pub fn check_response(request: &Message, response_bytes: &[u8]) -> Result<Frame,
     let resp = &frame.message;
     let expected = request.mti.response().unwrap_or(request.mti);
     if resp.mti != expected {
-        return Err(ResponseProblem::WrongMti { sent: request.mti.to_string(), got: resp.mti.to_string() });
+        return Err(ResponseProblem::WrongMti {
+            sent: request.mti.to_string(),
+            got: resp.mti.to_string(),
+        });
     }
     for f in [3u8, 11, 41] {
         if let Some(sent) = request.get(f) {
@@ -79,7 +82,10 @@ pub(super) fn sign_in_request(s: &Session, trace: u32) -> Message {
     let mut m = Message::new(Mti::new(800).expect("valid"));
     m.set(11, format!("{trace:06}"));
     identity(s, &mut m);
-    m.set(60, format!("00{:06}{}", s.batch, s.config.profile.key_layout.code()));
+    m.set(
+        60,
+        format!("00{:06}{}", s.batch, s.config.profile.key_layout.code()),
+    );
     m.set(63, "001");
     m
 }
@@ -103,7 +109,14 @@ pub(super) fn sale_request(
     if let Some(e) = card.expiry() {
         m.set(14, e);
     }
-    m.set(22, format!("{}{}", card.entry_mode().f22_prefix(), if with_pin { 1 } else { 2 }));
+    m.set(
+        22,
+        format!(
+            "{}{}",
+            card.entry_mode().f22_prefix(),
+            if with_pin { 1 } else { 2 }
+        ),
+    );
     if let Some(seq) = card.card_sequence() {
         m.set(23, seq);
     }

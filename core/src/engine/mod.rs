@@ -281,9 +281,18 @@ pub struct Engine {
 impl Engine {
     /// An engine with the journal's counters (`next_trace` 1..=999999, `batch` 0..=999999).
     pub fn new(config: EngineConfig, next_trace: u32, batch: u32) -> Self {
-        let next_trace = if (1..=999_999).contains(&next_trace) { next_trace } else { 1 };
+        let next_trace = if (1..=999_999).contains(&next_trace) {
+            next_trace
+        } else {
+            1
+        };
         Engine {
-            session: Session { config, next_trace, batch: batch % 1_000_000, signed_in: false },
+            session: Session {
+                config,
+                next_trace,
+                batch: batch % 1_000_000,
+                signed_in: false,
+            },
             active: None,
         }
     }
@@ -320,7 +329,11 @@ impl Engine {
     }
 
     /// Starts a card sale.
-    pub fn start_sale(&mut self, request: PaymentRequest, now: LocalTime) -> Result<Action, EngineError> {
+    pub fn start_sale(
+        &mut self,
+        request: PaymentRequest,
+        now: LocalTime,
+    ) -> Result<Action, EngineError> {
         if self.active.is_some() {
             return Err(EngineError::Busy);
         }
@@ -355,4 +368,3 @@ impl Engine {
         Ok(action)
     }
 }
-

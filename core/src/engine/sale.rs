@@ -1,11 +1,15 @@
 //! A bank-card sale: card, PIN, 0200 with MAC, 0210 checked, outcome journaled.
 
 use super::messages::{check_response, frame, reversal_of, sale_request};
-use super::{Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart};
+use super::{
+    Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart,
+};
 use crate::card::CardData;
 use crate::hal::HalError;
 use crate::iso8583::{HostRequest, Message, CUP_FIELDS};
-use crate::payment::{response_message, Declined, Outcome, PaymentRequest, PaymentResult, UnknownReason};
+use crate::payment::{
+    response_message, Declined, Outcome, PaymentRequest, PaymentResult, UnknownReason,
+};
 use crate::time::LocalTime;
 
 #[derive(Clone)]
@@ -17,7 +21,8 @@ pub(crate) struct Ctx {
     masked_pan: Option<String>,
 }
 
-/// States, named for what they wait for.
+/// States, named for what they wait for (as rustls names its handshake states).
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum Sale {
     ExpectCreatedPersisted(Ctx),
     ExpectCard(Ctx),
@@ -32,7 +37,11 @@ pub(crate) enum Sale {
 type Step = Result<(Option<Sale>, Action), (Box<Sale>, EngineError)>;
 
 fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> PaymentResult {
-    let text = |f: u8| resp.and_then(|m| m.get_str(f)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let text = |f: u8| {
+        resp.and_then(|m| m.get_str(f))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     PaymentResult {
         order_id: ctx.req.order_id.clone(),
         kind: ctx.req.kind,
@@ -50,7 +59,12 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
 }
 
 /// Records the outcome, then finishes.
-fn conclude(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> (Option<Sale>, Action) {
+fn conclude(
+    ctx: &Ctx,
+    s: &Session,
+    outcome: Outcome,
+    resp: Option<&Message>,
+) -> (Option<Sale>, Action) {
     let r = Box::new(result(ctx, s, outcome, resp));
     let write = JournalWrite::Outcome {
         trace: ctx.trace,
@@ -58,21 +72,32 @@ fn conclude(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) ->
         result: r.clone(),
         response_code: resp.and_then(|m| m.get_str(39)).map(str::to_string),
     };
-    (Some(Sale::ExpectOutcomePersisted(r)), Action::Persist(write))
+    (
+        Some(Sale::ExpectOutcomePersisted(r)),
+        Action::Persist(write),
+    )
 }
 
 fn local_decline(e: HalError) -> Outcome {
     Outcome::Declined(match e {
         HalError::Cancelled => Declined::Cancelled,
         HalError::Timeout => Declined::CardTimeout,
-        other => Declined::Device { detail: other.to_string() },
+        other => Declined::Device {
+            detail: other.to_string(),
+        },
     })
 }
 
 impl Sale {
     pub fn start(s: &mut Session, req: PaymentRequest, now: LocalTime) -> (Sale, Action) {
         let trace = s.take_trace();
-        let ctx = Ctx { req, trace, batch: s.batch, time: now, masked_pan: None };
+        let ctx = Ctx {
+            req,
+            trace,
+            batch: s.batch,
+            time: now,
+            masked_pan: None,
+        };
         let write = JournalWrite::Created(TxnStart {
             caller: ctx.req.caller.clone(),
             order_id: ctx.req.order_id.clone(),
@@ -90,12 +115,22 @@ impl Sale {
         match (self, event) {
             (ExpectCreatedPersisted(ctx), Event::Persisted(r)) => match r {
                 Ok(()) => {
-                    let a = Action::ReadCard { amount: ctx.req.amount, timeout: s.config.card_timeout };
+                    let a = Action::ReadCard {
+                        amount: ctx.req.amount,
+                        timeout: s.config.card_timeout,
+                    };
                     Ok((Some(ExpectCard(ctx)), a))
                 }
                 // Nothing durable and nothing sent: report it and stop.
                 Err(e) => {
-                    let r = result(&ctx, s, Outcome::Declined(Declined::Device { detail: format!("journal: {e}") }), None);
+                    let r = result(
+                        &ctx,
+                        s,
+                        Outcome::Declined(Declined::Device {
+                            detail: format!("journal: {e}"),
+                        }),
+                        None,
+                    );
                     Ok((None, Action::Finish(Finished::Payment(Box::new(r)))))
                 }
             },
@@ -132,18 +167,28 @@ impl Sale {
                         masked_pan: ctx.masked_pan.clone().unwrap_or_default(),
                         reversal: Some(reversal),
                     };
-                    let bytes = frame(s, req.clone()).encode(&CUP_FIELDS).expect("well-formed request");
-                    Ok((Some(ExpectSendingPersisted(ctx, req, bytes)), Action::Persist(write)))
+                    let bytes = frame(s, req.clone())
+                        .encode(&CUP_FIELDS)
+                        .expect("well-formed request");
+                    Ok((
+                        Some(ExpectSendingPersisted(ctx, req, bytes)),
+                        Action::Persist(write),
+                    ))
                 }
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
             },
             (ExpectSendingPersisted(ctx, req, bytes), Event::Persisted(r)) => match r {
                 Ok(()) => {
-                    let a = Action::SendToHost { frame: bytes, timeout: s.config.host_timeout };
+                    let a = Action::SendToHost {
+                        frame: bytes,
+                        timeout: s.config.host_timeout,
+                    };
                     Ok((Some(ExpectHostAnswer(ctx, req)), a))
                 }
                 Err(e) => {
-                    let o = Outcome::Declined(Declined::Device { detail: format!("journal: {e}") });
+                    let o = Outcome::Declined(Declined::Device {
+                        detail: format!("journal: {e}"),
+                    });
                     Ok(conclude(&ctx, s, o, None))
                 }
             },
@@ -155,7 +200,14 @@ impl Sale {
                         return Ok(conclude(&ctx, s, o, None));
                     }
                     Err(TransportFailure::NoAnswer(_)) => {
-                        return Ok(conclude(&ctx, s, Outcome::Unknown { reason: UnknownReason::NoResponse }, None))
+                        return Ok(conclude(
+                            &ctx,
+                            s,
+                            Outcome::Unknown {
+                                reason: UnknownReason::NoResponse,
+                            },
+                            None,
+                        ))
                     }
                 };
                 let resp = match check_response(&req, &bytes) {
@@ -166,18 +218,24 @@ impl Sale {
                         f.message
                     }
                     Err(crate::engine::ResponseProblem::Malformed(_)) => {
-                        let o = Outcome::Unknown { reason: UnknownReason::MalformedResponse };
+                        let o = Outcome::Unknown {
+                            reason: UnknownReason::MalformedResponse,
+                        };
                         return Ok(conclude(&ctx, s, o, None));
                     }
                     Err(_) => {
-                        let o = Outcome::Unknown { reason: UnknownReason::MismatchedResponse };
+                        let o = Outcome::Unknown {
+                            reason: UnknownReason::MismatchedResponse,
+                        };
                         return Ok(conclude(&ctx, s, o, None));
                     }
                 };
                 let code = resp.get_str(39).unwrap_or("").to_string();
                 if code == "00" {
                     let Ok(mab) = resp.mac_block(&CUP_FIELDS) else {
-                        let o = Outcome::Unknown { reason: UnknownReason::MalformedResponse };
+                        let o = Outcome::Unknown {
+                            reason: UnknownReason::MalformedResponse,
+                        };
                         return Ok(conclude(&ctx, s, o, None));
                     };
                     return Ok((Some(ExpectResponseMac(ctx, resp)), Action::ComputeMac(mab)));
@@ -185,18 +243,29 @@ impl Sale {
                 if code == "A0" || code == "77" {
                     s.signed_in = false;
                 }
-                let o = Outcome::Declined(Declined::Host { message: response_message(&code).into(), code });
+                let o = Outcome::Declined(Declined::Host {
+                    message: response_message(&code).into(),
+                    code,
+                });
                 Ok(conclude(&ctx, s, o, Some(&resp)))
             }
             (ExpectResponseMac(ctx, resp), Event::MacComputed(r)) => {
                 let ok = matches!((&r, resp.get(64)), (Ok(mac), Some(got)) if got == &mac[..]);
-                let o = if ok { Outcome::Approved } else { Outcome::Unknown { reason: UnknownReason::BadResponseMac } };
+                let o = if ok {
+                    Outcome::Approved
+                } else {
+                    Outcome::Unknown {
+                        reason: UnknownReason::BadResponseMac,
+                    }
+                };
                 Ok(conclude(&ctx, s, o, Some(&resp)))
             }
             (ExpectOutcomePersisted(mut r), Event::Persisted(p)) => {
                 if p.is_err() && r.outcome == Outcome::Approved {
                     // Not durable: the armed reversal will undo it on recovery, so do not claim approval.
-                    r.outcome = Outcome::Unknown { reason: UnknownReason::JournalFailure };
+                    r.outcome = Outcome::Unknown {
+                        reason: UnknownReason::JournalFailure,
+                    };
                 }
                 Ok((None, Action::Finish(Finished::Payment(r))))
             }

@@ -6,7 +6,8 @@ use crate::hal::EncryptedWorkingKeys;
 use crate::iso8583::{Message, CUP_FIELDS};
 use crate::time::LocalTime;
 
-/// States, named for what they wait for.
+/// States, named for what they wait for (as rustls names its handshake states).
+#[allow(clippy::enum_variant_names)]
 pub(crate) enum SignIn {
     ExpectCountersPersisted { request: Message },
     ExpectHostAnswer { request: Message },
@@ -24,7 +25,10 @@ impl SignIn {
     pub fn start(s: &mut Session, _now: LocalTime) -> Result<(SignIn, Action), EngineError> {
         let trace = s.take_trace();
         let request = sign_in_request(s, trace);
-        let action = Action::Persist(JournalWrite::Counters { next_trace: s.next_trace, batch: s.batch });
+        let action = Action::Persist(JournalWrite::Counters {
+            next_trace: s.next_trace,
+            batch: s.batch,
+        });
         Ok((SignIn::ExpectCountersPersisted { request }, action))
     }
 
@@ -34,9 +38,17 @@ impl SignIn {
                 if let Err(e) = r {
                     return Ok(fail(SignInError::Journal(e)));
                 }
-                let bytes = frame(s, request.clone()).encode(&CUP_FIELDS).expect("well-formed request");
+                let bytes = frame(s, request.clone())
+                    .encode(&CUP_FIELDS)
+                    .expect("well-formed request");
                 let timeout = s.config.host_timeout;
-                Ok((Some(SignIn::ExpectHostAnswer { request }), Action::SendToHost { frame: bytes, timeout }))
+                Ok((
+                    Some(SignIn::ExpectHostAnswer { request }),
+                    Action::SendToHost {
+                        frame: bytes,
+                        timeout,
+                    },
+                ))
             }
             (SignIn::ExpectHostAnswer { request }, Event::HostAnswered(answer)) => {
                 let bytes = match answer {
@@ -51,9 +63,17 @@ impl SignIn {
                 if code != "00" {
                     return Ok(fail(SignInError::Refused(code)));
                 }
-                let batch = match resp.get_str(60).and_then(|f| f.get(2..8)).and_then(|b| b.parse().ok()) {
+                let batch = match resp
+                    .get_str(60)
+                    .and_then(|f| f.get(2..8))
+                    .and_then(|b| b.parse().ok())
+                {
                     Some(b) => b,
-                    None => return Ok(fail(SignInError::BadResponse("field 60.2 batch missing".into()))),
+                    None => {
+                        return Ok(fail(SignInError::BadResponse(
+                            "field 60.2 batch missing".into(),
+                        )))
+                    }
                 };
                 let layout = s.config.profile.key_layout;
                 let f62 = resp.get(62).unwrap_or_default();
@@ -74,7 +94,10 @@ impl SignIn {
                     mac_kcv: kcv(2 * k + 4),
                     mac_key_use: s.config.profile.mac_key_use,
                 };
-                Ok((Some(SignIn::ExpectKeysLoaded { batch }), Action::LoadWorkingKeys(keys)))
+                Ok((
+                    Some(SignIn::ExpectKeysLoaded { batch }),
+                    Action::LoadWorkingKeys(keys),
+                ))
             }
             (SignIn::ExpectKeysLoaded { batch }, Event::KeysLoaded(r)) => {
                 if let Err(e) = r {
@@ -83,7 +106,10 @@ impl SignIn {
                 }
                 s.batch = batch;
                 s.signed_in = true;
-                let action = Action::Persist(JournalWrite::Counters { next_trace: s.next_trace, batch });
+                let action = Action::Persist(JournalWrite::Counters {
+                    next_trace: s.next_trace,
+                    batch,
+                });
                 Ok((Some(SignIn::ExpectBatchPersisted { batch }), action))
             }
             (SignIn::ExpectBatchPersisted { batch }, Event::Persisted(r)) => match r {

@@ -89,7 +89,12 @@ pub trait PinPad: Send {
     /// Loads working keys encrypted under the master key, after checking their check values.
     fn load_working_keys(&mut self, keys: &EncryptedWorkingKeys) -> Result<(), HalError>;
     /// Asks the customer for an online PIN for this card and amount.
-    fn online_pin(&mut self, pan: &Pan, amount: &Money, timeout: Duration) -> Result<PinEntry, HalError>;
+    fn online_pin(
+        &mut self,
+        pan: &Pan,
+        amount: &Money,
+        timeout: Duration,
+    ) -> Result<PinEntry, HalError>;
     /// Computes the UnionPay ECB MAC over `data` with the loaded MAC key.
     fn mac(&mut self, data: &[u8]) -> Result<[u8; 8], HalError>;
 }

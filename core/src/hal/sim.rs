@@ -40,7 +40,9 @@ pub struct SimCardReader {
 impl SimCardReader {
     /// A reader with a script.
     pub fn new(script: impl IntoIterator<Item = CardScript>) -> Self {
-        SimCardReader { script: script.into_iter().collect() }
+        SimCardReader {
+            script: script.into_iter().collect(),
+        }
     }
     /// Appends to the script.
     pub fn push(&mut self, s: CardScript) {
@@ -51,8 +53,10 @@ impl SimCardReader {
 impl CardReader for SimCardReader {
     fn wait_for_card(&mut self, _amount: &Money, _timeout: Duration) -> Result<CardData, HalError> {
         match self.script.pop_front() {
-            Some(CardScript::Card { track2, entry_mode }) => CardData::from_track2(&track2, entry_mode)
-                .map_err(|e| HalError::CardError(e.to_string())),
+            Some(CardScript::Card { track2, entry_mode }) => {
+                CardData::from_track2(&track2, entry_mode)
+                    .map_err(|e| HalError::CardError(e.to_string()))
+            }
             Some(CardScript::Cancel) => Err(HalError::Cancelled),
             Some(CardScript::Timeout) | None => Err(HalError::Timeout),
         }
@@ -82,14 +86,21 @@ pub struct SimPinPad {
 
 impl std::fmt::Debug for SimPinPad {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimPinPad").field("keys_loaded", &self.pin_key.is_some()).finish()
+        f.debug_struct("SimPinPad")
+            .field("keys_loaded", &self.pin_key.is_some())
+            .finish()
     }
 }
 
 impl SimPinPad {
     /// A PIN pad with this terminal master key already injected.
     pub fn new(master: DesKey, script: impl IntoIterator<Item = PinScript>) -> Self {
-        SimPinPad { master, pin_key: None, mac_key: None, script: script.into_iter().collect() }
+        SimPinPad {
+            master,
+            pin_key: None,
+            mac_key: None,
+            script: script.into_iter().collect(),
+        }
     }
     /// Appends to the script.
     pub fn push(&mut self, s: PinScript) {
@@ -116,7 +127,12 @@ impl PinPad for SimPinPad {
         Ok(())
     }
 
-    fn online_pin(&mut self, pan: &Pan, _amount: &Money, _timeout: Duration) -> Result<PinEntry, HalError> {
+    fn online_pin(
+        &mut self,
+        pan: &Pan,
+        _amount: &Money,
+        _timeout: Duration,
+    ) -> Result<PinEntry, HalError> {
         let key = self.pin_key.as_ref().ok_or(HalError::NoKeys)?;
         match self.script.pop_front() {
             Some(PinScript::Pin(pin)) => {
@@ -163,7 +179,13 @@ mod tests {
     fn keys(master: &DesKey, pin: &DesKey, mac: &DesKey) -> EncryptedWorkingKeys {
         let (pin_key, pin_kcv) = master.wrap_key(pin);
         let (mac_key, mac_kcv) = master.wrap_key(mac);
-        EncryptedWorkingKeys { pin_key, pin_kcv, mac_key, mac_kcv, mac_key_use: MacKeyUse::Full }
+        EncryptedWorkingKeys {
+            pin_key,
+            pin_kcv,
+            mac_key,
+            mac_kcv,
+            mac_key_use: MacKeyUse::Full,
+        }
     }
 
     #[test]
@@ -174,13 +196,19 @@ mod tests {
         let mut pad = SimPinPad::new(master.clone(), [PinScript::Pin("123456".into())]);
         let pan = Pan::new("1234567890123456").unwrap();
         let amt = Money::from_minor(1, Currency::CNY).unwrap();
-        assert_eq!(pad.online_pin(&pan, &amt, Duration::from_secs(1)), Err(HalError::NoKeys));
+        assert_eq!(
+            pad.online_pin(&pan, &amt, Duration::from_secs(1)),
+            Err(HalError::NoKeys)
+        );
         pad.load_working_keys(&keys(&master, &pin, &mac)).unwrap();
         pad.push(PinScript::Pin("123456".into()));
         let PinEntry::Block(b) = pad.online_pin(&pan, &amt, Duration::from_secs(1)).unwrap() else {
             panic!("expected a block")
         };
-        assert_eq!(hex::encode_upper(pin.decrypt_block(b.0)), "0612713176FEDCBA");
+        assert_eq!(
+            hex::encode_upper(pin.decrypt_block(b.0)),
+            "0612713176FEDCBA"
+        );
     }
 
     #[test]
@@ -191,7 +219,11 @@ mod tests {
         let mut pad = SimPinPad::new(master.clone(), []);
         pad.load_working_keys(&keys(&master, &pin, &mac)).unwrap();
         let before = pad.mac(b"abc").unwrap();
-        let mut bad = keys(&master, &pin, &DesKey::from_hex("B1A2A3A4A5A6A7A8").unwrap());
+        let mut bad = keys(
+            &master,
+            &pin,
+            &DesKey::from_hex("B1A2A3A4A5A6A7A8").unwrap(),
+        );
         bad.mac_kcv[3] ^= 0xFF;
         assert_eq!(pad.load_working_keys(&bad), Err(HalError::KeyCheckFailed));
         assert_eq!(pad.mac(b"abc").unwrap(), before);

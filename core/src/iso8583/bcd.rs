@@ -17,7 +17,12 @@ pub fn pack(text: &[u8], left_align: bool, track: bool) -> Option<Vec<u8>> {
     if nibbles.len() % 2 == 1 {
         nibbles.push(0);
     }
-    Some(nibbles.chunks_exact(2).map(|p| (p[0] << 4) | p[1]).collect())
+    Some(
+        nibbles
+            .chunks_exact(2)
+            .map(|p| (p[0] << 4) | p[1])
+            .collect(),
+    )
 }
 
 /// Unpacks `digits` nibbles from `bytes`; the pad nibble sits first unless `left_align`.
@@ -72,7 +77,10 @@ mod tests {
         assert_eq!(pack(b"021", true, false).unwrap(), vec![0x02, 0x10]);
         assert_eq!(pack(b"021", false, false).unwrap(), vec![0x00, 0x21]);
         assert_eq!(pack(b"12=34", true, true).unwrap(), vec![0x12, 0xD3, 0x40]);
-        assert_eq!(unpack(&[0x12, 0xD3, 0x40], 5, true, true).unwrap(), b"12=34");
+        assert_eq!(
+            unpack(&[0x12, 0xD3, 0x40], 5, true, true).unwrap(),
+            b"12=34"
+        );
         assert_eq!(unpack(&[0x00, 0x21], 3, false, false).unwrap(), b"021");
         assert!(pack(b"1A", true, false).is_none());
         assert!(unpack(&[0x1A], 2, true, false).is_none());

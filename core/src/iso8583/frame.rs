@@ -63,7 +63,11 @@ impl Frame {
         self.message.encode_into(table, &mut out)?;
         let body = out.len() - 2;
         if body > u16::MAX as usize {
-            return Err(EncodeError::BadLength { field: 0, got: body, spec: "frame".into() });
+            return Err(EncodeError::BadLength {
+                field: 0,
+                got: body,
+                spec: "frame".into(),
+            });
         }
         out[..2].copy_from_slice(&(body as u16).to_be_bytes());
         Ok(out)
@@ -77,12 +81,19 @@ impl Frame {
         }
         let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
         if declared != bytes.len() - 2 {
-            return Err(env(DecodeErrorKind::LengthMismatch { declared, actual: bytes.len() - 2 }));
+            return Err(env(DecodeErrorKind::LengthMismatch {
+                declared,
+                actual: bytes.len() - 2,
+            }));
         }
         let tpdu: [u8; 5] = bytes[2..7].try_into().expect("5 bytes");
         let header = Header(bytes[7..13].try_into().expect("6 bytes"));
         let message = Message::decode(&bytes[13..], table)?;
-        Ok(Frame { tpdu, header, message })
+        Ok(Frame {
+            tpdu,
+            header,
+            message,
+        })
     }
 
     /// The TPDU with source and destination swapped, as a host answers.

@@ -30,7 +30,10 @@ impl Mti {
     }
     fn bcd(self) -> [u8; 2] {
         let d = |n: u16| (n % 10) as u8;
-        [(d(self.0 / 1000) << 4) | d(self.0 / 100), (d(self.0 / 10) << 4) | d(self.0)]
+        [
+            (d(self.0 / 1000) << 4) | d(self.0 / 100),
+            (d(self.0 / 10) << 4) | d(self.0),
+        ]
     }
 }
 
@@ -68,7 +71,10 @@ impl std::fmt::Debug for Message {
 impl Message {
     /// An empty message of this type.
     pub fn new(mti: Mti) -> Self {
-        Message { mti, fields: vec![None; 65] }
+        Message {
+            mti,
+            fields: vec![None; 65],
+        }
     }
     /// Sets a field (2..=64). Text fields take their characters.
     pub fn set(&mut self, field: u8, value: impl Into<Vec<u8>>) -> &mut Self {
@@ -129,7 +135,9 @@ impl Message {
         }
         out.extend_from_slice(&bitmap);
         for (n, v) in self.iter() {
-            let spec = table[n as usize].as_ref().ok_or(EncodeError::UndefinedField(n))?;
+            let spec = table[n as usize]
+                .as_ref()
+                .ok_or(EncodeError::UndefinedField(n))?;
             encode_field(n, spec, v, out)?;
         }
         Ok(())
@@ -150,7 +158,8 @@ impl Message {
         if bytes.len() < 10 {
             return Err(env(DecodeErrorKind::Truncated));
         }
-        let mti_digits = bcd::unpack(&bytes[..2], 4, false, false).ok_or(env(DecodeErrorKind::BadBcd))?;
+        let mti_digits =
+            bcd::unpack(&bytes[..2], 4, false, false).ok_or(env(DecodeErrorKind::BadBcd))?;
         let mti_n: u16 = std::str::from_utf8(&mti_digits)
             .ok()
             .and_then(|s| s.parse().ok())
@@ -186,7 +195,11 @@ fn spec_words(spec: &FieldSpec) -> String {
 }
 
 fn encode_field(n: u8, spec: &FieldSpec, v: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let bad_len = || EncodeError::BadLength { field: n, got: v.len(), spec: spec_words(spec) };
+    let bad_len = || EncodeError::BadLength {
+        field: n,
+        got: v.len(),
+        spec: spec_words(spec),
+    };
     match spec.len {
         LenRule::Fixed(l) if v.len() != l => return Err(bad_len()),
         LenRule::LlVar(max) | LenRule::LllVar(max) if v.len() > max => return Err(bad_len()),
@@ -219,7 +232,11 @@ fn decode_field(spec: &FieldSpec, input: &[u8]) -> Result<(Vec<u8>, usize), Deco
     let (units, prefix) = match spec.len {
         LenRule::Fixed(l) => (l, 0),
         LenRule::LlVar(max) | LenRule::LllVar(max) => {
-            let w = if matches!(spec.len, LenRule::LlVar(_)) { 1 } else { 2 };
+            let w = if matches!(spec.len, LenRule::LlVar(_)) {
+                1
+            } else {
+                2
+            };
             let l = bcd::read_len(take(input, w)?).ok_or(DecodeErrorKind::BadBcd)?;
             if l > max {
                 return Err(DecodeErrorKind::TooLong { got: l, max });
@@ -256,7 +273,10 @@ mod tests {
     #[test]
     fn packs_fields_on_literal_bytes() {
         let mut m = Message::new(Mti::new(200).unwrap());
-        m.set(3, "000000").set(4, "000000001234").set(22, "021").set(35, "6222=3012");
+        m.set(3, "000000")
+            .set(4, "000000001234")
+            .set(22, "021")
+            .set(35, "6222=3012");
         let b = m.encode(&CUP_FIELDS).unwrap();
         assert_eq!(
             hex::encode_upper(&b),
@@ -272,7 +292,13 @@ mod tests {
         m.set(4, "000000001234").set(41, "12345678");
         let b = m.encode(&CUP_FIELDS).unwrap();
         let err = Message::decode(&b[..b.len() - 1], &CUP_FIELDS).unwrap_err();
-        assert_eq!(err, DecodeError { field: 41, kind: DecodeErrorKind::Truncated });
+        assert_eq!(
+            err,
+            DecodeError {
+                field: 41,
+                kind: DecodeErrorKind::Truncated
+            }
+        );
         let mut bad = b.clone();
         bad[10] = 0xAB; // first byte of F4 is not BCD
         assert_eq!(Message::decode(&bad, &CUP_FIELDS).unwrap_err().field, 4);
@@ -291,15 +317,24 @@ mod tests {
         assert_eq!(m.encode(&CUP_FIELDS), Err(EncodeError::UndefinedField(5)));
         let mut m = Message::new(Mti::new(200).unwrap());
         m.set(4, "1234");
-        assert!(matches!(m.encode(&CUP_FIELDS), Err(EncodeError::BadLength { field: 4, .. })));
+        assert!(matches!(
+            m.encode(&CUP_FIELDS),
+            Err(EncodeError::BadLength { field: 4, .. })
+        ));
         let mut m = Message::new(Mti::new(200).unwrap());
         m.set(2, "12345678901234567890");
-        assert!(matches!(m.encode(&CUP_FIELDS), Err(EncodeError::BadLength { field: 2, .. })));
+        assert!(matches!(
+            m.encode(&CUP_FIELDS),
+            Err(EncodeError::BadLength { field: 2, .. })
+        ));
         // a bitmap bit for an undefined field
         let bytes = [0x02, 0x00, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x00];
         assert_eq!(
             Message::decode(&bytes, &CUP_FIELDS).unwrap_err(),
-            DecodeError { field: 5, kind: DecodeErrorKind::UndefinedField }
+            DecodeError {
+                field: 5,
+                kind: DecodeErrorKind::UndefinedField
+            }
         );
     }
 

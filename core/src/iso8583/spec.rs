@@ -40,7 +40,12 @@ pub struct FieldSpec {
 }
 
 const fn f(kind: Kind, len: LenRule, left_align: bool, name: &'static str) -> Option<FieldSpec> {
-    Some(FieldSpec { kind, len, left_align, name })
+    Some(FieldSpec {
+        kind,
+        len,
+        left_align,
+        name,
+    })
 }
 
 use Kind::*;
@@ -78,10 +83,25 @@ pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
     t[53] = f(N, Fixed(16), false, "security control information");
     t[55] = f(B, LllVar(255), false, "ICC data");
     // The note gives n...017; published captures carry 19 digits (60.6/60.7 extensions).
-    t[60] = f(N, LllVar(19), true, "reserved private (type, batch, network code)");
+    t[60] = f(
+        N,
+        LllVar(19),
+        true,
+        "reserved private (type, batch, network code)",
+    );
     t[61] = f(N, LllVar(29), true, "original message data");
-    t[62] = f(B, LllVar(512), false, "reserved private (keys, terminal data)");
-    t[63] = f(Ans, LllVar(163), false, "reserved private (operator, card org)");
+    t[62] = f(
+        B,
+        LllVar(512),
+        false,
+        "reserved private (keys, terminal data)",
+    );
+    t[63] = f(
+        Ans,
+        LllVar(163),
+        false,
+        "reserved private (operator, card org)",
+    );
     t[64] = f(B, Fixed(8), false, "MAC");
     t
 };

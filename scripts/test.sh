@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every test of smartpos, after setting up what a fresh machine lacks.
+#   Rust: fmt, clippy, unit/integration/doc tests (cargo)
+#   Kotlin: uniffi bindings generated in library mode, compiled and tested on the host JVM (Maven + JNA)
+#   Peers: pyiso8583 / psec / pyemv cross-checks (pytest, in .cache/venv)
+# A missing tool is a failure with a message, never a silent skip.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+CACHE="$ROOT/.cache"
+mkdir -p "$CACHE"
+
+step() { printf '\n==== %s ====\n' "$*"; }
+fail() { echo "test.sh: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || fail "required tool '$1' is missing: $2"; }
+
+step "checking tools"
+need cargo "install Rust with rustup (https://rustup.rs is not reachable here; the machine image has it)"
+need java "install a JDK 17 (Debian: apt-get install openjdk-17-jdk-headless)"
+need mvn "install Maven (Debian: apt-get install maven)"
+need python3 "install Python 3.11 (Debian: apt-get install python3 python3-venv)"
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+
+step "python oracles (.cache/venv)"
+if [ ! -x "$CACHE/venv/bin/python" ]; then
+  python3 -m venv "$CACHE/venv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
+fi
+"$CACHE/venv/bin/pip" install -q --disable-pip-version-check -r tests/python/requirements.txt \
+  || fail "could not install the Python peers from PyPI"
+"$CACHE/venv/bin/python" -c "import iso8583, psec, pyemv" || fail "Python peers did not import"
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test --workspace
+
+step "Kotlin bindings on the JVM"
+cargo build --quiet -p smartpos-android
+GEN="$ROOT/tests/kotlin/target/generated-sources/uniffi"
+rm -rf "$GEN" && mkdir -p "$GEN"
+cargo run --quiet -p smartpos-android --bin uniffi-bindgen -- generate --no-format \
+  --library "$ROOT/target/debug/libsmartpos_android.so" --language kotlin --out-dir "$GEN"
+(cd tests/kotlin && mvn -B --no-transfer-progress test -Dnative.lib.dir="$ROOT/target/debug")
+
+step "peer cross-checks (pytest)"
+cargo build --quiet -p smartpos-cli
+SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
+  -W ignore::DeprecationWarning tests/python
+
+step "all test suites passed"
