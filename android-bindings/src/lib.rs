@@ -5,6 +5,9 @@
 
 uniffi::setup_scaffolding!();
 
+use smartpos_core::handoff::canonical::request_hash;
+use smartpos_core::handoff::request::deep_link_pairs;
+use smartpos_core::handoff::{SignedResult, VerifyError};
 use smartpos_core::money::{Currency, Money, MoneyError};
 
 /// Errors the bindings report to Kotlin. No card data in any message.
@@ -23,6 +26,93 @@ pub enum SmartposError {
         /// The code given.
         code: String,
     },
+    /// A payment result is malformed, or its signature does not verify: do not trust it.
+    #[error("result is not valid: {reason}")]
+    BadResult {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<VerifyError> for SmartposError {
+    fn from(e: VerifyError) -> Self {
+        SmartposError::BadResult {
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// A payment result whose terminal signature verified.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct VerifiedResult {
+    /// Result code, e.g. `APPROVED` (see the result-code table).
+    pub code: String,
+    /// `approved`, `declined`, `unknown`, `refused` or `error`.
+    pub status: String,
+    /// The merchant's order id.
+    pub order: String,
+    /// Amount in minor units ("" when not applicable).
+    pub amount: String,
+    /// Currency code.
+    pub currency: String,
+    /// Masked card number.
+    pub masked_pan: String,
+    /// Retrieval reference number.
+    pub reference: String,
+    /// Authorization code.
+    pub auth_code: String,
+    /// Hash of the request this answers.
+    pub request_hash: String,
+    /// Calling package as the OS reported it.
+    pub caller: String,
+    /// Terminal id.
+    pub terminal_id: String,
+    /// Text for people.
+    pub message: String,
+}
+
+/// Verifies a returned deep link against the terminal's Ed25519 public key (hex) and returns its
+/// fields. Any edit of any field makes it fail.
+///
+/// Kotlin:
+/// ```kotlin
+/// val r = verifyResultUri(uri, terminalPublicKeyHex)
+/// if (r.code == "APPROVED" && r.order == myOrder) deliver()
+/// ```
+#[uniffi::export]
+pub fn verify_result_uri(
+    uri: String,
+    public_key_hex: String,
+) -> Result<VerifiedResult, SmartposError> {
+    let signed = SignedResult::from_callback_uri(&uri)?;
+    signed.verify(&public_key_hex)?;
+    let e = &signed.envelope;
+    let g = |f: &str| e.get(f).to_string();
+    Ok(VerifiedResult {
+        code: g("code"),
+        status: g("status"),
+        order: g("order"),
+        amount: g("amount"),
+        currency: g("currency"),
+        masked_pan: g("masked_pan"),
+        reference: g("reference"),
+        auth_code: g("auth_code"),
+        request_hash: g("request_hash"),
+        caller: g("caller"),
+        terminal_id: g("terminal_id"),
+        message: g("message"),
+    })
+}
+
+/// The request hash of a deep link the app is about to send, to compare with the result's.
+///
+/// Kotlin: `val h = requestHashOfDeepLink(link)`
+#[uniffi::export]
+pub fn request_hash_of_deep_link(uri: String) -> Result<String, SmartposError> {
+    let pairs = deep_link_pairs(&uri).map_err(|e| SmartposError::BadResult {
+        reason: e.to_string(),
+    })?;
+    Ok(request_hash(&pairs))
 }
 
 impl From<MoneyError> for SmartposError {

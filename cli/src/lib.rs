@@ -7,3 +7,4 @@ pub mod demo;
 pub mod faults;
 pub mod pki;
 pub mod server;
+pub mod terminal_cmd;

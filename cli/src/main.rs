@@ -33,6 +33,29 @@ enum Command {
     /// ISO 8583 tools.
     #[command(subcommand)]
     Iso8583(IsoCommand),
+    /// A simulated terminal for scripting: state in --data-dir, host simulator at --host.
+    Terminal {
+        /// The terminal's data directory (created with a new terminal key and default allow-list).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Host URL, e.g. https://127.0.0.1:8583/.
+        #[arg(long)]
+        host: Option<String>,
+        /// The bank CA to pin (default: DATA_DIR/ca.pem).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[command(subcommand)]
+        command: TerminalCommand,
+    },
+    /// Verify a signed result deep link against a terminal's public key.
+    VerifyResult {
+        /// The return deep link.
+        #[arg(long)]
+        uri: String,
+        /// The terminal's Ed25519 public key (hex).
+        #[arg(long)]
+        public_key: String,
+    },
     /// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
     HostSim {
         /// Address to listen on.
@@ -66,6 +89,86 @@ enum IsoCommand {
     },
 }
 
+#[derive(clap::Args, Clone)]
+struct CustomerArgs {
+    /// Test card number presented (see sdk-docs: test cards).
+    #[arg(long, default_value = "6222021234567890123")]
+    card: String,
+    /// PIN typed on the PIN pad.
+    #[arg(long, default_value = "123456")]
+    pin: String,
+    /// The customer cancels at the card prompt.
+    #[arg(long)]
+    cancel: bool,
+}
+
+impl CustomerArgs {
+    fn customer(&self) -> smartpos_cli::terminal_cmd::Customer {
+        smartpos_cli::terminal_cmd::Customer {
+            card: self.card.clone(),
+            pin: self.pin.clone(),
+            cancel: self.cancel,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum TerminalCommand {
+    /// Print the terminal's result-signing public key (hex).
+    PublicKey,
+    /// Sign in (0800/0810).
+    SignIn,
+    /// A card sale.
+    Sale {
+        /// Amount in CNY, e.g. 12.34.
+        #[arg(long)]
+        amount: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package recorded with the order.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The journal record of an order.
+    Query {
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every journal record.
+    Journal {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Process one handoff request (deep link) and print the signed return deep link.
+    HandleRequest {
+        /// The smartpos://pay/v1?... deep link.
+        #[arg(long)]
+        uri: String,
+        /// Caller package as the OS reports it.
+        #[arg(long)]
+        caller_package: String,
+        /// Caller signing-certificate SHA-256 (hex), as the OS reports it; repeatable.
+        #[arg(long, required = true)]
+        caller_cert_sha256: Vec<String>,
+        #[command(flatten)]
+        customer: CustomerArgs,
+    },
+}
+
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMARTPOS_LOG")
         .unwrap_or_else(|_| "warn".into());
@@ -96,6 +199,32 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::VerifyResult { uri, public_key } => {
+            let signed = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)?;
+            match signed.verify(&public_key) {
+                Ok(()) => {
+                    let e = &signed.envelope;
+                    println!(
+                        "valid: {} order={} amount={} {}",
+                        e.get("code"),
+                        e.get("order"),
+                        e.get("amount"),
+                        e.get("currency")
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    println!("INVALID: {err}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Terminal {
+            data_dir,
+            host,
+            ca,
+            command,
+        } => terminal(data_dir, host, ca, command).await,
         Command::Demo { out, frames } => {
             let dir = match out {
                 Some(d) => {
@@ -146,4 +275,137 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn terminal(
+    data_dir: PathBuf,
+    host: Option<String>,
+    ca: Option<PathBuf>,
+    command: TerminalCommand,
+) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
+    use smartpos_cli::terminal_cmd::{build_terminal, handle_request, parse_cny, DataDir};
+    let dir = DataDir::open(&data_dir)?;
+    let host_and_ca = || -> Result<(String, Vec<u8>), Box<dyn std::error::Error + Send + Sync>> {
+        let host = host
+            .clone()
+            .ok_or("--host URL is required for this command")?;
+        let ca_path = ca.clone().unwrap_or_else(|| data_dir.join("ca.pem"));
+        let pem = std::fs::read(&ca_path)
+            .map_err(|e| format!("cannot read CA {}: {e}", ca_path.display()))?;
+        Ok((host, pem))
+    };
+    match command {
+        TerminalCommand::PublicKey => {
+            println!("{}", dir.terminal_key()?.public_hex());
+        }
+        TerminalCommand::SignIn => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
+            let batch = t.sign_in().await?;
+            println!("signed in, batch {batch:06}");
+        }
+        TerminalCommand::Sale {
+            amount,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            let req =
+                smartpos_core::payment::PaymentRequest::sale(&caller, &order, parse_cny(&amount)?);
+            let r = t.sale(req).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{} {} {} ref={} auth={}",
+                    r.order_id,
+                    serde_json::to_string(&r.outcome)?,
+                    r.amount,
+                    r.reference.as_deref().unwrap_or("-"),
+                    r.auth_code.as_deref().unwrap_or("-")
+                );
+            }
+            return Ok(if r.outcome == Outcome::Approved {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        TerminalCommand::Query {
+            order,
+            caller,
+            json,
+        } => {
+            let j = dir.journal()?;
+            match j.find_by_order(&caller, &order)? {
+                Some(e) if json => println!("{}", serde_json::to_string_pretty(&e)?),
+                Some(e) => println!(
+                    "{} {:?} {} {} trace={:06} batch={:06}",
+                    e.order_id, e.state, e.amount_minor, e.currency, e.trace, e.batch
+                ),
+                None => {
+                    println!("not found");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        TerminalCommand::Journal { json } => {
+            let entries = dir.journal()?.entries()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for e in entries {
+                    println!(
+                        "{:06}/{:06} {} {} {:?} {} {} {}",
+                        e.batch,
+                        e.trace,
+                        e.caller,
+                        e.order_id,
+                        e.state,
+                        e.amount_minor,
+                        e.currency,
+                        e.masked_pan.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        TerminalCommand::HandleRequest {
+            uri,
+            caller_package,
+            caller_cert_sha256,
+            customer,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let digests: Vec<&str> = caller_cert_sha256.iter().map(String::as_str).collect();
+            let caller =
+                smartpos_core::handoff::CallerIdentity::from_hex(&caller_package, &digests)
+                    .ok_or("--caller-cert-sha256 must be 32 hex bytes")?;
+            let handled = handle_request(
+                &dir,
+                &host,
+                &pem,
+                smartpos_core::handoff::RawRequest::DeepLink(uri),
+                &caller,
+                &customer.customer(),
+            )
+            .await?;
+            match handled.return_uri() {
+                Some(u) => println!("{u}"),
+                None => {
+                    let map: serde_json::Map<String, serde_json::Value> = handled
+                        .result
+                        .to_intent_extras()
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect();
+                    println!("{}", serde_json::Value::Object(map));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

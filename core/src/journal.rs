@@ -127,6 +127,12 @@ CREATE TABLE IF NOT EXISTS txns (
   UNIQUE (batch, trace)
 );
 CREATE INDEX IF NOT EXISTS txns_by_order ON txns (caller, order_id);
+CREATE TABLE IF NOT EXISTS nonces (
+  caller TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  expires INTEGER NOT NULL,
+  PRIMARY KEY (caller, nonce)
+);
 ";
 
 impl Journal {
@@ -317,6 +323,28 @@ impl Journal {
     }
 }
 
+impl crate::handoff::NonceStore for Journal {
+    fn use_nonce(
+        &mut self,
+        caller: &str,
+        nonce: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, String> {
+        let mut run = || -> Result<bool, rusqlite::Error> {
+            let tx = self.conn.transaction()?;
+            tx.execute("DELETE FROM nonces WHERE expires < ?1", [now])?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO nonces (caller, nonce, expires) VALUES (?1, ?2, ?3)",
+                params![caller, nonce, expires],
+            )?;
+            tx.commit()?;
+            Ok(n == 1)
+        };
+        run().map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +417,27 @@ mod tests {
         assert!(e.reversal_pending);
         assert_eq!(e.result.unwrap(), result);
         assert!(j.find_by_order("com.other", "O-5").unwrap().is_none());
+    }
+
+    #[test]
+    fn nonces_are_single_use_until_they_expire() {
+        use crate::handoff::NonceStore;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        {
+            let mut j = Journal::open(&path).unwrap();
+            assert!(j.use_nonce("a", "n1", 100, 50).unwrap());
+            assert!(j.use_nonce("b", "n1", 100, 50).unwrap(), "per caller");
+        }
+        let mut j = Journal::open(&path).unwrap();
+        assert!(
+            !j.use_nonce("a", "n1", 100, 60).unwrap(),
+            "survives restart"
+        );
+        assert!(
+            j.use_nonce("a", "n1", 300, 101).unwrap(),
+            "purged after expiry"
+        );
     }
 
     #[test]

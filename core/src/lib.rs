@@ -18,6 +18,7 @@ pub mod card;
 pub mod crypto;
 pub mod engine;
 pub mod hal;
+pub mod handoff;
 pub mod iso8583;
 pub mod journal;
 pub mod money;

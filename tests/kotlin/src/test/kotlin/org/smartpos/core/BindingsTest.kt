@@ -28,6 +28,30 @@ class BindingsTest {
         assertEquals("622202*********0123", maskPan("6222021234567890123"))
     }
 
+    // Signed by an independent Ed25519 implementation (Python cryptography) with secret key 07 * 32.
+    private val signedUri = "shop://paid?v=1&code=APPROVED&status=approved&request_hash=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&caller=com.example.merchant&order=K-1&type=sale&amount=1234&currency=CNY&masked_pan=622202%2A%2A%2A%2A%2A%2A%2A%2A%2A0123&auth_code=015838&reference=000000000002&trace=000002&batch=000001&terminal_id=10000001&merchant_id=898310048990001&time=1795385147&message=approved&host_code=00&sig=60d7ab00a7027cf46e91799a506060a9ff526ceb6a8348ca931e085364f02d754ac97e97673633e579ef9e00d2e096ee339458a7b7e6262fd77eeb98a9560203"
+    private val publicKey = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
+
+    @Test
+    fun verifiesSignedResults() {
+        val r = verifyResultUri(signedUri, publicKey)
+        assertEquals("APPROVED", r.code)
+        assertEquals("K-1", r.order)
+        assertEquals("622202*********0123", r.maskedPan)
+        assertThrows<SmartposException.BadResult> { verifyResultUri(signedUri.replace("amount=1234", "amount=1"), publicKey) }
+        assertThrows<SmartposException.BadResult> { verifyResultUri(signedUri.replace("code=APPROVED", "code=DECLINED"), publicKey) }
+        assertThrows<SmartposException.BadResult> { verifyResultUri(signedUri, "00".repeat(32)) }
+        assertThrows<SmartposException.BadResult> { verifyResultUri("shop://paid", publicKey) }
+    }
+
+    @Test
+    fun requestHashIsOrderIndependent() {
+        val a = requestHashOfDeepLink("smartpos://pay/v1?v=1&type=sale&order=A")
+        val b = requestHashOfDeepLink("smartpos://pay/v1?order=A&type=sale&v=1")
+        assertEquals(a, b)
+        assertEquals(64, a.length)
+    }
+
     @Test
     fun explainsResponseCodes() {
         assertEquals("insufficient funds", responseMessage("51"))

@@ -1,0 +1,279 @@
+//! Admission of a request (parse, authorize, anti-replay) and the result envelope of every outcome.
+
+use super::caller::{AllowList, CallerIdentity, CallerRefusal};
+use super::canonical::{request_hash, sha256_hex};
+use super::request::{deep_link_pairs, intent_pairs, Carrier, HandoffRequest, RequestError};
+use super::result::{ResultCode, ResultEnvelope};
+use crate::journal::{JournalEntry, TxnState};
+use crate::payment::{Declined, Outcome, PaymentResult};
+
+/// A request as the acquiring app received it.
+#[derive(Debug, Clone)]
+pub enum RawRequest {
+    /// A `smartpos://pay/v1?...` deep link.
+    DeepLink(String),
+    /// Intent extras (all of them; only `smartpos.*` keys are read).
+    Intent(Vec<(String, String)>),
+}
+
+/// Records used nonces until they expire.
+pub trait NonceStore {
+    /// Records the nonce; `Ok(false)` when the caller used it before.
+    fn use_nonce(
+        &mut self,
+        caller: &str,
+        nonce: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, String>;
+}
+
+/// An in-memory nonce store (tests; the journal is the durable one).
+#[derive(Debug, Default)]
+pub struct MemoryNonces(Vec<(String, String, i64)>);
+
+impl NonceStore for MemoryNonces {
+    fn use_nonce(
+        &mut self,
+        caller: &str,
+        nonce: &str,
+        expires: i64,
+        now: i64,
+    ) -> Result<bool, String> {
+        self.0.retain(|(_, _, e)| *e >= now);
+        if self.0.iter().any(|(c, n, _)| c == caller && n == nonce) {
+            return Ok(false);
+        }
+        self.0
+            .push((caller.to_string(), nonce.to_string(), expires));
+        Ok(true)
+    }
+}
+
+fn refusal(
+    code: ResultCode,
+    caller: &CallerIdentity,
+    hash: &str,
+    order: &str,
+    message: String,
+) -> ResultEnvelope {
+    let mut e = ResultEnvelope::new(code);
+    e.set("request_hash", hash)
+        .set("caller", caller.package.as_str())
+        .set("order", order)
+        .set("message", message);
+    e
+}
+
+/// Parses, authorizes and checks replay. On refusal returns the (unsigned) result envelope to
+/// send back, plus the callback when one could be read.
+///
+/// ```
+/// use smartpos_core::handoff::*;
+/// let allow = AllowList { apps: vec![AllowedApp { package: "com.shop".into(),
+///     cert_sha256: vec!["ab".repeat(32)], permissions: vec![RequestType::Sale] }] };
+/// let caller = CallerIdentity::from_hex("com.shop", &[&"ab".repeat(32)]).unwrap();
+/// let uri = "smartpos://pay/v1?v=1&type=sale&amount=100&currency=CNY&order=A1\
+///            &nonce=0123456789abcdef&expires=1700000100&callback=shop%3A%2F%2Fdone";
+/// let mut nonces = MemoryNonces::default();
+/// assert!(admit(&RawRequest::DeepLink(uri.into()), &caller, &allow, &mut nonces, 1_700_000_000).is_ok());
+/// let (again, _) = admit(&RawRequest::DeepLink(uri.into()), &caller, &allow, &mut nonces, 1_700_000_001).unwrap_err();
+/// assert_eq!(again.get("code"), "REFUSED_REPLAY");
+/// ```
+pub fn admit(
+    raw: &RawRequest,
+    caller: &CallerIdentity,
+    allow: &AllowList,
+    nonces: &mut dyn NonceStore,
+    now: i64,
+) -> Result<HandoffRequest, (ResultEnvelope, Option<String>)> {
+    let (pairs, carrier) = match raw {
+        RawRequest::DeepLink(uri) => match deep_link_pairs(uri) {
+            Ok(p) => (p, Carrier::DeepLink),
+            Err(e) => {
+                let code = match e {
+                    RequestError::UnknownVersion(_) => ResultCode::ErrorUnsupported,
+                    _ => ResultCode::ErrorMalformed,
+                };
+                return Err((
+                    refusal(code, caller, &sha256_hex(uri.as_bytes()), "", e.to_string()),
+                    None,
+                ));
+            }
+        },
+        RawRequest::Intent(extras) => (intent_pairs(extras), Carrier::Intent),
+    };
+    let hash = request_hash(&pairs);
+    // Echo the order id and callback only if they are well-formed on their own.
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(pk, _)| pk == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let order = field("order")
+        .filter(|o| {
+            (1..=32).contains(&o.len())
+                && o.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+        .unwrap_or("");
+    let request = match HandoffRequest::from_pairs(&pairs, carrier, now) {
+        Ok(r) => r,
+        Err(e) => {
+            let callback = if carrier == Carrier::DeepLink {
+                let mut probe: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter(|(k, _)| k == "callback")
+                    .cloned()
+                    .collect();
+                probe.truncate(1);
+                probe
+                    .first()
+                    .and_then(|(_, c)| super::request::callback_if_valid(c))
+            } else {
+                None
+            };
+            let code = match e {
+                RequestError::Expired => ResultCode::RefusedExpired,
+                RequestError::UnknownVersion(_) => ResultCode::ErrorUnsupported,
+                _ => ResultCode::ErrorMalformed,
+            };
+            return Err((refusal(code, caller, &hash, order, e.to_string()), callback));
+        }
+    };
+    if let Err(r) = allow.authorize(caller, request.kind) {
+        let code = match r {
+            CallerRefusal::NotAllowed(_) => ResultCode::RefusedCaller,
+            _ => ResultCode::RefusedPermission,
+        };
+        return Err((
+            refusal(code, caller, &hash, &request.order, r.to_string()),
+            request.callback,
+        ));
+    }
+    match nonces.use_nonce(&caller.package, &request.nonce, request.expires, now) {
+        Ok(true) => Ok(request),
+        Ok(false) => Err((
+            refusal(
+                ResultCode::RefusedReplay,
+                caller,
+                &hash,
+                &request.order,
+                "nonce already used".into(),
+            ),
+            request.callback,
+        )),
+        Err(e) => Err((
+            refusal(
+                ResultCode::ErrorTerminal,
+                caller,
+                &hash,
+                &request.order,
+                format!("nonce store: {e}"),
+            ),
+            request.callback,
+        )),
+    }
+}
+
+fn fill_from_result(e: &mut ResultEnvelope, r: &PaymentResult, unix_time: i64) {
+    let (code, message, host_code) = match &r.outcome {
+        Outcome::Approved => (
+            ResultCode::Approved,
+            "approved".to_string(),
+            "00".to_string(),
+        ),
+        Outcome::Declined(Declined::Host { code, message }) => {
+            (ResultCode::Declined, message.clone(), code.clone())
+        }
+        Outcome::Declined(d) => (
+            ResultCode::Declined,
+            serde_json::to_string(d).unwrap_or_default(),
+            String::new(),
+        ),
+        Outcome::Unknown { reason } => (
+            ResultCode::Unknown,
+            format!(
+                "being resolved ({}); query this order id",
+                serde_json::to_string(reason).unwrap_or_default()
+            ),
+            String::new(),
+        ),
+    };
+    e.set("code", code.name())
+        .set("status", code.status())
+        .set("message", message)
+        .set("host_code", host_code);
+    e.set("type", r.kind.name())
+        .set("amount", r.amount.minor().to_string())
+        .set("currency", r.amount.currency().code());
+    e.set("masked_pan", r.masked_pan.clone().unwrap_or_default());
+    e.set("auth_code", r.auth_code.clone().unwrap_or_default())
+        .set("reference", r.reference.clone().unwrap_or_default());
+    e.set("trace", format!("{:06}", r.trace))
+        .set("batch", format!("{:06}", r.batch));
+    e.set("terminal_id", r.terminal_id.as_str())
+        .set("merchant_id", r.merchant_id.as_str());
+    e.set("order", r.order_id.as_str())
+        .set("time", unix_time.to_string());
+}
+
+/// The envelope of a finished payment for this request.
+pub fn envelope_for_payment(
+    request: &HandoffRequest,
+    caller: &CallerIdentity,
+    r: &PaymentResult,
+    now: i64,
+) -> ResultEnvelope {
+    let mut e = ResultEnvelope::new(ResultCode::Unknown);
+    fill_from_result(&mut e, r, now);
+    e.set("request_hash", request.request_hash.as_str())
+        .set("caller", caller.package.as_str());
+    e
+}
+
+/// The envelope answering a query (or a repeated identical request) from the journal.
+pub fn envelope_for_query(
+    request: &HandoffRequest,
+    caller: &CallerIdentity,
+    entry: Option<&JournalEntry>,
+    now: i64,
+) -> ResultEnvelope {
+    let mut e = match entry {
+        None => {
+            let mut e = ResultEnvelope::new(ResultCode::NotFound);
+            e.set("message", "no transaction with this order id for this app");
+            e
+        }
+        Some(JournalEntry {
+            result: Some(r),
+            state,
+            ..
+        }) => {
+            let mut e = ResultEnvelope::new(ResultCode::Unknown);
+            fill_from_result(&mut e, r, now);
+            if *state == TxnState::Unknown {
+                e.set("message", "being resolved: query again later");
+            }
+            e
+        }
+        Some(entry) => {
+            let mut e = ResultEnvelope::new(ResultCode::InProgress);
+            e.set("type", entry.kind.as_str())
+                .set("amount", entry.amount_minor.to_string())
+                .set("currency", entry.currency.as_str());
+            e.set("trace", format!("{:06}", entry.trace))
+                .set("batch", format!("{:06}", entry.batch));
+            e.set("message", "in progress");
+            e
+        }
+    };
+    e.set("request_hash", request.request_hash.as_str())
+        .set("caller", caller.package.as_str())
+        .set("order", request.order.as_str());
+    if e.get("time").is_empty() {
+        e.set("time", now.to_string());
+    }
+    e
+}

@@ -1,0 +1,378 @@
+//! Result envelopes, signed with the terminal's Ed25519 key over the canonical encoding.
+
+use super::canonical::encode;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+/// Tag of the signed canonical encoding.
+pub const RESULT_TAG: &str = "smartpos-result-v1";
+
+/// Result codes. `sdk-docs/src/merchant/result-codes.md` says what a merchant app does with each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
+pub enum ResultCode {
+    /// Approved by the host.
+    Approved,
+    /// Definitely not charged.
+    Declined,
+    /// Not known yet; being resolved. Query the order id; never retry with a new order id.
+    Unknown,
+    /// Query: the transaction is still running.
+    InProgress,
+    /// Query: no transaction with this order id for this caller.
+    NotFound,
+    /// The caller is not an allowed app with a matching signing certificate.
+    RefusedCaller,
+    /// The caller may not request this type.
+    RefusedPermission,
+    /// The nonce was used before.
+    RefusedReplay,
+    /// The request expired before it arrived.
+    RefusedExpired,
+    /// Another transaction is in progress; try again when it ends.
+    RefusedBusy,
+    /// The order id was used for a different request.
+    RefusedDuplicateOrder,
+    /// The request is malformed; `message` names the field.
+    ErrorMalformed,
+    /// This terminal does not support the request (type or method).
+    ErrorUnsupported,
+    /// The terminal could not run the request (not signed in, device fault); nothing was sent.
+    ErrorTerminal,
+}
+
+impl ResultCode {
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        use ResultCode::*;
+        match self {
+            Approved => "APPROVED",
+            Declined => "DECLINED",
+            Unknown => "UNKNOWN",
+            InProgress => "IN_PROGRESS",
+            NotFound => "NOT_FOUND",
+            RefusedCaller => "REFUSED_CALLER",
+            RefusedPermission => "REFUSED_PERMISSION",
+            RefusedReplay => "REFUSED_REPLAY",
+            RefusedExpired => "REFUSED_EXPIRED",
+            RefusedBusy => "REFUSED_BUSY",
+            RefusedDuplicateOrder => "REFUSED_DUPLICATE_ORDER",
+            ErrorMalformed => "ERROR_MALFORMED",
+            ErrorUnsupported => "ERROR_UNSUPPORTED",
+            ErrorTerminal => "ERROR_TERMINAL",
+        }
+    }
+    /// The status group: approved, declined, unknown, refused or error.
+    pub fn status(self) -> &'static str {
+        use ResultCode::*;
+        match self {
+            Approved => "approved",
+            Declined => "declined",
+            Unknown | InProgress => "unknown",
+            NotFound
+            | RefusedCaller
+            | RefusedPermission
+            | RefusedReplay
+            | RefusedExpired
+            | RefusedBusy
+            | RefusedDuplicateOrder => "refused",
+            ErrorMalformed | ErrorUnsupported | ErrorTerminal => "error",
+        }
+    }
+}
+
+/// The result fields, in the order they are signed. Absent values are empty strings.
+pub const FIELDS: [&str; 19] = [
+    "v",
+    "code",
+    "status",
+    "request_hash",
+    "caller",
+    "order",
+    "type",
+    "amount",
+    "currency",
+    "masked_pan",
+    "auth_code",
+    "reference",
+    "trace",
+    "batch",
+    "terminal_id",
+    "merchant_id",
+    "time",
+    "message",
+    "host_code",
+];
+
+/// A result envelope: one shape for every outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ResultEnvelope {
+    /// Values by [`FIELDS`] order.
+    values: Vec<String>,
+}
+
+impl ResultEnvelope {
+    /// An envelope with `code` (and its status) and `v = 1`; other fields empty.
+    pub fn new(code: ResultCode) -> Self {
+        let mut e = ResultEnvelope {
+            values: vec![String::new(); FIELDS.len()],
+        };
+        e.set("v", "1");
+        e.set("code", code.name());
+        e.set("status", code.status());
+        e
+    }
+    /// Sets a field by name; unknown names are ignored.
+    pub fn set(&mut self, field: &str, value: impl Into<String>) -> &mut Self {
+        if let Some(i) = FIELDS.iter().position(|f| *f == field) {
+            self.values[i] = value.into();
+        }
+        self
+    }
+    /// A field's value ("" when absent or unknown).
+    pub fn get(&self, field: &str) -> &str {
+        FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .map(|i| self.values[i].as_str())
+            .unwrap_or("")
+    }
+    /// The canonical bytes that are signed.
+    pub fn canonical(&self) -> Vec<u8> {
+        let pairs: Vec<(&str, &str)> = FIELDS
+            .iter()
+            .copied()
+            .zip(self.values.iter().map(String::as_str))
+            .collect();
+        encode(RESULT_TAG, &pairs)
+    }
+    /// Signs with the terminal key.
+    pub fn sign(self, key: &TerminalKey) -> SignedResult {
+        let sig = key.0.sign(&self.canonical());
+        SignedResult {
+            envelope: self,
+            signature: sig.to_bytes(),
+        }
+    }
+}
+
+/// The terminal's Ed25519 signing key (zeroized on drop).
+pub struct TerminalKey(SigningKey);
+
+impl std::fmt::Debug for TerminalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TerminalKey(public {})", self.public_hex())
+    }
+}
+
+impl TerminalKey {
+    /// A key from 32 secret bytes.
+    pub fn from_secret(secret: &[u8; 32]) -> Self {
+        TerminalKey(SigningKey::from_bytes(secret))
+    }
+    /// A fresh key from the system's randomness.
+    pub fn generate() -> Self {
+        use ring::rand::SecureRandom;
+        let mut s = [0u8; 32];
+        ring::rand::SystemRandom::new()
+            .fill(&mut s)
+            .expect("system randomness");
+        let k = Self::from_secret(&s);
+        zeroize::Zeroize::zeroize(&mut s);
+        k
+    }
+    /// The 32 secret bytes, for the key store.
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+    /// The public key, hex.
+    pub fn public_hex(&self) -> String {
+        hex::encode(self.0.verifying_key().as_bytes())
+    }
+}
+
+/// Why a result did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The public key is not 32 hex-encoded bytes of a valid point.
+    #[error("public key is invalid")]
+    BadPublicKey,
+    /// The result is missing a field or the signature, or a value is malformed.
+    #[error("result is malformed: {0}")]
+    Malformed(String),
+    /// The signature does not match the fields: the result was altered or not made by this terminal.
+    #[error("signature does not verify")]
+    BadSignature,
+}
+
+/// A signed result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedResult {
+    /// The fields.
+    pub envelope: ResultEnvelope,
+    /// Ed25519 signature over the canonical encoding.
+    pub signature: [u8; 64],
+}
+
+impl SignedResult {
+    /// Fields and `sig` (hex) as pairs, in signing order.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = FIELDS
+            .iter()
+            .map(|f| (f.to_string(), self.envelope.get(f).to_string()))
+            .collect();
+        p.push(("sig".into(), hex::encode(self.signature)));
+        p
+    }
+    /// Intent result extras: every pair with the `smartpos.` prefix.
+    pub fn to_intent_extras(&self) -> Vec<(String, String)> {
+        self.to_pairs()
+            .into_iter()
+            .map(|(k, v)| (format!("{}{k}", super::request::EXTRA_PREFIX), v))
+            .collect()
+    }
+    /// The callback deep link: `callback?` + percent-encoded pairs.
+    pub fn to_callback_uri(&self, callback: &str) -> String {
+        let q: Vec<String> = self
+            .to_pairs()
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, QUERY_VALUE)
+                )
+            })
+            .collect();
+        format!("{callback}?{}", q.join("&"))
+    }
+    /// Reads a result from pairs (extra pairs are ignored; every field and `sig` must appear once).
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, VerifyError> {
+        let mut env = ResultEnvelope::new(ResultCode::Unknown);
+        for f in FIELDS.iter().copied().chain(["sig"]) {
+            let mut found = pairs.iter().filter(|(k, _)| k == f);
+            let v = found
+                .next()
+                .ok_or_else(|| VerifyError::Malformed(format!("missing {f}")))?;
+            if found.next().is_some() {
+                return Err(VerifyError::Malformed(format!("duplicate {f}")));
+            }
+            if f != "sig" {
+                env.set(f, v.1.clone());
+            }
+        }
+        let sig_hex = &pairs.iter().find(|(k, _)| k == "sig").expect("checked").1;
+        let signature: [u8; 64] = hex::decode(sig_hex)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| VerifyError::Malformed("sig is not 64 hex bytes".into()))?;
+        Ok(SignedResult {
+            envelope: env,
+            signature,
+        })
+    }
+    /// Reads a result from a callback deep link.
+    pub fn from_callback_uri(uri: &str) -> Result<Self, VerifyError> {
+        let (_, q) = uri
+            .split_once('?')
+            .ok_or_else(|| VerifyError::Malformed("no query".into()))?;
+        let mut pairs = Vec::new();
+        for part in q.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| VerifyError::Malformed("parameter without '='".into()))?;
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8()
+                .map_err(|_| VerifyError::Malformed("not UTF-8".into()))?;
+            pairs.push((k.to_string(), v.into_owned()));
+        }
+        Self::from_pairs(&pairs)
+    }
+    /// Verifies against the terminal's public key (hex).
+    ///
+    /// ```
+    /// use smartpos_core::handoff::{ResultCode, ResultEnvelope, SignedResult, TerminalKey};
+    /// let key = TerminalKey::from_secret(&[7u8; 32]);
+    /// let mut env = ResultEnvelope::new(ResultCode::Approved);
+    /// env.set("order", "A-1").set("amount", "1234");
+    /// let uri = env.sign(&key).to_callback_uri("shop://paid");
+    /// let back = SignedResult::from_callback_uri(&uri).unwrap();
+    /// assert!(back.verify(&key.public_hex()).is_ok());
+    /// let forged = uri.replace("amount=1234", "amount=1");
+    /// assert!(SignedResult::from_callback_uri(&forged).unwrap().verify(&key.public_hex()).is_err());
+    /// ```
+    pub fn verify(&self, public_key_hex: &str) -> Result<(), VerifyError> {
+        let bytes: [u8; 32] = hex::decode(public_key_hex.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(VerifyError::BadPublicKey)?;
+        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| VerifyError::BadPublicKey)?;
+        let sig = Signature::from_bytes(&self.signature);
+        key.verify_strict(&self.envelope.canonical(), &sig)
+            .map_err(|_| VerifyError::BadSignature)?;
+        Ok(())
+    }
+}
+
+/// Characters left as they are in result values: unreserved characters of RFC 3986.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> TerminalKey {
+        TerminalKey::from_secret(&[9u8; 32])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn any_result_round_trips_and_any_edit_fails(values in proptest::collection::vec("\\PC{0,40}", FIELDS.len()), which in 0..FIELDS.len(), extra in "[a-z]{1,3}") {
+            let mut env = ResultEnvelope::new(ResultCode::Approved);
+            for (f, v) in FIELDS.iter().zip(&values) {
+                env.set(f, v.clone());
+            }
+            let signed = env.sign(&key());
+            let uri = signed.to_callback_uri("shop://r");
+            let back = SignedResult::from_callback_uri(&uri).unwrap();
+            prop_assert_eq!(&back, &signed);
+            prop_assert!(back.verify(&key().public_hex()).is_ok());
+            let intent = SignedResult::from_pairs(&crate::handoff::request::intent_pairs(&signed.to_intent_extras())).unwrap();
+            prop_assert_eq!(&intent, &signed);
+            let mut edited = back.clone();
+            let f = FIELDS[which];
+            let new = format!("{}{}", edited.envelope.get(f), extra);
+            edited.envelope.set(f, new);
+            prop_assert_eq!(edited.verify(&key().public_hex()), Err(VerifyError::BadSignature));
+        }
+    }
+
+    #[test]
+    fn wrong_key_and_bit_flips_fail() {
+        let s = ResultEnvelope::new(ResultCode::Declined).sign(&key());
+        assert_eq!(
+            s.verify(&TerminalKey::from_secret(&[1u8; 32]).public_hex()),
+            Err(VerifyError::BadSignature)
+        );
+        let mut t = s.clone();
+        t.signature[10] ^= 1;
+        assert_eq!(
+            t.verify(&key().public_hex()),
+            Err(VerifyError::BadSignature)
+        );
+        assert_eq!(s.verify("zz"), Err(VerifyError::BadPublicKey));
+        let mut pairs = s.to_pairs();
+        pairs.push(("code".into(), "APPROVED".into()));
+        assert!(matches!(
+            SignedResult::from_pairs(&pairs),
+            Err(VerifyError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,161 @@
+//! Issue 5: the handoff protocol end to end on the simulated terminal.
+
+use smartpos_cli::server::{self, RunningHost, SimConfig};
+use smartpos_cli::terminal_cmd::{
+    handle_request, unix_now, Customer, DataDir, Handled, SAMPLE_MERCHANT_CERT_SHA256,
+};
+use smartpos_core::handoff::{CallerIdentity, RawRequest, SignedResult};
+
+struct Env {
+    host: RunningHost,
+    dir: DataDir,
+    _tmp: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let host = server::start(SimConfig::ephemeral()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = DataDir::open(tmp.path()).unwrap();
+    Env {
+        host,
+        dir,
+        _tmp: tmp,
+    }
+}
+
+fn merchant() -> CallerIdentity {
+    CallerIdentity::from_hex("com.example.merchant", &[SAMPLE_MERCHANT_CERT_SHA256]).unwrap()
+}
+
+fn link(params: &str, nonce: &str) -> String {
+    format!(
+        "smartpos://pay/v1?v=1&{params}&nonce={nonce}&expires={}&callback=shop%3A%2F%2Fpaid",
+        unix_now() + 120
+    )
+}
+
+async fn send(e: &Env, uri: &str, caller: &CallerIdentity) -> Handled {
+    handle_request(
+        &e.dir,
+        &e.host.url,
+        e.host.ca_pem.as_bytes(),
+        RawRequest::DeepLink(uri.into()),
+        caller,
+        &Customer::default(),
+    )
+    .await
+    .unwrap()
+}
+
+fn code(h: &Handled) -> String {
+    h.result.envelope.get("code").to_string()
+}
+
+fn host_messages(e: &Env) -> usize {
+    e.host.acquirer.lock().unwrap().state().ledger.len()
+}
+
+#[tokio::test]
+async fn approved_sale_returns_a_verifiable_signed_deep_link() {
+    let e = env().await;
+    let h = send(
+        &e,
+        &link(
+            "type=sale&amount=1234&currency=CNY&order=H-1",
+            "nonce-000000000001",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&h), "APPROVED");
+    let uri = h.return_uri().unwrap();
+    assert!(uri.starts_with("shop://paid?v=1&code=APPROVED"));
+    let pk = e.dir.terminal_key().unwrap().public_hex();
+    let back = SignedResult::from_callback_uri(&uri).unwrap();
+    back.verify(&pk).unwrap();
+    assert_eq!(back.envelope.get("masked_pan"), "622202*********0123");
+    assert_eq!(back.envelope.get("amount"), "1234");
+    assert_eq!(back.envelope.get("caller"), "com.example.merchant");
+    assert_eq!(back.envelope.get("request_hash").len(), 64);
+}
+
+#[tokio::test]
+async fn replay_idempotency_and_duplicate_orders() {
+    let e = env().await;
+    let first = link(
+        "type=sale&amount=500&currency=CNY&order=H-2",
+        "nonce-000000000002",
+    );
+    assert_eq!(code(&send(&e, &first, &merchant()).await), "APPROVED");
+    assert_eq!(host_messages(&e), 1);
+    // The very same request again: a replay.
+    assert_eq!(code(&send(&e, &first, &merchant()).await), "REFUSED_REPLAY");
+    // Same order and content, new nonce (the app was killed and retries): stored result, no host message.
+    let retry = send(
+        &e,
+        &link(
+            "type=sale&amount=500&currency=CNY&order=H-2",
+            "nonce-000000000003",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&retry), "APPROVED");
+    assert_eq!(host_messages(&e), 1, "no second charge");
+    // Same order, different amount: refused.
+    let other = send(
+        &e,
+        &link(
+            "type=sale&amount=501&currency=CNY&order=H-2",
+            "nonce-000000000004",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&other), "REFUSED_DUPLICATE_ORDER");
+    // Query by order id.
+    let q = send(
+        &e,
+        &link("type=query&order=H-2", "nonce-000000000005"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&q), "APPROVED");
+    let q = send(
+        &e,
+        &link("type=query&order=NOPE", "nonce-000000000006"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&q), "NOT_FOUND");
+    assert_eq!(host_messages(&e), 1);
+}
+
+#[tokio::test]
+async fn refusals_and_errors_are_signed_results_too() {
+    let e = env().await;
+    let pk = e.dir.terminal_key().unwrap().public_hex();
+    let stranger = CallerIdentity::from_hex("com.example.merchant", &[&"00".repeat(32)]).unwrap();
+    let cases: Vec<(String, CallerIdentity, &str)> = vec![
+        (link("type=sale&amount=1&currency=CNY&order=R-1", "nonce-000000000010"), stranger, "REFUSED_CALLER"),
+        (link("type=settle&order=R-2", "nonce-000000000011"), merchant(), "REFUSED_PERMISSION"),
+        (link("type=sale&amount=0&currency=CNY&order=R-3", "nonce-000000000012"), merchant(), "ERROR_MALFORMED"),
+        (link("type=sale&amount=1&amount=2&currency=CNY&order=R-4", "nonce-000000000013"), merchant(), "ERROR_MALFORMED"),
+        (link("type=sale&currency=CNY&order=R-5", "nonce-000000000014"), merchant(), "ERROR_MALFORMED"),
+        (link("type=sale&amount=1&currency=CNY&order=R-6", "nonce-000000000015").replace("v=1", "v=9"), merchant(), "ERROR_UNSUPPORTED"),
+        (
+            format!("smartpos://pay/v1?v=1&type=sale&amount=1&currency=CNY&order=R-7&nonce=nonce-000000000016&expires={}&callback=shop%3A%2F%2Fpaid", unix_now() - 5),
+            merchant(),
+            "REFUSED_EXPIRED",
+        ),
+        (link("type=refund&amount=1&currency=CNY&order=R-8&orig_ref=000000000001", "nonce-000000000017"), merchant(), "ERROR_UNSUPPORTED"),
+        ("smartpos://pay/v1?v=1&%ZZ".into(), merchant(), "ERROR_MALFORMED"),
+    ];
+    for (uri, caller, want) in cases {
+        let h = send(&e, &uri, &caller).await;
+        assert_eq!(code(&h), want, "{uri}");
+        h.result.verify(&pk).unwrap();
+        assert_ne!(h.result.envelope.get("status"), "approved");
+    }
+    assert_eq!(host_messages(&e), 0, "nothing reached the host");
+}
