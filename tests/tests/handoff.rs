@@ -159,3 +159,56 @@ async fn refusals_and_errors_are_signed_results_too() {
     }
     assert_eq!(host_messages(&e), 0, "nothing reached the host");
 }
+
+#[tokio::test]
+async fn intent_extras_carry_the_same_request() {
+    let e = env().await;
+    let extras: Vec<(String, String)> = [
+        ("smartpos.v", "1".to_string()),
+        ("smartpos.type", "sale".into()),
+        ("smartpos.amount", "2500".into()),
+        ("smartpos.currency", "CNY".into()),
+        ("smartpos.order", "I-1".into()),
+        ("smartpos.nonce", "nonce-000000000100".into()),
+        ("smartpos.expires", (unix_now() + 60).to_string()),
+        ("android.intent.extra.REFERRER", "ignored".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let h = handle_request(
+        &e.dir,
+        &e.host.url,
+        e.host.ca_pem.as_bytes(),
+        RawRequest::Intent(extras.clone()),
+        &merchant(),
+        &Customer::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code(&h), "APPROVED");
+    assert!(h.return_uri().is_none(), "intent results go back as extras");
+    let back = SignedResult::from_pairs(&smartpos_core::handoff::request::intent_pairs(
+        &h.result.to_intent_extras(),
+    ))
+    .unwrap();
+    back.verify(&e.dir.terminal_key().unwrap().public_hex())
+        .unwrap();
+    // A callback is not allowed on the intent carrier.
+    let mut with_cb = extras;
+    with_cb.push(("smartpos.callback".into(), "shop://x".into()));
+    with_cb.retain(|(k, _)| k != "smartpos.nonce");
+    with_cb.push(("smartpos.nonce".into(), "nonce-000000000101".into()));
+    let h = handle_request(
+        &e.dir,
+        &e.host.url,
+        e.host.ca_pem.as_bytes(),
+        RawRequest::Intent(with_cb),
+        &merchant(),
+        &Customer::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code(&h), "ERROR_MALFORMED");
+    assert!(h.result.envelope.get("message").contains("callback"));
+}

@@ -572,6 +572,73 @@ pub fn callback_if_valid(c: &str) -> Option<String> {
     validate_callback(c).ok()
 }
 
+/// Characters percent-encoded in deep-link keys and values: all but RFC 3986 unreserved.
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl HandoffRequest {
+    /// The request's fields as (key, value) pairs, as a merchant app sends them.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = vec![
+            ("v".into(), "1".into()),
+            ("type".into(), self.kind.name().into()),
+        ];
+        if let Some(a) = &self.amount {
+            p.push(("amount".into(), a.minor().to_string()));
+            p.push(("currency".into(), a.currency().code().into()));
+        }
+        p.push(("order".into(), self.order.clone()));
+        let mut opt = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                p.push((k.into(), v.clone()));
+            }
+        };
+        opt("orig_ref", &self.orig_ref);
+        opt("orig_auth", &self.orig_auth);
+        opt(
+            "method",
+            &self.method.map(|m| match m {
+                Method::Card => "card".to_string(),
+                Method::QrScan => "qr_scan".into(),
+                Method::QrDisplay => "qr_display".into(),
+            }),
+        );
+        opt(
+            "print",
+            &match self.print {
+                PrintBy::Acquirer => None,
+                PrintBy::Merchant => Some("merchant".to_string()),
+                PrintBy::Nobody => Some("none".to_string()),
+            },
+        );
+        opt("memo", &self.memo);
+        opt("timeout", &self.timeout_secs.map(|t| t.to_string()));
+        opt("nonce", &Some(self.nonce.clone()));
+        opt("expires", &Some(self.expires.to_string()));
+        opt("callback", &self.callback);
+        p
+    }
+
+    /// The request as a `smartpos://pay/v1?...` deep link.
+    pub fn to_deep_link(&self) -> String {
+        let q: Vec<String> = self
+            .to_pairs()
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    percent_encoding::utf8_percent_encode(k, COMPONENT),
+                    percent_encoding::utf8_percent_encode(v, COMPONENT)
+                )
+            })
+            .collect();
+        format!("{DEEP_LINK_PREFIX}?{}", q.join("&"))
+    }
+}
+
 fn validate_callback(c: &str) -> Result<String, RequestError> {
     let bad = |why| RequestError::BadValue {
         field: "callback",
@@ -836,7 +903,86 @@ mod tests {
         );
     }
 
+    fn arb_request() -> impl Strategy<Value = HandoffRequest> {
+        let kind = proptest::sample::select(TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+        (
+            kind,
+            1u64..=MAX_MINOR,
+            "[A-Za-z0-9_.-]{1,32}",
+            "[A-Za-z0-9]{12}",
+            "[A-Za-z0-9]{6}",
+            proptest::option::of(proptest::sample::select(vec![
+                Method::Card,
+                Method::QrScan,
+                Method::QrDisplay,
+            ])),
+            proptest::sample::select(vec![PrintBy::Acquirer, PrintBy::Merchant, PrintBy::Nobody]),
+            proptest::option::of("[^\\p{Cc}]{0,64}"),
+            proptest::option::of(10u32..=300),
+            "[A-Za-z0-9_-]{16,64}",
+            1i64..=MAX_EXPIRY_WINDOW,
+            "[a-z][a-z0-9+.-]{0,10}://[a-zA-Z0-9/_.-]{0,40}",
+        )
+            .prop_map(
+                |(
+                    kind,
+                    minor,
+                    order,
+                    orig_ref,
+                    orig_auth,
+                    method,
+                    print,
+                    memo,
+                    timeout,
+                    nonce,
+                    ahead,
+                    cb,
+                )| {
+                    let amount = (kind.amount_rule() != Presence::Forbidden)
+                        .then(|| Money::from_minor(minor, Currency::CNY).unwrap());
+                    let mut r = HandoffRequest {
+                        kind,
+                        amount,
+                        order,
+                        orig_ref: (kind.orig_ref_rule() == Presence::Required).then_some(orig_ref),
+                        orig_auth: (kind.orig_auth_rule() == Presence::Required)
+                            .then_some(orig_auth),
+                        method: if kind == RequestType::Sale {
+                            method
+                        } else {
+                            None
+                        },
+                        print,
+                        memo: memo.filter(|m| m.chars().count() <= 64),
+                        timeout_secs: timeout,
+                        nonce,
+                        expires: NOW + ahead,
+                        callback: Some(cb),
+                        request_hash: String::new(),
+                    };
+                    r.request_hash = crate::handoff::canonical::request_hash(&r.to_pairs());
+                    r
+                },
+            )
+            .prop_filter("callback scheme allowed", |r| {
+                callback_if_valid(r.callback.as_deref().unwrap()).is_some()
+            })
+    }
+
     proptest! {
+        #[test]
+        fn request_encoding_round_trips(r in arb_request()) {
+            let back = HandoffRequest::from_deep_link(&r.to_deep_link(), NOW).unwrap();
+            prop_assert_eq!(&back, &r);
+            let mut intent = r.clone();
+            intent.callback = None;
+            let extras: Vec<(String, String)> = intent.to_pairs().into_iter().map(|(k, v)| (format!("smartpos.{k}"), v)).collect();
+            let mut back = HandoffRequest::from_intent_extras(&extras, NOW).unwrap();
+            back.request_hash = String::new();
+            intent.request_hash = String::new();
+            prop_assert_eq!(back, intent);
+        }
+
         #[test]
         fn deep_link_parser_never_panics(s in "\\PC{0,300}") {
             let _ = HandoffRequest::from_deep_link(&format!("smartpos://pay/v1?{s}"), NOW);
