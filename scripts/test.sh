@@ -22,6 +22,20 @@ need python3 "install Python 3.11 (Debian: apt-get install python3 python3-venv)
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
+step "Debian packages (CJK font for receipts, zbar for QR decoding)"
+missing=()
+for pkg in fonts-wqy-microhei zbar-tools; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null 2>&1 || fail "missing Debian packages ${missing[*]} and no apt-get to install them"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq || fail "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || fail "could not install ${missing[*]}"
+fi
+need zbarimg "install Debian zbar-tools"
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || fail "CJK font missing: install Debian fonts-wqy-microhei"
+
 step "python oracles (.cache/venv)"
 if [ ! -x "$CACHE/venv/bin/python" ]; then
   python3 -m venv "$CACHE/venv" || fail "python3 -m venv failed (Debian: apt-get install python3-venv)"
@@ -41,11 +55,13 @@ cargo test --workspace
 
 step "Kotlin bindings on the JVM"
 cargo build --quiet -p smartpos-android
-GEN="$ROOT/tests/kotlin/target/generated-sources/uniffi"
+GEN="$ROOT/target/uniffi-kotlin"
 rm -rf "$GEN" && mkdir -p "$GEN"
 cargo run --quiet -p smartpos-android --bin uniffi-bindgen -- generate --no-format \
   --library "$ROOT/target/debug/libsmartpos_android.so" --language kotlin --out-dir "$GEN"
-(cd tests/kotlin && mvn -B --no-transfer-progress test -Dnative.lib.dir="$ROOT/target/debug")
+for project in tests/kotlin sample-apps/vendor-driver; do
+  (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug")
+done
 
 step "peer cross-checks (pytest)"
 cargo build --quiet -p smartpos-cli

@@ -5,6 +5,8 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod hal;
+
 use smartpos_core::handoff::canonical::request_hash;
 use smartpos_core::handoff::request::deep_link_pairs;
 use smartpos_core::handoff::{SignedResult, VerifyError};

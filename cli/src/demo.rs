@@ -7,11 +7,14 @@ use crate::server::{self, SimConfig};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::EngineConfig;
+use smartpos_core::hal::render::{has_cjk_font, render_png};
+use smartpos_core::hal::sim::SimPrinter;
 use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
+use smartpos_core::hal::{PrintCommand, Printer};
 use smartpos_core::journal::Journal;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{PaymentRequest, PaymentResult};
-use smartpos_core::receipt::{receipt_lines, render_png, Copy};
+use smartpos_core::receipt::{job_text, receipt_job, Copy};
 use smartpos_core::terminal::Terminal;
 use smartpos_core::time::LocalTime;
 use smartpos_core::transport::HostLink;
@@ -84,6 +87,16 @@ pub async fn run(
         Box::new(cst_now),
     )?;
 
+    let device = smartpos_core::hal::sim::SimDevice::default();
+    let failures = smartpos_core::hal::compliance::check(
+        &smartpos_core::hal::compliance::ComplianceProfile::default(),
+        &smartpos_core::hal::DeviceInfoProvider::device_information(&device),
+    );
+    if failures.is_empty() {
+        say("device compliance: the simulated terminal meets the bank's profile".into());
+    } else {
+        return Err(format!("device is not compliant: {failures:?}").into());
+    }
     let batch = terminal.sign_in().await?;
     say(format!(
         "signed in: PIN and MAC keys installed (check values verified), batch {batch:06}"
@@ -126,13 +139,29 @@ pub async fn run(
     say(format!("trace:      {:06}", result.trace));
     say(format!("batch:      {:06}", result.batch));
     say(String::new());
-    let lines = receipt_lines(&result, &config.identity, Copy::Merchant);
-    for l in &lines {
-        say(l.clone());
+    let printer = SimPrinter::default();
+    let qr = result.reference.as_ref().map(|r| {
+        format!(
+            "https://receipts.example-bank.cn/r/{}/{r}",
+            result.terminal_id
+        )
+    });
+    let mut both = receipt_job(&result, &config.identity, Copy::Merchant, qr.as_deref());
+    both.push(PrintCommand::Rule);
+    both.extend(receipt_job(&result, &config.identity, Copy::Acquirer, None));
+    printer.print(&both)?;
+    for l in job_text(&both) {
+        say(l);
     }
     let png_path = out_dir.join("receipt.png");
-    std::fs::write(&png_path, render_png(&lines))?;
-    say(format!("receipt image written to {}", png_path.display()));
+    std::fs::write(&png_path, render_png(&both)?)?;
+    say(format!(
+        "receipt image (merchant and acquirer copies, 384 dots) written to {}",
+        png_path.display()
+    ));
+    if !has_cjk_font() {
+        say("note: no CJK font found, Chinese shows as boxes (Debian: apt-get install fonts-wqy-microhei, or set SMARTPOS_FONT)".into());
+    }
     host.shutdown().await;
     Ok(DemoReport {
         result,

@@ -5,6 +5,7 @@ pub mod acquirer;
 pub mod decode;
 pub mod demo;
 pub mod faults;
+pub mod hal_cmd;
 pub mod pki;
 pub mod server;
 pub mod terminal_cmd;

@@ -47,6 +47,9 @@ enum Command {
         #[command(subcommand)]
         command: TerminalCommand,
     },
+    /// Hardware abstraction tools for vendors and the bank.
+    #[command(subcommand)]
+    Hal(HalCommand),
     /// Verify a signed result deep link against a terminal's public key.
     VerifyResult {
         /// The return deep link.
@@ -86,6 +89,28 @@ enum IsoCommand {
         /// Show card data in clear (test cards only).
         #[arg(long)]
         unmasked: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum HalCommand {
+    /// Run the driver conformance kit against the simulated drivers (exit 1 on any failure).
+    Conformance {
+        /// Plant a broken contract to see the kit catch it.
+        #[arg(long, value_enum)]
+        r#break: Option<smartpos_cli::hal_cmd::Breakage>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a device against the bank's compliance profile (exit 1 when non-compliant).
+    Compliance {
+        /// Compliance profile (JSON); default: the built-in profile.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// Device information (JSON); default: the simulated device.
+        #[arg(long)]
+        device: Option<PathBuf>,
     },
 }
 
@@ -198,6 +223,58 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             let json = smartpos_cli::decode::frame_to_json(&bytes, unmasked)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Hal(HalCommand::Conformance { r#break, json }) => {
+            let report = smartpos_cli::hal_cmd::conformance(r#break);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for c in &report.checks {
+                    println!(
+                        "{} {:<32} {}",
+                        if c.passed { "PASS" } else { "FAIL" },
+                        c.id,
+                        c.contract
+                    );
+                    if !c.passed {
+                        println!("     {}", c.detail);
+                    }
+                }
+                let failed = report.failures().len();
+                println!("{} passed, {} failed", report.checks.len() - failed, failed);
+            }
+            Ok(if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Hal(HalCommand::Compliance { profile, device }) => {
+            use smartpos_core::hal::DeviceInfoProvider;
+            let profile = match profile {
+                Some(p) => serde_json::from_str(&std::fs::read_to_string(&p)?)
+                    .map_err(|e| format!("profile {}: {e}", p.display()))?,
+                None => smartpos_core::hal::compliance::ComplianceProfile::default(),
+            };
+            let device = match device {
+                Some(p) => serde_json::from_str(&std::fs::read_to_string(&p)?)
+                    .map_err(|e| format!("device {}: {e}", p.display()))?,
+                None => smartpos_core::hal::sim::SimDevice::default().device_information(),
+            };
+            let failures = smartpos_cli::hal_cmd::compliance(&profile, &device);
+            if failures.is_empty() {
+                println!(
+                    "compliant: {} {} (Android {}, patch {})",
+                    device.vendor, device.model, device.os_version, device.security_patch
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("NON-COMPLIANT: {} {}", device.vendor, device.model);
+                for f in failures {
+                    println!("  - {f}");
+                }
+                Ok(ExitCode::FAILURE)
+            }
         }
         Command::VerifyResult { uri, public_key } => {
             let signed = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)?;

@@ -1,40 +1,43 @@
-//! Receipts: text lines for a 58 mm printer (32 columns) and a PNG at its 384-dot width.
-//! Only the masked PAN ever appears on a receipt.
+//! Receipts: a payment result becomes printer commands (bilingual, one job per copy), and the
+//! same commands give the text shown on a console. Only the masked PAN ever appears.
 
 use crate::engine::TerminalIdentity;
+use crate::hal::{PrintCommand, TextSize};
 use crate::payment::{Declined, Outcome, PaymentResult};
-use font8x8::UnicodeFonts;
-
-/// Columns of a 58 mm printer line.
-pub const COLUMNS: usize = 32;
-/// Dots across a 58 mm printer head.
-pub const DOT_WIDTH: usize = 384;
 
 /// Which copy of the slip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copy {
-    /// Kept by the merchant, signed by the cardholder.
+    /// Kept by the merchant, signed by the cardholder (商户存根).
     Merchant,
-    /// Handed to the cardholder.
+    /// Sent to the acquirer (银行存根).
+    Acquirer,
+    /// Handed to the cardholder (持卡人存根).
     Cardholder,
 }
 
-fn two_cols(left: &str, right: &str) -> String {
-    let used = left.chars().count() + right.chars().count();
-    let pad = COLUMNS.saturating_sub(used).max(1);
-    format!("{left}{}{right}", " ".repeat(pad))
+impl Copy {
+    fn title(self) -> &'static str {
+        match self {
+            Copy::Merchant => "商户存根 MERCHANT COPY",
+            Copy::Acquirer => "银行存根 ACQUIRER COPY",
+            Copy::Cardholder => "持卡人存根 CARDHOLDER COPY",
+        }
+    }
 }
 
 fn outcome_text(o: &Outcome) -> String {
     match o {
-        Outcome::Approved => "APPROVED".into(),
-        Outcome::Declined(Declined::Host { code, message }) => format!("DECLINED {code} {message}"),
-        Outcome::Declined(d) => format!("NOT CHARGED ({d:?})"),
-        Outcome::Unknown { .. } => "PENDING - being resolved".into(),
+        Outcome::Approved => "交易成功 APPROVED".into(),
+        Outcome::Declined(Declined::Host { code, message }) => {
+            format!("交易失败 DECLINED {code} {message}")
+        }
+        Outcome::Declined(_) => "未扣款 NOT CHARGED".into(),
+        Outcome::Unknown { .. } => "处理中 PENDING, being resolved".into(),
     }
 }
 
-/// The slip as text lines.
+/// One copy of the slip as printer commands; `qr` adds a QR code (e.g. an e-receipt link).
 ///
 /// ```
 /// # use smartpos_core::{receipt::*, payment::*, money::*, time::LocalTime, engine::EngineConfig};
@@ -43,97 +46,84 @@ fn outcome_text(o: &Outcome) -> String {
 ///     masked_pan: Some("622202*********0123".into()), auth_code: Some("123456".into()),
 ///     reference: Some("000000000001".into()), trace: 1, batch: 1, terminal_id: "10000001".into(),
 ///     merchant_id: "898310048990001".into(), time: LocalTime::from_unix(0, 0) };
-/// let lines = receipt_lines(&r, &EngineConfig::demo().identity, Copy::Merchant);
-/// assert!(lines.iter().any(|l| l.contains("622202*********0123")));
+/// let job = receipt_job(&r, &EngineConfig::demo().identity, Copy::Merchant, None);
+/// assert!(job_text(&job).iter().any(|l| l.contains("622202*********0123")));
 /// ```
-pub fn receipt_lines(r: &PaymentResult, who: &TerminalIdentity, copy: Copy) -> Vec<String> {
-    let mut l = vec![
-        format!("{:^w$}", "POS SALES SLIP", w = COLUMNS),
-        format!(
-            "{:^w$}",
-            match copy {
-                Copy::Merchant => "MERCHANT COPY",
-                Copy::Cardholder => "CARDHOLDER COPY",
-            },
-            w = COLUMNS
-        ),
-        "-".repeat(COLUMNS),
-        format!("MERCHANT: {}", who.merchant_name),
-        format!("MID: {}", r.merchant_id),
-        format!("TID: {}", r.terminal_id),
-        "-".repeat(COLUMNS),
-        format!("CARD: {}", r.masked_pan.as_deref().unwrap_or("-")),
-        format!("TYPE: {}", r.kind.name().to_uppercase()),
-        two_cols(
-            &format!("BATCH: {:06}", r.batch),
-            &format!("TRACE: {:06}", r.trace),
-        ),
-        format!("AUTH: {}", r.auth_code.as_deref().unwrap_or("-")),
-        format!("REF: {}", r.reference.as_deref().unwrap_or("-")),
-        format!("DATE: {}", r.time),
-        format!("ORDER: {}", r.order_id),
-        "-".repeat(COLUMNS),
-        two_cols("AMOUNT:", &r.amount.to_string()),
-        outcome_text(&r.outcome),
-        "-".repeat(COLUMNS),
+pub fn receipt_job(
+    r: &PaymentResult,
+    who: &TerminalIdentity,
+    copy: Copy,
+    qr: Option<&str>,
+) -> Vec<PrintCommand> {
+    use PrintCommand as P;
+    let mut j = vec![
+        P::center("POS 签购单", TextSize::Large),
+        P::center("SALES SLIP", TextSize::Normal),
+        P::center(copy.title(), TextSize::Normal),
+        P::Rule,
+        P::line(format!("商户名称 MERCHANT: {}", who.merchant_name)),
+        P::line(format!("商户编号 MID: {}", r.merchant_id)),
+        P::line(format!("终端编号 TID: {}", r.terminal_id)),
+        P::Rule,
+        P::line(format!(
+            "卡号 CARD: {}",
+            r.masked_pan.as_deref().unwrap_or("-")
+        )),
+        P::line(format!(
+            "交易类型 TYPE: 消费 {}",
+            r.kind.name().to_uppercase()
+        )),
+        P::line(format!(
+            "批次号 BATCH: {:06}  凭证号 TRACE: {:06}",
+            r.batch, r.trace
+        )),
+        P::line(format!(
+            "授权码 AUTH: {}",
+            r.auth_code.as_deref().unwrap_or("-")
+        )),
+        P::line(format!(
+            "参考号 REF: {}",
+            r.reference.as_deref().unwrap_or("-")
+        )),
+        P::line(format!("日期时间 DATE: {}", r.time)),
+        P::line(format!("订单号 ORDER: {}", r.order_id)),
+        P::Rule,
+        P::line("金额 AMOUNT:"),
+        P::Text {
+            text: r.amount.to_string(),
+            align: crate::hal::Align::Right,
+            size: TextSize::Large,
+        },
+        P::line(outcome_text(&r.outcome)),
+        P::Rule,
     ];
     if copy == Copy::Merchant && r.outcome == Outcome::Approved {
-        l.push("CARDHOLDER SIGNATURE:".into());
-        l.push(String::new());
-        l.push("I ACKNOWLEDGE SATISFACTORY".into());
-        l.push("RECEIPT OF RELATIVE GOODS.".into());
+        j.push(P::line("持卡人签名 CARDHOLDER SIGNATURE:"));
+        j.push(P::Feed { lines: 2 });
+        j.push(P::line("本人确认以上交易，同意将其记入本卡账户"));
+        j.push(P::line(
+            "I ACKNOWLEDGE SATISFACTORY RECEIPT OF RELATIVE GOODS/SERVICES",
+        ));
     }
-    l
+    if let Some(data) = qr {
+        j.push(P::Qr {
+            data: data.to_string(),
+            module: 4,
+        });
+    }
+    j.push(P::Feed { lines: 2 });
+    j
 }
 
-const CELL_W: usize = DOT_WIDTH / COLUMNS; // 12 dots
-const CELL_H: usize = 24;
-const MARGIN: usize = 8;
-
-/// Renders lines to a grayscale PNG `DOT_WIDTH` dots wide (black on white). Characters the
-/// built-in bitmap font lacks are drawn as a hollow box.
-pub fn render_png(lines: &[String]) -> Vec<u8> {
-    let height = MARGIN * 2 + lines.len().max(1) * CELL_H;
-    let mut px = vec![255u8; DOT_WIDTH * height];
-    for (row, line) in lines.iter().enumerate() {
-        for (col, ch) in line.chars().take(COLUMNS).enumerate() {
-            let glyph = font8x8::BASIC_FONTS
-                .get(ch)
-                .or_else(|| font8x8::LATIN_FONTS.get(ch));
-            let glyph = glyph.unwrap_or([0xFF, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0xFF]);
-            let ox = col * CELL_W;
-            let oy = MARGIN + row * CELL_H + 4;
-            for y in 0..16 {
-                let bits = glyph[y / 2];
-                for x in 0..CELL_W {
-                    let sx = x * 8 / CELL_W;
-                    if bits & (1 << sx) != 0 {
-                        px[(oy + y) * DOT_WIDTH + ox + x] = 0;
-                    }
-                }
-            }
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, DOT_WIDTH as u32, height as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().expect("in-memory PNG");
-        w.write_image_data(&px).expect("in-memory PNG");
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn png_has_printer_width() {
-        let png = render_png(&["HELLO".into(), "商户".into()]);
-        let dec = png::Decoder::new(std::io::Cursor::new(png));
-        let reader = dec.read_info().unwrap();
-        assert_eq!(reader.info().width as usize, DOT_WIDTH);
-    }
+/// The text lines of a job (QR codes and bitmaps shown as placeholders), for consoles.
+pub fn job_text(job: &[PrintCommand]) -> Vec<String> {
+    job.iter()
+        .filter_map(|c| match c {
+            PrintCommand::Text { text, .. } => Some(text.clone()),
+            PrintCommand::Rule => Some("-".repeat(32)),
+            PrintCommand::Qr { data, .. } => Some(format!("[QR {data}]")),
+            PrintCommand::Bitmap { .. } => Some("[image]".into()),
+            PrintCommand::Feed { .. } => None,
+        })
+        .collect()
 }

@@ -16,10 +16,16 @@ def smartpos_bin():
 
 
 @pytest.fixture(scope="session")
-def demo_frames(smartpos_bin, tmp_path_factory):
+def demo_run(smartpos_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     frames = out / "frames.jsonl"
-    subprocess.run([smartpos_bin, "demo", "--out", str(out), "--frames", str(frames)],
-                   check=True, capture_output=True, timeout=120)
+    proc = subprocess.run([smartpos_bin, "demo", "--out", str(out), "--frames", str(frames)],
+                          check=True, capture_output=True, text=True, timeout=120)
+    return out, proc.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_frames(demo_run):
     import json
-    return [json.loads(line) for line in frames.read_text().splitlines()]
+    out, _ = demo_run
+    return [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]

@@ -1,13 +1,26 @@
-//! Hardware abstraction: the traits terminal vendors implement, and simulated drivers.
+//! Hardware abstraction: the traits terminal vendors implement, simulated drivers, the
+//! conformance kit that proves an implementation, and the compliance check of a device.
 //!
-//! Contracts every implementation keeps:
-//! - Blocking calls take a timeout and return [`HalError::Timeout`] when it passes.
+//! Contracts every implementation keeps (the [`conformance`] kit checks each one by name):
+//! - Blocking calls take a timeout and return [`HalError::Timeout`] when it passes with nothing
+//!   done; `cancel()` from another thread makes a blocked call return [`HalError::Cancelled`]
+//!   promptly, and does not affect the next call.
 //! - A clear PIN never leaves the PIN pad: [`PinPad::online_pin`] returns an ISO 9564 format-0
 //!   block encrypted under the loaded PIN key.
-//! - Working keys arrive encrypted under the terminal master key with check values; a key
-//!   whose check value does not match is refused and the previous keys stay in force.
+//! - Keys arrive with check values; a key whose check value does not match is refused with
+//!   [`HalError::KeyCheckFailed`] and the keys in force stay in force.
+//! - Printer faults (`OutOfPaper`, `CoverOpen`) are reported by `status()` and by `print()`,
+//!   which then prints nothing.
 
+pub mod compliance;
+pub mod conformance;
+pub mod device;
+pub mod printer;
+pub mod render;
 pub mod sim;
+
+pub use device::{DeviceInformation, HardwareModule};
+pub use printer::{Align, PaperStatus, PrintCommand, TextSize};
 
 use crate::card::{CardData, Pan};
 use crate::money::Money;
@@ -21,11 +34,11 @@ pub enum HalError {
     /// Nothing happened within the time limit.
     #[error("timed out")]
     Timeout,
-    /// The customer or merchant cancelled.
+    /// The customer or merchant cancelled, or `cancel()` was called.
     #[error("cancelled")]
     Cancelled,
-    /// The PIN pad has no working keys: sign in first.
-    #[error("no working keys loaded")]
+    /// The PIN pad has no working keys (or no master key): sign in first.
+    #[error("no keys loaded")]
     NoKeys,
     /// A key's check value did not match.
     #[error("key check value mismatch")]
@@ -79,28 +92,55 @@ pub enum PinEntry {
 }
 
 /// A card reader: magnetic stripe, contact chip and contactless.
-pub trait CardReader: Send {
-    /// Waits for a card for the amount; returns its data or a timeout/cancel.
-    fn wait_for_card(&mut self, amount: &Money, timeout: Duration) -> Result<CardData, HalError>;
+pub trait CardReader: Send + Sync {
+    /// Waits for a card for the amount; returns its data (track 2 equivalent, and EMV TLV for
+    /// chip), or `Timeout`, `Cancelled` or `CardError`.
+    fn wait_for_card(&self, amount: &Money, timeout: Duration) -> Result<CardData, HalError>;
+    /// Makes a blocked `wait_for_card` return `Cancelled` promptly.
+    fn cancel(&self);
+    /// Whether a card is still in the reader (prompt to remove it after a chip transaction).
+    fn card_present(&self) -> bool;
 }
 
 /// A PIN pad with a secure key store.
-pub trait PinPad: Send {
+pub trait PinPad: Send + Sync {
+    /// Loads the terminal master key (key-injection ceremony); refuses a wrong check value.
+    fn load_master_key(&self, key: &[u8], check_value: &[u8; 4]) -> Result<(), HalError>;
     /// Loads working keys encrypted under the master key, after checking their check values.
-    fn load_working_keys(&mut self, keys: &EncryptedWorkingKeys) -> Result<(), HalError>;
+    fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError>;
     /// Asks the customer for an online PIN for this card and amount.
     fn online_pin(
-        &mut self,
+        &self,
         pan: &Pan,
         amount: &Money,
         timeout: Duration,
     ) -> Result<PinEntry, HalError>;
     /// Computes the UnionPay ECB MAC over `data` with the loaded MAC key.
-    fn mac(&mut self, data: &[u8]) -> Result<[u8; 8], HalError>;
+    fn mac(&self, data: &[u8]) -> Result<[u8; 8], HalError>;
+    /// Makes a blocked `online_pin` return `Cancelled` promptly.
+    fn cancel(&self);
 }
 
 /// A receipt printer.
-pub trait Printer: Send {
-    /// Prints text lines.
-    fn print_lines(&mut self, lines: &[String]) -> Result<(), HalError>;
+pub trait Printer: Send + Sync {
+    /// Paper and cover state.
+    fn status(&self) -> PaperStatus;
+    /// Dots across the print head (384 for 58 mm paper).
+    fn dot_width(&self) -> u32;
+    /// Prints a job; on a fault prints nothing and returns the fault.
+    fn print(&self, job: &[PrintCommand]) -> Result<(), HalError>;
+}
+
+/// A barcode/QR scanner (camera or scan head).
+pub trait Scanner: Send + Sync {
+    /// Scans one code; returns its text, or `Timeout`/`Cancelled`.
+    fn scan(&self, timeout: Duration) -> Result<String, HalError>;
+    /// Makes a blocked `scan` return `Cancelled` promptly.
+    fn cancel(&self);
+}
+
+/// What the device says about itself.
+pub trait DeviceInfoProvider: Send + Sync {
+    /// Model, vendor, OS and patch level, serial, modules and installed packages.
+    fn device_information(&self) -> DeviceInformation;
 }

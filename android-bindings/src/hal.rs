@@ -1,0 +1,430 @@
+//! Driver traits Kotlin classes implement (uniffi foreign traits), adapters to the core's HAL
+//! traits, and the conformance kit callable from Kotlin.
+
+use smartpos_core::card::{CardData, EntryMode, Pan};
+use smartpos_core::hal::conformance::{self, Operator, Subject};
+use smartpos_core::hal::{
+    Align, CardReader, EncryptedPinBlock, EncryptedWorkingKeys, HalError, PaperStatus, PinEntry,
+    PinPad, PrintCommand, Printer, Scanner, TextSize,
+};
+use smartpos_core::money::Money;
+use smartpos_core::profile::MacKeyUse;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A driver failure, thrown by Kotlin drivers as `DriverException`.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    /// Nothing happened within the time limit.
+    #[error("timed out")]
+    Timeout,
+    /// Cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// No keys loaded.
+    #[error("no keys loaded")]
+    NoKeys,
+    /// A check value did not match.
+    #[error("key check value mismatch")]
+    KeyCheckFailed,
+    /// The card could not be read.
+    #[error("card error: {reason}")]
+    CardError {
+        /// Why (no card data).
+        reason: String,
+    },
+    /// Out of paper.
+    #[error("out of paper")]
+    OutOfPaper,
+    /// Cover open.
+    #[error("cover open")]
+    CoverOpen,
+    /// Any other fault.
+    #[error("device fault: {reason}")]
+    Device {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for DriverError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        DriverError::Device {
+            reason: format!("driver threw an unexpected exception: {}", e.reason),
+        }
+    }
+}
+
+impl From<DriverError> for HalError {
+    fn from(e: DriverError) -> Self {
+        match e {
+            DriverError::Timeout => HalError::Timeout,
+            DriverError::Cancelled => HalError::Cancelled,
+            DriverError::NoKeys => HalError::NoKeys,
+            DriverError::KeyCheckFailed => HalError::KeyCheckFailed,
+            DriverError::CardError { reason } => HalError::CardError(reason),
+            DriverError::OutOfPaper => HalError::OutOfPaper,
+            DriverError::CoverOpen => HalError::CoverOpen,
+            DriverError::Device { reason } => HalError::Device(reason),
+        }
+    }
+}
+
+/// How a card was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CardEntry {
+    /// Magnetic stripe.
+    MagStripe,
+    /// Contact chip.
+    Chip,
+    /// Contactless.
+    Contactless,
+}
+
+/// Card data from a Kotlin card reader.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CardRead {
+    /// Track 2 equivalent data (`PAN=YYMM...`).
+    pub track2: String,
+    /// How it was read.
+    pub entry: CardEntry,
+    /// EMV TLV data (empty for stripe).
+    pub icc_data: Vec<u8>,
+    /// Card sequence number (chip).
+    pub card_sequence: Option<String>,
+}
+
+/// Working keys encrypted under the master key, with 4-byte check values.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct WorkingKeys {
+    /// PIN key, encrypted.
+    pub pin_key: Vec<u8>,
+    /// Its check value.
+    pub pin_kcv: Vec<u8>,
+    /// MAC key, encrypted.
+    pub mac_key: Vec<u8>,
+    /// Its check value.
+    pub mac_kcv: Vec<u8>,
+    /// MAC with only the first 8 bytes of the MAC key.
+    pub mac_first_half: bool,
+}
+
+/// What a Kotlin PIN pad returns.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum PinResult {
+    /// An ISO 9564 format-0 block encrypted under the PIN key (8 bytes).
+    Block {
+        /// The encrypted block.
+        block: Vec<u8>,
+    },
+    /// The customer bypassed PIN entry.
+    Bypassed,
+}
+
+/// Paper and cover state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PaperState {
+    /// Ready.
+    Ok,
+    /// Out of paper.
+    OutOfPaper,
+    /// Cover open.
+    CoverOpen,
+}
+
+/// One printer command.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum PrintItem {
+    /// A text line; `align` is `left`, `center` or `right`.
+    Text {
+        /// Text.
+        text: String,
+        /// Alignment.
+        align: String,
+        /// Double size.
+        large: bool,
+    },
+    /// A QR code.
+    Qr {
+        /// Payload.
+        data: String,
+        /// Dots per module.
+        module: u32,
+    },
+    /// Blank lines.
+    Feed {
+        /// How many.
+        lines: u32,
+    },
+    /// A separator.
+    Rule,
+}
+
+/// A card reader implemented in Kotlin. Same contract as `smartpos_core::hal::CardReader`.
+#[uniffi::export(with_foreign)]
+pub trait CardReaderDriver: Send + Sync {
+    /// Waits for a card.
+    fn wait_for_card(&self, amount_minor: u64, timeout_ms: u64) -> Result<CardRead, DriverError>;
+    /// Cancels a waiting call.
+    fn cancel(&self);
+    /// Whether a card is in the reader.
+    fn card_present(&self) -> bool;
+}
+
+/// A PIN pad implemented in Kotlin. Same contract as `smartpos_core::hal::PinPad`.
+#[uniffi::export(with_foreign)]
+pub trait PinPadDriver: Send + Sync {
+    /// Loads the master key; refuses a wrong check value.
+    fn load_master_key(&self, key: Vec<u8>, kcv: Vec<u8>) -> Result<(), DriverError>;
+    /// Loads working keys; refuses wrong check values and keeps the keys in force.
+    fn load_working_keys(&self, keys: WorkingKeys) -> Result<(), DriverError>;
+    /// Online PIN for this card number.
+    fn online_pin(
+        &self,
+        pan: String,
+        amount_minor: u64,
+        timeout_ms: u64,
+    ) -> Result<PinResult, DriverError>;
+    /// UnionPay ECB MAC (8 ASCII hex bytes).
+    fn mac(&self, data: Vec<u8>) -> Result<Vec<u8>, DriverError>;
+    /// Cancels a waiting call.
+    fn cancel(&self);
+}
+
+/// A printer implemented in Kotlin.
+#[uniffi::export(with_foreign)]
+pub trait PrinterDriver: Send + Sync {
+    /// Paper and cover state.
+    fn status(&self) -> PaperState;
+    /// Dots across the head.
+    fn dot_width(&self) -> u32;
+    /// Prints a job or reports the fault.
+    fn print(&self, job: Vec<PrintItem>) -> Result<(), DriverError>;
+}
+
+/// A scanner implemented in Kotlin.
+#[uniffi::export(with_foreign)]
+pub trait ScannerDriver: Send + Sync {
+    /// Scans one code.
+    fn scan(&self, timeout_ms: u64) -> Result<String, DriverError>;
+    /// Cancels a waiting call.
+    fn cancel(&self);
+}
+
+/// The person or jig acting during conformance checks.
+#[uniffi::export(with_foreign)]
+pub trait ConformanceOperator: Send + Sync {
+    /// Presents the test card.
+    fn present_card(&self, track2: String);
+    /// Types a PIN.
+    fn enter_pin(&self, pin: String);
+    /// Bypasses PIN entry.
+    fn bypass_pin(&self);
+    /// Shows the scanner a code.
+    fn show_code(&self, text: String);
+    /// Changes paper/cover state.
+    fn set_paper(&self, status: PaperState);
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+struct CardReaderAdapter(Arc<dyn CardReaderDriver>);
+impl CardReader for CardReaderAdapter {
+    fn wait_for_card(&self, amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
+        let r = self.0.wait_for_card(amount.minor(), ms(timeout))?;
+        let entry = match r.entry {
+            CardEntry::MagStripe => EntryMode::MagStripe,
+            CardEntry::Chip => EntryMode::Chip,
+            CardEntry::Contactless => EntryMode::Contactless,
+        };
+        let card = CardData::from_track2(&r.track2, entry)
+            .map_err(|e| HalError::CardError(e.to_string()))?;
+        Ok(card.with_icc(r.icc_data, r.card_sequence))
+    }
+    fn cancel(&self) {
+        self.0.cancel()
+    }
+    fn card_present(&self) -> bool {
+        self.0.card_present()
+    }
+}
+
+struct PinPadAdapter(Arc<dyn PinPadDriver>);
+impl PinPad for PinPadAdapter {
+    fn load_master_key(&self, key: &[u8], check_value: &[u8; 4]) -> Result<(), HalError> {
+        Ok(self.0.load_master_key(key.to_vec(), check_value.to_vec())?)
+    }
+    fn load_working_keys(&self, k: &EncryptedWorkingKeys) -> Result<(), HalError> {
+        Ok(self.0.load_working_keys(WorkingKeys {
+            pin_key: k.pin_key.clone(),
+            pin_kcv: k.pin_kcv.to_vec(),
+            mac_key: k.mac_key.clone(),
+            mac_kcv: k.mac_kcv.to_vec(),
+            mac_first_half: k.mac_key_use == MacKeyUse::FirstHalf,
+        })?)
+    }
+    fn online_pin(
+        &self,
+        pan: &Pan,
+        amount: &Money,
+        timeout: Duration,
+    ) -> Result<PinEntry, HalError> {
+        match self
+            .0
+            .online_pin(pan.expose_digits().to_string(), amount.minor(), ms(timeout))?
+        {
+            PinResult::Bypassed => Ok(PinEntry::Bypassed),
+            PinResult::Block { block } => Ok(PinEntry::Block(EncryptedPinBlock(
+                block
+                    .try_into()
+                    .map_err(|_| HalError::Device("PIN block must be 8 bytes".into()))?,
+            ))),
+        }
+    }
+    fn mac(&self, data: &[u8]) -> Result<[u8; 8], HalError> {
+        self.0
+            .mac(data.to_vec())?
+            .try_into()
+            .map_err(|_| HalError::Device("MAC must be 8 bytes".into()))
+    }
+    fn cancel(&self) {
+        self.0.cancel()
+    }
+}
+
+fn paper(p: PaperState) -> PaperStatus {
+    match p {
+        PaperState::Ok => PaperStatus::Ok,
+        PaperState::OutOfPaper => PaperStatus::OutOfPaper,
+        PaperState::CoverOpen => PaperStatus::CoverOpen,
+    }
+}
+
+fn paper_ffi(p: PaperStatus) -> PaperState {
+    match p {
+        PaperStatus::Ok => PaperState::Ok,
+        PaperStatus::OutOfPaper => PaperState::OutOfPaper,
+        PaperStatus::CoverOpen => PaperState::CoverOpen,
+    }
+}
+
+struct PrinterAdapter(Arc<dyn PrinterDriver>);
+impl Printer for PrinterAdapter {
+    fn status(&self) -> PaperStatus {
+        paper(self.0.status())
+    }
+    fn dot_width(&self) -> u32 {
+        self.0.dot_width()
+    }
+    fn print(&self, job: &[PrintCommand]) -> Result<(), HalError> {
+        let items = job
+            .iter()
+            .filter_map(|c| match c {
+                PrintCommand::Text { text, align, size } => Some(PrintItem::Text {
+                    text: text.clone(),
+                    align: match align {
+                        Align::Left => "left",
+                        Align::Center => "center",
+                        Align::Right => "right",
+                    }
+                    .into(),
+                    large: *size == TextSize::Large,
+                }),
+                PrintCommand::Qr { data, module } => Some(PrintItem::Qr {
+                    data: data.clone(),
+                    module: *module,
+                }),
+                PrintCommand::Feed { lines } => Some(PrintItem::Feed { lines: *lines }),
+                PrintCommand::Rule => Some(PrintItem::Rule),
+                PrintCommand::Bitmap { .. } => None,
+            })
+            .collect();
+        Ok(self.0.print(items)?)
+    }
+}
+
+struct ScannerAdapter(Arc<dyn ScannerDriver>);
+impl Scanner for ScannerAdapter {
+    fn scan(&self, timeout: Duration) -> Result<String, HalError> {
+        Ok(self.0.scan(ms(timeout))?)
+    }
+    fn cancel(&self) {
+        self.0.cancel()
+    }
+}
+
+struct OperatorAdapter(Arc<dyn ConformanceOperator>);
+impl Operator for OperatorAdapter {
+    fn present_card(&self, track2: &str) {
+        self.0.present_card(track2.into())
+    }
+    fn enter_pin(&self, pin: &str) {
+        self.0.enter_pin(pin.into())
+    }
+    fn bypass_pin(&self) {
+        self.0.bypass_pin()
+    }
+    fn show_code(&self, text: &str) {
+        self.0.show_code(text.into())
+    }
+    fn set_paper(&self, status: PaperStatus) {
+        self.0.set_paper(paper_ffi(status))
+    }
+}
+
+/// One conformance check's result.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ConformanceCheck {
+    /// Stable id, e.g. `pin_pad.working_key_kcv`.
+    pub id: String,
+    /// The contract in words.
+    pub contract: String,
+    /// Whether the driver kept it.
+    pub passed: bool,
+    /// What was observed when it did not.
+    pub detail: String,
+}
+
+/// Runs the conformance kit against Kotlin drivers.
+///
+/// Kotlin:
+/// ```kotlin
+/// val checks = runConformance(reader, pinPad, printer, scanner, operator)
+/// check(checks.all { it.passed }) { checks.filter { !it.passed }.joinToString { it.id } }
+/// ```
+#[uniffi::export]
+pub fn run_conformance(
+    card_reader: Arc<dyn CardReaderDriver>,
+    pin_pad: Arc<dyn PinPadDriver>,
+    printer: Arc<dyn PrinterDriver>,
+    scanner: Arc<dyn ScannerDriver>,
+    operator: Arc<dyn ConformanceOperator>,
+) -> Vec<ConformanceCheck> {
+    let (r, p, pr, s, o) = (
+        CardReaderAdapter(card_reader),
+        PinPadAdapter(pin_pad),
+        PrinterAdapter(printer),
+        ScannerAdapter(scanner),
+        OperatorAdapter(operator),
+    );
+    let subject = Subject {
+        card_reader: &r,
+        pin_pad: &p,
+        printer: &pr,
+        scanner: &s,
+        operator: &o,
+    };
+    conformance::run(&subject)
+        .checks
+        .into_iter()
+        .map(|c| ConformanceCheck {
+            id: c.id.into(),
+            contract: c.contract.into(),
+            passed: c.passed,
+            detail: c.detail,
+        })
+        .collect()
+}

@@ -1,0 +1,448 @@
+//! The conformance kit: runs every driver contract against any implementation and reports
+//! each check by name. A vendor runs it (`smartpos hal conformance`, or [`run`] from a test)
+//! before the bank accepts a terminal model.
+//!
+//! Some checks need a person or a test jig to act (present the test card, type the PIN, take
+//! the paper out): the kit asks an [`Operator`]. The simulated drivers come with one.
+
+use super::*;
+use crate::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
+use std::time::Instant;
+
+/// The test card the operator presents (track 2 equivalent data).
+pub const TEST_TRACK2: &str = "6222021234567890123=3012101";
+/// The PIN the operator types.
+pub const TEST_PIN: &str = "123456";
+/// The code the operator shows the scanner.
+pub const TEST_CODE: &str = "134567890123456789";
+/// The kit's terminal master key (test only).
+pub const KIT_TMK_HEX: &str = "1C2D3E4F5A6B7C8D8D7C6B5A4F3E2D1C";
+const KIT_PIN_KEY_HEX: &str = "0A1B2C3D4E5F60718293A4B5C6D7E8F9";
+const KIT_MAC_KEY_HEX: &str = "F1E2D3C4B5A6978879695A4B3C2D1E0F";
+const TIMEOUT: Duration = Duration::from_millis(300);
+
+/// Acts on the device for the checks that need a person or a jig.
+pub trait Operator: Send + Sync {
+    /// Presents the test card (swipe) so the next `wait_for_card` reads it.
+    fn present_card(&self, track2: &str);
+    /// Types the PIN for the next `online_pin`.
+    fn enter_pin(&self, pin: &str);
+    /// Bypasses the next `online_pin`.
+    fn bypass_pin(&self);
+    /// Shows the scanner a code.
+    fn show_code(&self, text: &str);
+    /// Changes paper/cover state.
+    fn set_paper(&self, status: PaperStatus);
+}
+
+/// The drivers under test and their operator.
+pub struct Subject<'a> {
+    /// Card reader.
+    pub card_reader: &'a dyn CardReader,
+    /// PIN pad.
+    pub pin_pad: &'a dyn PinPad,
+    /// Printer.
+    pub printer: &'a dyn Printer,
+    /// Scanner.
+    pub scanner: &'a dyn Scanner,
+    /// Operator.
+    pub operator: &'a dyn Operator,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckResult {
+    /// Stable id, e.g. `pin_pad.working_key_kcv`.
+    pub id: &'static str,
+    /// The contract in words.
+    pub contract: &'static str,
+    /// Whether the implementation kept it.
+    pub passed: bool,
+    /// What was observed when it did not.
+    pub detail: String,
+}
+
+/// The kit's report.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Report {
+    /// Every check, in order.
+    pub checks: Vec<CheckResult>,
+}
+
+impl Report {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+    /// The failed checks.
+    pub fn failures(&self) -> Vec<&CheckResult> {
+        self.checks.iter().filter(|c| !c.passed).collect()
+    }
+}
+
+struct Kit {
+    checks: Vec<CheckResult>,
+}
+
+impl Kit {
+    fn check(&mut self, id: &'static str, contract: &'static str, outcome: Result<(), String>) {
+        let (passed, detail) = match outcome {
+            Ok(()) => (true, String::new()),
+            Err(d) => (false, d),
+        };
+        self.checks.push(CheckResult {
+            id,
+            contract,
+            passed,
+            detail,
+        });
+    }
+}
+
+fn expect<T: std::fmt::Debug>(got: Result<T, HalError>, want: HalError) -> Result<(), String> {
+    match got {
+        Err(e) if e == want => Ok(()),
+        other => Err(format!("expected {want:?}, got {other:?}")),
+    }
+}
+
+fn within(start: Instant, min: Duration, max: Duration) -> Result<(), String> {
+    let t = start.elapsed();
+    if t < min || t > max {
+        return Err(format!(
+            "returned after {t:?}, expected between {min:?} and {max:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// Calls `blocking` on a thread, cancels it after 100 ms, and checks it returns `Cancelled` promptly.
+fn cancels<T: std::fmt::Debug + Send>(
+    blocking: impl FnOnce() -> Result<T, HalError> + Send,
+    cancel: impl FnOnce(),
+) -> Result<(), String> {
+    std::thread::scope(|s| {
+        let start = Instant::now();
+        let h = s.spawn(blocking);
+        std::thread::sleep(Duration::from_millis(100));
+        cancel();
+        let r = h.join().map_err(|_| "the call panicked".to_string())?;
+        expect(r, HalError::Cancelled)?;
+        within(
+            start,
+            Duration::from_millis(90),
+            Duration::from_millis(2000),
+        )
+    })
+}
+
+fn wrap(master: &DesKey, k: &DesKey) -> (Vec<u8>, [u8; 4]) {
+    master.wrap_key(k)
+}
+
+/// Runs every check.
+pub fn run(s: &Subject<'_>) -> Report {
+    let mut kit = Kit { checks: Vec::new() };
+    let amount = Money::from_minor(1234, crate::money::Currency::CNY).expect("valid");
+    let tmk = DesKey::from_hex(KIT_TMK_HEX).expect("valid");
+    let pin_key = DesKey::from_hex(KIT_PIN_KEY_HEX).expect("valid");
+    let mac_key = DesKey::from_hex(KIT_MAC_KEY_HEX).expect("valid");
+    let pan = Pan::new("6222021234567890123").expect("valid");
+
+    // PIN pad: keys.
+    let mut bad_kcv = tmk.check_value();
+    bad_kcv[0] ^= 0xFF;
+    kit.check(
+        "pin_pad.master_key_kcv",
+        "a master key with a wrong check value is refused with KeyCheckFailed",
+        expect(
+            s.pin_pad.load_master_key(tmk.expose_bytes(), &bad_kcv),
+            HalError::KeyCheckFailed,
+        ),
+    );
+    kit.check(
+        "pin_pad.master_key_load",
+        "a master key with its check value is accepted",
+        s.pin_pad
+            .load_master_key(tmk.expose_bytes(), &tmk.check_value())
+            .map_err(|e| e.to_string()),
+    );
+    let (pk, pkcv) = wrap(&tmk, &pin_key);
+    let (mk, mkcv) = wrap(&tmk, &mac_key);
+    let good = EncryptedWorkingKeys {
+        pin_key: pk,
+        pin_kcv: pkcv,
+        mac_key: mk,
+        mac_kcv: mkcv,
+        mac_key_use: MacKeyUse::Full,
+    };
+    kit.check(
+        "pin_pad.working_keys_load",
+        "working keys encrypted under the master key, with check values, are accepted",
+        s.pin_pad
+            .load_working_keys(&good)
+            .map_err(|e| e.to_string()),
+    );
+    let data = b"0200 conformance MAC block".to_vec();
+    let want_mac = cup_ecb_mac(&mac_key, &data);
+    kit.check(
+        "pin_pad.mac",
+        "the MAC is the UnionPay ECB MAC under the loaded MAC key",
+        match s.pin_pad.mac(&data) {
+            Ok(m) if m == want_mac => Ok(()),
+            other => Err(format!(
+                "expected {:?}, got {other:?}",
+                String::from_utf8_lossy(&want_mac)
+            )),
+        },
+    );
+    let other_mac = DesKey::from_hex("0F1E2D3C4B5A69788796A5B4C3D2E1F0").expect("valid");
+    let (omk, mut omkcv) = wrap(&tmk, &other_mac);
+    omkcv[3] ^= 0x01;
+    let bad = EncryptedWorkingKeys {
+        mac_key: omk,
+        mac_kcv: omkcv,
+        ..good.clone()
+    };
+    kit.check(
+        "pin_pad.working_key_kcv",
+        "a working key with a wrong check value is refused with KeyCheckFailed and the keys in force stay",
+        expect(s.pin_pad.load_working_keys(&bad), HalError::KeyCheckFailed).and_then(|()| match s.pin_pad.mac(&data) {
+            Ok(m) if m == want_mac => Ok(()),
+            other => Err(format!("keys changed after a refused load: MAC now {other:?}")),
+        }),
+    );
+
+    // PIN pad: PIN entry.
+    s.operator.enter_pin(TEST_PIN);
+    let clear = iso9564_format0(TEST_PIN, pan.expose_digits()).expect("valid");
+    kit.check(
+        "pin_pad.pin_block",
+        "online PIN returns the ISO 9564 format-0 block encrypted under the PIN key, never the clear block",
+        match s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(5)) {
+            Ok(PinEntry::Block(b)) if b.0 == clear => Err("the PIN block is not encrypted".into()),
+            Ok(PinEntry::Block(b)) if pin_key.decrypt_block(b.0) == clear => Ok(()),
+            other => Err(format!("block does not decrypt to format 0 of the test PIN and card: {other:?}")),
+        },
+    );
+    s.operator.bypass_pin();
+    kit.check(
+        "pin_pad.bypass",
+        "a bypassed PIN entry is reported as Bypassed",
+        match s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(5)) {
+            Ok(PinEntry::Bypassed) => Ok(()),
+            other => Err(format!("expected Bypassed, got {other:?}")),
+        },
+    );
+    let start = Instant::now();
+    kit.check(
+        "pin_pad.timeout",
+        "with no entry, online PIN returns Timeout when the time limit passes",
+        expect(
+            s.pin_pad.online_pin(&pan, &amount, TIMEOUT),
+            HalError::Timeout,
+        )
+        .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+    );
+    kit.check(
+        "pin_pad.cancel",
+        "cancel() makes a waiting online PIN return Cancelled promptly",
+        cancels(
+            || s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(10)),
+            || s.pin_pad.cancel(),
+        ),
+    );
+
+    // Card reader.
+    s.operator.present_card(TEST_TRACK2);
+    kit.check(
+        "card_reader.read",
+        "a presented card is returned with its card number and expiry",
+        match s.card_reader.wait_for_card(&amount, Duration::from_secs(5)) {
+            Ok(c)
+                if c.pan().expose_digits() == pan.expose_digits() && c.expiry() == Some("3012") =>
+            {
+                Ok(())
+            }
+            Ok(c) => Err(format!("wrong card data: {c:?}")),
+            Err(e) => Err(format!("expected the test card, got {e:?}")),
+        },
+    );
+    let start = Instant::now();
+    kit.check(
+        "card_reader.timeout",
+        "with no card, wait_for_card returns Timeout when the time limit passes",
+        expect(
+            s.card_reader.wait_for_card(&amount, TIMEOUT),
+            HalError::Timeout,
+        )
+        .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+    );
+    kit.check(
+        "card_reader.cancel",
+        "cancel() makes a waiting wait_for_card return Cancelled promptly",
+        cancels(
+            || {
+                s.card_reader
+                    .wait_for_card(&amount, Duration::from_secs(10))
+            },
+            || s.card_reader.cancel(),
+        ),
+    );
+    kit.check(
+        "card_reader.cancel_not_sticky",
+        "a cancel with nobody waiting does not cancel the next wait",
+        {
+            s.card_reader.cancel();
+            expect(
+                s.card_reader
+                    .wait_for_card(&amount, Duration::from_millis(100)),
+                HalError::Timeout,
+            )
+        },
+    );
+
+    // Printer.
+    let job = vec![
+        PrintCommand::center("CONFORMANCE 一致性", TextSize::Normal),
+        PrintCommand::Rule,
+    ];
+    s.operator.set_paper(PaperStatus::Ok);
+    kit.check(
+        "printer.print",
+        "with paper and a closed cover, a job prints",
+        if s.printer.status() == PaperStatus::Ok {
+            s.printer.print(&job).map_err(|e| e.to_string())
+        } else {
+            Err("status not Ok".into())
+        },
+    );
+    kit.check(
+        "printer.dot_width",
+        "the head is 384 (58 mm) or 576 (80 mm) dots wide",
+        match s.printer.dot_width() {
+            384 | 576 => Ok(()),
+            w => Err(format!("{w} dots")),
+        },
+    );
+    for (id, status, err, contract) in [
+        (
+            "printer.out_of_paper",
+            PaperStatus::OutOfPaper,
+            HalError::OutOfPaper,
+            "out of paper is reported by status() and print()",
+        ),
+        (
+            "printer.cover_open",
+            PaperStatus::CoverOpen,
+            HalError::CoverOpen,
+            "an open cover is reported by status() and print()",
+        ),
+    ] {
+        s.operator.set_paper(status);
+        let got = if s.printer.status() != status {
+            Err(format!("status() says {:?}", s.printer.status()))
+        } else {
+            expect(s.printer.print(&job), err)
+        };
+        kit.check(id, contract, got);
+    }
+    s.operator.set_paper(PaperStatus::Ok);
+
+    // Scanner.
+    s.operator.show_code(TEST_CODE);
+    kit.check(
+        "scanner.scan",
+        "a shown code is returned exactly",
+        match s.scanner.scan(Duration::from_secs(5)) {
+            Ok(c) if c == TEST_CODE => Ok(()),
+            other => Err(format!("expected {TEST_CODE}, got {other:?}")),
+        },
+    );
+    let start = Instant::now();
+    kit.check(
+        "scanner.timeout",
+        "with no code, scan returns Timeout when the time limit passes",
+        expect(s.scanner.scan(TIMEOUT), HalError::Timeout)
+            .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+    );
+    kit.check(
+        "scanner.cancel",
+        "cancel() makes a waiting scan return Cancelled promptly",
+        cancels(
+            || s.scanner.scan(Duration::from_secs(10)),
+            || s.scanner.cancel(),
+        ),
+    );
+    Report { checks: kit.checks }
+}
+
+/// The simulated drivers with their operator, ready for [`run`].
+pub struct SimSet {
+    /// Card reader.
+    pub card_reader: super::sim::SimCardReader,
+    /// PIN pad.
+    pub pin_pad: super::sim::SimPinPad,
+    /// Printer.
+    pub printer: super::sim::SimPrinter,
+    /// Scanner.
+    pub scanner: super::sim::SimScanner,
+}
+
+impl Default for SimSet {
+    fn default() -> Self {
+        SimSet {
+            card_reader: Default::default(),
+            pin_pad: super::sim::SimPinPad::empty(),
+            printer: Default::default(),
+            scanner: Default::default(),
+        }
+    }
+}
+
+impl Operator for SimSet {
+    fn present_card(&self, track2: &str) {
+        self.card_reader.push(super::sim::CardScript::Card {
+            track2: track2.into(),
+            entry_mode: crate::card::EntryMode::MagStripe,
+        });
+    }
+    fn enter_pin(&self, pin: &str) {
+        self.pin_pad.push(super::sim::PinScript::Pin(pin.into()));
+    }
+    fn bypass_pin(&self) {
+        self.pin_pad.push(super::sim::PinScript::Bypass);
+    }
+    fn show_code(&self, text: &str) {
+        self.scanner.push(super::sim::ScanScript::Code(text.into()));
+    }
+    fn set_paper(&self, status: PaperStatus) {
+        self.printer.set_status(status);
+    }
+}
+
+impl SimSet {
+    /// The set as a kit subject, operated by itself.
+    pub fn subject(&self) -> Subject<'_> {
+        Subject {
+            card_reader: &self.card_reader,
+            pin_pad: &self.pin_pad,
+            printer: &self.printer,
+            scanner: &self.scanner,
+            operator: self,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulated_drivers_pass_every_check() {
+        let set = SimSet::default();
+        let report = run(&set.subject());
+        assert!(report.passed(), "{:#?}", report.failures());
+        assert_eq!(report.checks.len(), 20);
+    }
+}
