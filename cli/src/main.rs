@@ -156,6 +156,12 @@ enum TerminalCommand {
         caller: String,
         #[command(flatten)]
         customer: CustomerArgs,
+        /// Print the receipt on the simulated printer and write it here as PNG.
+        #[arg(long)]
+        receipt_png: Option<PathBuf>,
+        /// The simulated printer is out of paper (the sale stands; the receipt fails).
+        #[arg(long)]
+        paper_out: bool,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -386,6 +392,8 @@ async fn terminal(
             order,
             caller,
             customer,
+            receipt_png,
+            paper_out,
             json,
         } => {
             let (host, pem) = host_and_ca()?;
@@ -394,6 +402,28 @@ async fn terminal(
             let req =
                 smartpos_core::payment::PaymentRequest::sale(&caller, &order, parse_cny(&amount)?);
             let r = t.sale(req).await?;
+            if receipt_png.is_some() || paper_out {
+                use smartpos_core::hal::Printer;
+                let printer = smartpos_core::hal::sim::SimPrinter::default();
+                if paper_out {
+                    printer.set_status(smartpos_core::hal::PaperStatus::OutOfPaper);
+                }
+                let job = smartpos_core::receipt::receipt_job(
+                    &r,
+                    &t.config().identity,
+                    smartpos_core::receipt::Copy::Merchant,
+                    None,
+                );
+                match printer.print(&job) {
+                    Ok(()) => {
+                        if let Some(path) = &receipt_png {
+                            std::fs::write(path, smartpos_core::hal::render::render_png(&job)?)?;
+                        }
+                    }
+                    // The payment outcome stands; the receipt can be reprinted from the journal.
+                    Err(e) => eprintln!("receipt not printed: {e}"),
+                }
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
