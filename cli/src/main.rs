@@ -44,6 +44,9 @@ enum Command {
         /// The bank CA to pin (default: DATA_DIR/ca.pem).
         #[arg(long)]
         ca: Option<PathBuf>,
+        /// How long to wait for the host, in milliseconds.
+        #[arg(long, default_value_t = 30_000)]
+        host_timeout_ms: u64,
         #[command(subcommand)]
         command: TerminalCommand,
     },
@@ -143,6 +146,12 @@ enum TerminalCommand {
     PublicKey,
     /// Sign in (0800/0810).
     SignIn,
+    /// Restart recovery: settle interrupted transactions, sign in, send pending reversals.
+    Recover {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// A card sale.
     Sale {
         /// Amount in CNY, e.g. 12.34.
@@ -306,8 +315,14 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             data_dir,
             host,
             ca,
+            host_timeout_ms,
             command,
-        } => terminal(data_dir, host, ca, command).await,
+        } => {
+            smartpos_cli::terminal_cmd::set_host_timeout(std::time::Duration::from_millis(
+                host_timeout_ms,
+            ));
+            terminal(data_dir, host, ca, command).await
+        }
         Command::Demo { out, frames } => {
             let dir = match out {
                 Some(d) => {
@@ -380,6 +395,32 @@ async fn terminal(
     match command {
         TerminalCommand::PublicKey => {
             println!("{}", dir.terminal_key()?.public_hex());
+        }
+        TerminalCommand::Recover { json } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
+            let recovered = t.recovery().clone();
+            t.sign_in().await?;
+            let pending_error = t.flush_reversals().await.err().map(|e| e.to_string());
+            let entries = t.journal().entries()?;
+            let unresolved = entries.iter().filter(|e| e.reversal_pending).count();
+            if json {
+                let v = serde_json::json!({"recovered": recovered, "reversals_pending": unresolved, "error": pending_error});
+                println!("{v}");
+            } else {
+                println!(
+                    "recovered: {} interrupted before sending, {} after; reversals still pending: {unresolved}",
+                    recovered.interrupted_before_send, recovered.interrupted_after_send
+                );
+                if let Some(e) = &pending_error {
+                    println!("reversal not sent: {e}");
+                }
+            }
+            return Ok(if unresolved == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         TerminalCommand::SignIn => {
             let (host, pem) = host_and_ca()?;

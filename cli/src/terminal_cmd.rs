@@ -124,6 +124,13 @@ impl Default for Customer {
     }
 }
 
+static HOST_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
+
+/// Sets how long terminals built by this module wait for the host.
+pub fn set_host_timeout(t: std::time::Duration) {
+    HOST_TIMEOUT_MS.store(t.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -153,8 +160,12 @@ pub fn build_terminal(
         }
     };
     let link = HostLink::new(host, ca_pem)?;
+    let mut config = EngineConfig::demo();
+    config.host_timeout = std::time::Duration::from_millis(
+        HOST_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed),
+    );
     Ok(Terminal::new(
-        EngineConfig::demo(),
+        config,
         dir.journal()?,
         link,
         Box::new(SimCardReader::new([card])),

@@ -41,8 +41,10 @@ pub enum TxnState {
     Approved,
     /// Declined or not sent.
     Declined,
-    /// Outcome unknown; reversal pending.
+    /// Outcome unknown; reversal pending (or exhausted, see `reversal_exhausted`).
     Unknown,
+    /// Reversed by the terminal: not charged.
+    Reversed,
 }
 
 impl TxnState {
@@ -53,6 +55,7 @@ impl TxnState {
             TxnState::Approved => "approved",
             TxnState::Declined => "declined",
             TxnState::Unknown => "unknown",
+            TxnState::Reversed => "reversed",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -62,6 +65,7 @@ impl TxnState {
             "approved" => TxnState::Approved,
             "declined" => TxnState::Declined,
             "unknown" => TxnState::Unknown,
+            "reversed" => TxnState::Reversed,
             _ => return None,
         })
     }
@@ -94,6 +98,20 @@ pub struct JournalEntry {
     pub result: Option<PaymentResult>,
     /// Whether a reversal is waiting to be sent.
     pub reversal_pending: bool,
+    /// Whether the reversal ran out of retries: the outcome stays unknown for reconciliation.
+    pub reversal_exhausted: bool,
+}
+
+/// How many times a reversal is tried before it is left for reconciliation.
+pub const MAX_REVERSAL_ATTEMPTS: u32 = 3;
+
+/// What recovery at start found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Recovery {
+    /// Transactions interrupted before anything was sent: now declined (not charged).
+    pub interrupted_before_send: u32,
+    /// Transactions interrupted after the request may have left: now unknown, reversal pending.
+    pub interrupted_after_send: u32,
 }
 
 /// The journal.
@@ -124,6 +142,8 @@ CREATE TABLE IF NOT EXISTS txns (
   reversal BLOB,
   reversal_state TEXT NOT NULL DEFAULT 'none',
   reversal_reason TEXT,
+  reversal_attempts INTEGER NOT NULL DEFAULT 0,
+  time_json TEXT,
   UNIQUE (batch, trace)
 );
 CREATE INDEX IF NOT EXISTS txns_by_order ON txns (caller, order_id);
@@ -196,9 +216,19 @@ impl Journal {
                 time,
             }) => {
                 tx.execute(
-                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created')",
-                    params![caller, order_id, kind.name(), amount.minor() as i64, amount.currency().code(), trace, batch, time.to_string()],
+                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9)",
+                    params![
+                        caller,
+                        order_id,
+                        kind.name(),
+                        amount.minor() as i64,
+                        amount.currency().code(),
+                        trace,
+                        batch,
+                        time.to_string(),
+                        serde_json::to_string(time).map_err(|e| JournalError::Corrupt(e.to_string()))?
+                    ],
                 )?;
                 let next = if *trace >= 999_999 { 1 } else { trace + 1 };
                 tx.execute(
@@ -225,6 +255,54 @@ impl Journal {
                         trace: *trace,
                     });
                 }
+            }
+            JournalWrite::ReversalAttempt {
+                trace,
+                batch,
+                gave_up,
+            } => {
+                let n = tx.execute(
+                    "UPDATE txns SET reversal_attempts = reversal_attempts + 1,
+                       reversal_state = CASE WHEN ?3 THEN 'exhausted' ELSE reversal_state END
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, gave_up],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
+                }
+            }
+            JournalWrite::ReversalDone { trace, batch } => {
+                let json: Option<String> = tx
+                    .query_row(
+                        "SELECT result_json FROM txns WHERE batch = ?1 AND trace = ?2",
+                        params![batch, trace],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .ok_or(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    })?;
+                let json = match json {
+                    Some(j) => {
+                        let mut r: PaymentResult = serde_json::from_str(&j)
+                            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                        r.outcome = Outcome::Declined(crate::payment::Declined::Reversed);
+                        Some(
+                            serde_json::to_string(&r)
+                                .map_err(|e| JournalError::Corrupt(e.to_string()))?,
+                        )
+                    }
+                    None => None,
+                };
+                tx.execute(
+                    "UPDATE txns SET state = 'reversed', reversal_state = 'done', result_json = COALESCE(?3, result_json)
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, json],
+                )?;
             }
             JournalWrite::Outcome {
                 trace,
@@ -275,7 +353,11 @@ impl Journal {
                 masked_pan: r.get(8)?,
                 response_code: r.get(9)?,
                 result: None,
-                reversal_pending: r.get::<_, String>(11)? == "pending",
+                reversal_pending: r.get::<_, String>(11)? == "pending"
+                    && r.get::<_, u32>(12)? < MAX_REVERSAL_ATTEMPTS,
+                reversal_exhausted: r.get::<_, String>(11)? == "exhausted"
+                    || (r.get::<_, String>(11)? == "pending"
+                        && r.get::<_, u32>(12)? >= MAX_REVERSAL_ATTEMPTS),
             },
             state,
             r.get(10)?,
@@ -295,7 +377,125 @@ impl Journal {
         Ok(e)
     }
 
-    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state";
+    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state, reversal_attempts";
+
+    /// Reversals to send, oldest first (pending and under the retry limit).
+    pub fn pending_reversals(&self) -> Result<Vec<crate::engine::PendingReversal>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT trace, batch, reversal, COALESCE(reversal_reason, '98'), reversal_attempts FROM txns
+             WHERE reversal_state = 'pending' AND reversal IS NOT NULL AND reversal_attempts < ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([MAX_REVERSAL_ATTEMPTS], |r| {
+            Ok(crate::engine::PendingReversal {
+                trace: r.get(0)?,
+                batch: r.get(1)?,
+                message: r.get(2)?,
+                reason: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// At start: settles transactions a crash interrupted. `created` (nothing sent) becomes
+    /// declined; `sent` (the request may have left) becomes unknown with its reversal pending.
+    pub fn recover_interrupted(
+        &mut self,
+        who: &crate::engine::TerminalIdentity,
+    ) -> Result<Recovery, JournalError> {
+        let tx = self.conn.transaction()?;
+        let mut rec = Recovery::default();
+        let rows: Vec<(
+            i64,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            u32,
+            u32,
+            Option<String>,
+            Option<String>,
+        )> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, state, order_id, kind, amount_minor, currency, trace, batch, masked_pan, time_json
+                 FROM txns WHERE state IN ('created', 'sent')",
+            )?;
+            let mapped = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })?;
+            mapped.collect::<Result<_, _>>()?
+        };
+        for (id, state, order_id, kind, minor, currency, trace, batch, masked_pan, time_json) in
+            rows
+        {
+            let corrupt = |what: &str| JournalError::Corrupt(format!("row {id}: {what}"));
+            let currency =
+                crate::money::Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
+            let amount = crate::money::Money::from_minor(minor as u64, currency)
+                .map_err(|_| corrupt("amount"))?;
+            let kind = match kind.as_str() {
+                "sale" => crate::payment::TransactionType::Sale,
+                _ => return Err(corrupt("type")),
+            };
+            let time = time_json
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(crate::time::LocalTime::from_unix(0, 0));
+            let before_send = state == "created";
+            let outcome = if before_send {
+                Outcome::Declined(crate::payment::Declined::Interrupted)
+            } else {
+                Outcome::Unknown {
+                    reason: crate::payment::UnknownReason::NoResponse,
+                }
+            };
+            let result = PaymentResult {
+                order_id,
+                kind,
+                amount,
+                outcome,
+                masked_pan,
+                auth_code: None,
+                reference: None,
+                trace,
+                batch,
+                terminal_id: who.terminal_id.clone(),
+                merchant_id: who.merchant_id.clone(),
+                time,
+            };
+            let json =
+                serde_json::to_string(&result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            if before_send {
+                rec.interrupted_before_send += 1;
+                tx.execute(
+                    "UPDATE txns SET state = 'declined', result_json = ?2 WHERE id = ?1",
+                    params![id, json],
+                )?;
+            } else {
+                rec.interrupted_after_send += 1;
+                tx.execute(
+                    "UPDATE txns SET state = 'unknown', result_json = ?2,
+                       reversal_state = CASE WHEN reversal IS NULL THEN 'none' ELSE 'pending' END,
+                       reversal_reason = '98'
+                     WHERE id = ?1",
+                    params![id, json],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(rec)
+    }
 
     /// The latest transaction for a caller's order id.
     pub fn find_by_order(

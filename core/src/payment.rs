@@ -75,6 +75,10 @@ pub enum Declined {
         /// What failed.
         detail: String,
     },
+    /// The outcome was unknown and the terminal reversed it (0400/0410): not charged.
+    Reversed,
+    /// The terminal stopped before sending (crash or power loss); recovered at restart.
+    Interrupted,
     /// The card or PIN pad failed before anything was sent.
     Device {
         /// What failed (no card data).

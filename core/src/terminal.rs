@@ -1,8 +1,10 @@
 //! Runs the sans-IO engine against real adapters: HAL drivers, the journal and the host link.
 
-use crate::engine::{Action, Engine, EngineConfig, EngineError, Event, Finished, SignInError};
+use crate::engine::{
+    Action, Engine, EngineConfig, EngineError, Event, Finished, ReversalOutcome, SignInError,
+};
 use crate::hal::{CardReader, PinPad};
-use crate::journal::{Journal, JournalEntry, JournalError};
+use crate::journal::{Journal, JournalEntry, JournalError, Recovery, MAX_REVERSAL_ATTEMPTS};
 use crate::payment::{PaymentRequest, PaymentResult};
 use crate::time::LocalTime;
 use crate::transport::HostLink;
@@ -23,6 +25,40 @@ pub enum TerminalError {
     /// The engine ended a transaction in an unexpected way (a bug).
     #[error("engine finished unexpectedly: {0}")]
     Unexpected(String),
+    /// A pending reversal could not be sent; new financial messages wait for it (nothing was sent).
+    #[error("a pending reversal (batch {batch:06} trace {trace:06}) could not be sent: {why}")]
+    ReversalPending {
+        /// Batch.
+        batch: u32,
+        /// Trace.
+        trace: u32,
+        /// Why.
+        why: String,
+    },
+}
+
+/// The environment variable that aborts the process at a named step (crash tests only):
+/// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `persist-created`, `read-card`,
+/// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
+/// `persist-reversal-attempt`, `persist-reversal-done`, `finish`; kinds: `sign-in`, `sale`, `reversal`.
+pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
+
+fn step_name(a: &Action) -> &'static str {
+    use crate::engine::JournalWrite as W;
+    match a {
+        Action::ReadCard { .. } => "read-card",
+        Action::OnlinePin { .. } => "online-pin",
+        Action::LoadWorkingKeys(_) => "load-keys",
+        Action::ComputeMac(_) => "mac",
+        Action::SendToHost { .. } => "send",
+        Action::Finish(_) => "finish",
+        Action::Persist(W::Counters { .. }) => "persist-counters",
+        Action::Persist(W::Created(_)) => "persist-created",
+        Action::Persist(W::Sending { .. }) => "persist-sending",
+        Action::Persist(W::Outcome { .. }) => "persist-outcome",
+        Action::Persist(W::ReversalAttempt { .. }) => "persist-reversal-attempt",
+        Action::Persist(W::ReversalDone { .. }) => "persist-reversal-done",
+    }
 }
 
 /// A simulated or real terminal: engine + drivers + journal + host link.
@@ -33,6 +69,8 @@ pub struct Terminal {
     card_reader: Box<dyn CardReader>,
     pin_pad: Box<dyn PinPad>,
     clock: Box<dyn Fn() -> LocalTime + Send>,
+    crash_at: Option<String>,
+    recovery: Recovery,
 }
 
 impl Terminal {
@@ -45,6 +83,11 @@ impl Terminal {
         pin_pad: Box<dyn PinPad>,
         clock: Box<dyn Fn() -> LocalTime + Send>,
     ) -> Result<Self, TerminalError> {
+        let mut journal = journal;
+        let recovery = journal.recover_interrupted(&config.identity)?;
+        if recovery != Recovery::default() {
+            tracing::warn!(?recovery, "recovered transactions interrupted by a restart");
+        }
         let (next_trace, batch) = journal.counters()?;
         Ok(Terminal {
             engine: Engine::new(config, next_trace, batch),
@@ -53,7 +96,48 @@ impl Terminal {
             card_reader,
             pin_pad,
             clock,
+            crash_at: std::env::var(CRASH_ENV).ok(),
+            recovery,
         })
+    }
+
+    /// What recovery at start found.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// Sends every pending reversal, oldest first. Stops at the first that fails while it still
+    /// has retries left; one that runs out of retries stays unknown for reconciliation.
+    pub async fn flush_reversals(&mut self) -> Result<u32, TerminalError> {
+        let mut sent = 0;
+        for p in self.journal.pending_reversals()? {
+            let first = self.engine.start_reversal(p.clone())?;
+            match self.drive("reversal", first).await? {
+                Finished::Reversal {
+                    outcome: ReversalOutcome::Done,
+                    ..
+                } => sent += 1,
+                Finished::Reversal {
+                    outcome: ReversalOutcome::Failed(why),
+                    ..
+                } => {
+                    if p.attempts + 1 < MAX_REVERSAL_ATTEMPTS {
+                        return Err(TerminalError::ReversalPending {
+                            batch: p.batch,
+                            trace: p.trace,
+                            why,
+                        });
+                    }
+                    tracing::error!(
+                        batch = p.batch,
+                        trace = p.trace,
+                        "reversal retries exhausted; left for reconciliation"
+                    );
+                }
+                other => return Err(TerminalError::Unexpected(format!("{other:?}"))),
+            }
+        }
+        Ok(sent)
     }
 
     /// The engine's configuration.
@@ -64,8 +148,14 @@ impl Terminal {
     /// Signs in; returns the batch number.
     pub async fn sign_in(&mut self) -> Result<u32, TerminalError> {
         let first = self.engine.start_sign_in((self.clock)())?;
-        match self.drive(first).await? {
-            Finished::SignedIn { batch } => Ok(batch),
+        match self.drive("sign-in", first).await? {
+            Finished::SignedIn { batch } => {
+                // Pending reversals go out before anything else; a failure here is retried before the next sale.
+                if let Err(e) = self.flush_reversals().await {
+                    tracing::warn!(error = %e, "reversal not sent after sign-in");
+                }
+                Ok(batch)
+            }
             Finished::SignInFailed(e) => Err(e.into()),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
@@ -73,8 +163,12 @@ impl Terminal {
 
     /// Runs a sale to its outcome.
     pub async fn sale(&mut self, request: PaymentRequest) -> Result<PaymentResult, TerminalError> {
+        if !self.engine.is_signed_in() {
+            return Err(crate::engine::EngineError::NotSignedIn.into());
+        }
+        self.flush_reversals().await?;
         let first = self.engine.start_sale(request, (self.clock)())?;
-        match self.drive(first).await? {
+        match self.drive("sale", first).await? {
             Finished::Payment(r) => Ok(*r),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
@@ -94,8 +188,18 @@ impl Terminal {
         &self.journal
     }
 
-    async fn drive(&mut self, mut action: Action) -> Result<Finished, TerminalError> {
+    fn crash_point(&self, kind: &str, step: &str) {
+        if let Some(at) = &self.crash_at {
+            if at.split_once(':') == Some((kind, step)) {
+                eprintln!("{CRASH_ENV}: aborting at {kind}:{step}");
+                std::process::abort();
+            }
+        }
+    }
+
+    async fn drive(&mut self, kind: &str, mut action: Action) -> Result<Finished, TerminalError> {
         loop {
+            self.crash_point(kind, step_name(&action));
             let event = match action {
                 Action::Finish(f) => return Ok(f),
                 Action::ReadCard { amount, timeout } => {
@@ -119,7 +223,9 @@ impl Terminal {
                 }
                 Action::SendToHost { frame, timeout } => {
                     tracing::debug!(bytes = frame.len(), "sending to host");
-                    Event::HostAnswered(self.link.exchange(frame, timeout).await)
+                    let answer = self.link.exchange(frame, timeout).await;
+                    self.crash_point(kind, "answered");
+                    Event::HostAnswered(answer)
                 }
             };
             action = self.engine.handle(event)?;

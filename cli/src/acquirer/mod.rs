@@ -46,6 +46,16 @@ pub struct LedgerEntry {
     pub reference: String,
     /// Authorization code.
     pub auth_code: String,
+    /// Reversed by a 0400: the charge was undone.
+    #[serde(default)]
+    pub reversed: bool,
+}
+
+impl LedgerEntry {
+    /// Whether the card is charged for this entry now.
+    pub fn charged(&self) -> bool {
+        self.response_code == "00" && !self.reversed
+    }
 }
 
 /// Durable state of the simulator.
@@ -149,6 +159,7 @@ impl Acquirer {
             match (req.mti.value(), req.get_str(3)) {
                 (800, _) => self.sign_in(&tid, req, &mut resp),
                 (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header),
+                (400, _) => self.reversal(&tid, req, &mut header),
                 _ => "40".to_string(),
             }
         };
@@ -217,6 +228,58 @@ impl Acquirer {
         resp.set(62, f62);
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
+        "00".into()
+    }
+
+    fn mac_ok(&self, tid: &str, req: &Message) -> bool {
+        match (self.keys.get(tid), req.mac_block(&CUP_FIELDS)) {
+            (Some(k), Ok(mab)) => req.get(64) == Some(&cup_ecb_mac(&k.mac, &mab)[..]),
+            _ => false,
+        }
+    }
+
+    fn reversal(
+        &mut self,
+        tid: &str,
+        req: &Message,
+        header: &mut smartpos_core::iso8583::Header,
+    ) -> String {
+        if !self.mac_ok(tid, req) {
+            *header = header.with_request(3);
+            return "A0".into();
+        }
+        let f61 = req.get_str(61).unwrap_or("");
+        let (batch, trace) = match (
+            f61.get(0..6).and_then(|b| b.parse().ok()),
+            f61.get(6..12).and_then(|t| t.parse().ok()),
+        ) {
+            (Some(b), Some(t)) => (b, t),
+            _ => (
+                req.get_str(60)
+                    .and_then(|f| f.get(2..8))
+                    .and_then(|b| b.parse().ok())
+                    .unwrap_or(0u32),
+                req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0u32),
+            ),
+        };
+        let Some(entry) = self
+            .state
+            .ledger
+            .iter_mut()
+            .find(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace)
+        else {
+            return "25".into();
+        };
+        if entry.charged() {
+            entry.reversed = true;
+            let (amount, pan) = (entry.amount_minor, req.get_str(2).unwrap_or("").to_string());
+            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
+                card.balance += amount;
+            }
+        } else if entry.response_code != "00" {
+            // Declined at the host: nothing was charged, nothing to undo.
+            entry.reversed = true;
+        }
         "00".into()
     }
 
@@ -320,6 +383,7 @@ impl Acquirer {
                 response_code: code.clone(),
                 reference: rrn,
                 auth_code: auth,
+                reversed: false,
             });
         }
         code

@@ -20,10 +20,12 @@
 //! ```
 
 mod messages;
+mod reversal;
 mod sale;
 mod sign_in;
 
 pub use messages::{check_response, ResponseProblem};
+pub use reversal::{PendingReversal, ReversalOutcome};
 
 use crate::card::{CardData, Pan};
 use crate::hal::{EncryptedWorkingKeys, HalError, PinEntry};
@@ -119,6 +121,22 @@ pub enum JournalWrite {
         /// The reversal (0400) message, encoded without MAC, ready for store-and-forward.
         reversal: Option<Vec<u8>>,
     },
+    /// A reversal is about to be sent (counts an attempt; `gave_up` marks it exhausted).
+    ReversalAttempt {
+        /// Trace of the original.
+        trace: u32,
+        /// Batch of the original.
+        batch: u32,
+        /// Stop retrying: the reversal cannot be sent (corrupt record).
+        gave_up: bool,
+    },
+    /// The host acknowledged the reversal: the transaction is reversed, not charged.
+    ReversalDone {
+        /// Trace of the original.
+        trace: u32,
+        /// Batch of the original.
+        batch: u32,
+    },
     /// The outcome is known (or known to be unknown).
     Outcome {
         /// Trace.
@@ -189,6 +207,15 @@ pub enum Finished {
     SignInFailed(SignInError),
     /// A payment ended with this result.
     Payment(Box<PaymentResult>),
+    /// A reversal attempt ended.
+    Reversal {
+        /// Trace of the original.
+        trace: u32,
+        /// Batch of the original.
+        batch: u32,
+        /// Done, or failed this time.
+        outcome: ReversalOutcome,
+    },
 }
 
 /// Why sign-in failed.
@@ -253,6 +280,7 @@ pub enum EngineError {
 enum Active {
     SignIn(sign_in::SignIn),
     Sale(Box<sale::Sale>),
+    Reversal(Box<reversal::Reversal>),
 }
 
 /// Counters and session state the transactions share.
@@ -345,6 +373,19 @@ impl Engine {
         Ok(action)
     }
 
+    /// Starts sending a pending reversal (needs the MAC key: sign in first).
+    pub fn start_reversal(&mut self, pending: PendingReversal) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        if !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        let (machine, action) = reversal::Reversal::start(&mut self.session, pending);
+        self.active = machine.map(|m| Active::Reversal(Box::new(m)));
+        Ok(action)
+    }
+
     /// Feeds the result of the outstanding action; returns the next one.
     pub fn handle(&mut self, event: Event) -> Result<Action, EngineError> {
         let active = self.active.take().ok_or(EngineError::Idle)?;
@@ -353,6 +394,13 @@ impl Engine {
                 Ok((m, a)) => (m.map(Active::SignIn), a),
                 Err((m, e)) => {
                     self.active = Some(Active::SignIn(m));
+                    return Err(e);
+                }
+            },
+            Active::Reversal(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(|m| Active::Reversal(Box::new(m))), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Reversal(m));
                     return Err(e);
                 }
             },

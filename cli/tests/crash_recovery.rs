@@ -1,0 +1,315 @@
+//! Crash and fault harness: for each (type, crash point) and (type, host fault), run the
+//! transaction in a child `smartpos` process, kill or fault it there, restart, let recovery
+//! run, and check against the simulator's ledger: no double charge, every charge either
+//! recorded as approved or reversed, no unknown reported as declined, every order queryable.
+
+use smartpos_cli::faults::Fault;
+use smartpos_cli::server::{self, RunningHost, SimConfig};
+use smartpos_core::journal::{Journal, TxnState};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_smartpos");
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.unwrap()
+}
+
+/// Checks the invariants for one order after recovery; returns the final journal state.
+fn check(case: &str, host: &RunningHost, dir: &Path, order: &str, first: &Run) -> Option<TxnState> {
+    let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+    let charged: Vec<_> = ledger.iter().filter(|e| e.charged()).collect();
+    assert!(
+        charged.len() <= 1,
+        "{case}: charged {} times",
+        charged.len()
+    );
+    let journal = Journal::open(&dir.join("journal.db")).unwrap();
+    let entry = journal
+        .find_by_order("com.example.merchant", order)
+        .unwrap();
+    let Some(entry) = entry else {
+        assert!(
+            ledger.is_empty(),
+            "{case}: the host saw a request the journal does not know"
+        );
+        return None;
+    };
+    assert!(
+        !entry.reversal_pending,
+        "{case}: a reversal is still pending after recovery"
+    );
+    match entry.state {
+        TxnState::Approved => assert_eq!(
+            charged.len(),
+            1,
+            "{case}: approved in the journal but not charged"
+        ),
+        TxnState::Declined | TxnState::Reversed => {
+            assert!(charged.is_empty(), "{case}: {:?} but charged", entry.state)
+        }
+        TxnState::Unknown => assert!(
+            entry.reversal_exhausted,
+            "{case}: unknown without a reversal in flight"
+        ),
+        other => panic!("{case}: left in state {other:?}"),
+    }
+    // What the merchant app was told in the first run: never "declined" for something charged.
+    if first.stdout.contains("\"status\":\"declined\"") {
+        let was_charged = ledger.iter().any(|e| e.response_code == "00");
+        assert!(
+            !was_charged,
+            "{case}: reported declined although the host approved"
+        );
+    }
+    if first.code == Some(0) {
+        assert_eq!(
+            entry.state,
+            TxnState::Approved,
+            "{case}: reported approved, journal says {:?}",
+            entry.state
+        );
+    }
+    Some(entry.state)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
+    let sale_points = [
+        "persist-created",
+        "read-card",
+        "online-pin",
+        "mac",
+        "persist-sending",
+        "send",
+        "answered",
+        "persist-outcome",
+        "finish",
+    ];
+    let sign_in_points = [
+        "persist-counters",
+        "send",
+        "answered",
+        "load-keys",
+        "finish",
+    ];
+    let mut crash_cases = 0;
+    for point in sale_points {
+        let host = server::start(SimConfig::ephemeral()).await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let order = format!("C-{point}");
+        let (h, d, o) = (&host, dir.clone(), order.clone());
+        let _ = &d;
+        let crash = format!("sale:{point}");
+        let first = blocking({
+            let (url, ca, d, o) = (h.url.clone(), h.ca_pem.clone(), d.clone(), o.clone());
+            move || {
+                run_owned(
+                    &url,
+                    &ca,
+                    &d,
+                    Some(&crash),
+                    &["sale", "--amount", "1.00", "--order", &o],
+                )
+            }
+        })
+        .await;
+        assert_ne!(
+            first.code,
+            Some(0),
+            "sale:{point}: the process was supposed to abort"
+        );
+        let again = blocking({
+            let (url, ca, d) = (h.url.clone(), h.ca_pem.clone(), d.clone());
+            move || run_owned(&url, &ca, &d, None, &["recover"])
+        })
+        .await;
+        assert_eq!(
+            again.code,
+            Some(0),
+            "sale:{point}: recovery failed: {}",
+            again.stdout
+        );
+        let state = check(&format!("sale:{point}"), &host, &dir, &o, &first);
+        if point == "finish" {
+            assert_eq!(
+                state,
+                Some(TxnState::Approved),
+                "outcome was durable before the crash"
+            );
+        }
+        if point == "answered" || point == "persist-outcome" {
+            assert_eq!(
+                state,
+                Some(TxnState::Reversed),
+                "charged at the host, unknown at the terminal: reversed"
+            );
+        }
+        host.shutdown().await;
+        crash_cases += 1;
+    }
+    for point in sign_in_points {
+        let host = server::start(SimConfig::ephemeral()).await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().to_path_buf();
+        let crash = format!("sign-in:{point}");
+        let first = blocking({
+            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+            move || run_owned(&url, &ca, &d, Some(&crash), &["sign-in"])
+        })
+        .await;
+        assert_ne!(
+            first.code,
+            Some(0),
+            "sign-in:{point}: the process was supposed to abort"
+        );
+        let sale = blocking({
+            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+            move || {
+                run_owned(
+                    &url,
+                    &ca,
+                    &d,
+                    None,
+                    &["sale", "--amount", "1.00", "--order", "S-1"],
+                )
+            }
+        })
+        .await;
+        assert_eq!(
+            sale.code,
+            Some(0),
+            "sign-in:{point}: the next sale failed: {}",
+            sale.stdout
+        );
+        check(&format!("sign-in:{point}"), &host, &d, "S-1", &sale);
+        host.shutdown().await;
+        crash_cases += 1;
+    }
+
+    let faults: Vec<(&str, Vec<Fault>)> = vec![
+        ("tamper-mac", vec![Fault::TamperMac]),
+        ("wrong-trace", vec![Fault::WrongTrace]),
+        ("never-answer", vec![Fault::NeverAnswer]),
+        ("garbage", vec![Fault::Garbage]),
+        ("drop-after-commit", vec![Fault::DropAfterCommit]),
+        ("drop-before-commit", vec![Fault::DropBeforeCommit]),
+        ("late", vec![Fault::Late(Duration::from_millis(100))]),
+        (
+            "late-beyond-timeout",
+            vec![Fault::Late(Duration::from_millis(1500))],
+        ),
+        (
+            "reversal-never-answered-once",
+            vec![Fault::DropAfterCommit, Fault::NeverAnswer],
+        ),
+    ];
+    let mut fault_cases = 0;
+    for (name, plan) in faults {
+        let mut sim = SimConfig::ephemeral();
+        sim.faults = plan;
+        let host = server::start(sim).await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path().to_path_buf();
+        let first = blocking({
+            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+            move || {
+                run_owned(
+                    &url,
+                    &ca,
+                    &d,
+                    None,
+                    &["sale", "--amount", "1.00", "--order", "F-1"],
+                )
+            }
+        })
+        .await;
+        let mut recovered = None;
+        for _ in 0..3 {
+            let r = blocking({
+                let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+                move || run_owned(&url, &ca, &d, None, &["recover"])
+            })
+            .await;
+            if r.code == Some(0) {
+                recovered = Some(r);
+                break;
+            }
+        }
+        assert!(recovered.is_some(), "sale/{name}: recovery never completed");
+        let state = check(&format!("sale/{name}"), &host, &d, "F-1", &first);
+        if name == "late" {
+            assert_eq!(state, Some(TxnState::Approved));
+        }
+        host.shutdown().await;
+        fault_cases += 1;
+    }
+
+    // A reversal the host never answers: retried a bounded number of times, then left unknown
+    // and visible for reconciliation, never dropped and never reported declined.
+    let mut sim = SimConfig::ephemeral();
+    sim.faults = vec![
+        Fault::DropAfterCommit,
+        Fault::NeverAnswer,
+        Fault::NeverAnswer,
+        Fault::NeverAnswer,
+    ];
+    let host = server::start(sim).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().to_path_buf();
+    let first = blocking({
+        let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+        move || {
+            run_owned(
+                &url,
+                &ca,
+                &d,
+                None,
+                &["sale", "--amount", "1.00", "--order", "X-1"],
+            )
+        }
+    })
+    .await;
+    for _ in 0..4 {
+        let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
+        blocking(move || run_owned(&url, &ca, &d, None, &["recover"])).await;
+    }
+    assert_eq!(
+        check("sale/reversal-never-answered", &host, &d, "X-1", &first),
+        Some(TxnState::Unknown)
+    );
+    fault_cases += 1;
+
+    println!("crash-recovery harness: {crash_cases} (type, crash point) cases and {fault_cases} (type, fault) cases, all passed");
+    assert_eq!(crash_cases, sale_points.len() + sign_in_points.len());
+}
+
+fn run_owned(url: &str, ca_pem: &str, dir: &Path, crash: Option<&str>, args: &[&str]) -> Run {
+    struct H<'a>(&'a str, &'a str);
+    let h = H(url, ca_pem);
+    let ca = dir.join("ca.pem");
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&ca, h.1).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["terminal", "--data-dir"])
+        .arg(dir)
+        .args(["--host", h.0, "--ca"])
+        .arg(&ca);
+    cmd.args(["--host-timeout-ms", "600"]).args(args);
+    cmd.env_remove("SMARTPOS_CRASH_AT");
+    if let Some(c) = crash {
+        cmd.env("SMARTPOS_CRASH_AT", c);
+    }
+    let out = cmd.output().expect("run smartpos");
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+    }
+}
