@@ -102,6 +102,19 @@ pub struct JournalEntry {
     pub reversal_exhausted: bool,
 }
 
+struct InterruptedRow {
+    id: i64,
+    state: String,
+    order_id: String,
+    kind: String,
+    minor: i64,
+    currency: String,
+    trace: u32,
+    batch: u32,
+    masked_pan: Option<String>,
+    time_json: Option<String>,
+}
+
 /// How many times a reversal is tried before it is left for reconciliation.
 pub const MAX_REVERSAL_ATTEMPTS: u32 = 3;
 
@@ -405,40 +418,39 @@ impl Journal {
     ) -> Result<Recovery, JournalError> {
         let tx = self.conn.transaction()?;
         let mut rec = Recovery::default();
-        let rows: Vec<(
-            i64,
-            String,
-            String,
-            String,
-            i64,
-            String,
-            u32,
-            u32,
-            Option<String>,
-            Option<String>,
-        )> = {
+        let rows: Vec<InterruptedRow> = {
             let mut stmt = tx.prepare(
                 "SELECT id, state, order_id, kind, amount_minor, currency, trace, batch, masked_pan, time_json
                  FROM txns WHERE state IN ('created', 'sent')",
             )?;
             let mapped = stmt.query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
+                Ok(InterruptedRow {
+                    id: r.get(0)?,
+                    state: r.get(1)?,
+                    order_id: r.get(2)?,
+                    kind: r.get(3)?,
+                    minor: r.get(4)?,
+                    currency: r.get(5)?,
+                    trace: r.get(6)?,
+                    batch: r.get(7)?,
+                    masked_pan: r.get(8)?,
+                    time_json: r.get(9)?,
+                })
             })?;
             mapped.collect::<Result<_, _>>()?
         };
-        for (id, state, order_id, kind, minor, currency, trace, batch, masked_pan, time_json) in
-            rows
+        for InterruptedRow {
+            id,
+            state,
+            order_id,
+            kind,
+            minor,
+            currency,
+            trace,
+            batch,
+            masked_pan,
+            time_json,
+        } in rows
         {
             let corrupt = |what: &str| JournalError::Corrupt(format!("row {id}: {what}"));
             let currency =
