@@ -53,6 +53,18 @@ enum Command {
     /// Hardware abstraction tools for vendors and the bank.
     #[command(subcommand)]
     Hal(HalCommand),
+    /// Write the host simulator's settlement file (JSON) from its state directory.
+    SettlementFile {
+        /// The simulator's --state directory.
+        #[arg(long)]
+        state: PathBuf,
+        /// Only this terminal.
+        #[arg(long)]
+        terminal: Option<String>,
+        /// Where to write it (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Verify a signed result deep link against a terminal's public key.
     VerifyResult {
         /// The return deep link.
@@ -187,6 +199,33 @@ enum TerminalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Batch totals by type and channel, and what is still unknown.
+    Totals {
+        /// Batch (default: the current one).
+        #[arg(long)]
+        batch: Option<u32>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One calling app's statement (masked PANs).
+    Statement {
+        /// The calling app's package.
+        #[arg(long)]
+        caller: String,
+        /// `json` or `csv`.
+        #[arg(long, default_value = "json")]
+        format: String,
+    },
+    /// Compare the journal with the acquirer's settlement file (exit 1 when they differ).
+    Reconcile {
+        /// The settlement file (from `smartpos settlement-file`).
+        #[arg(long)]
+        settlement: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every journal record.
     Journal {
         /// JSON output.
@@ -290,6 +329,23 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                 }
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::SettlementFile {
+            state,
+            terminal,
+            out,
+        } => {
+            let path = state.join("host-state.json");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let st: smartpos_cli::acquirer::HostState = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is invalid: {e}", path.display()))?;
+            let json = serde_json::to_string_pretty(&st.settlement_lines(terminal.as_deref()))?;
+            match out {
+                Some(p) => std::fs::write(p, json)?,
+                None => println!("{json}"),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::VerifyResult { uri, public_key } => {
             let signed = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)?;
@@ -500,6 +556,88 @@ async fn terminal(
                     return Ok(ExitCode::FAILURE);
                 }
             }
+        }
+        TerminalCommand::Totals { batch, json } => {
+            let j = dir.journal()?;
+            let batch = match batch {
+                Some(b) => b,
+                None => j.counters()?.1,
+            };
+            let t = smartpos_core::reconcile::batch_totals(&j.entries()?, batch);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+            } else {
+                println!("batch {:06}", t.batch);
+                for l in &t.lines {
+                    println!(
+                        "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
+                        l.kind,
+                        l.channel,
+                        l.count,
+                        l.currency,
+                        l.amount_minor / 100,
+                        l.amount_minor % 100
+                    );
+                }
+                println!(
+                    "  unknown: {} ({}.{:02})",
+                    t.unknown_count,
+                    t.unknown_amount_minor / 100,
+                    t.unknown_amount_minor % 100
+                );
+            }
+        }
+        TerminalCommand::Statement { caller, format } => {
+            let lines = smartpos_core::reconcile::statement(&dir.journal()?.entries()?, &caller);
+            match format.as_str() {
+                "json" => println!("{}", serde_json::to_string_pretty(&lines)?),
+                "csv" => print!("{}", smartpos_core::reconcile::statement_csv(&lines)),
+                other => return Err(format!("--format must be json or csv, not {other:?}").into()),
+            }
+        }
+        TerminalCommand::Reconcile { settlement, json } => {
+            let text = std::fs::read_to_string(&settlement)
+                .map_err(|e| format!("cannot read {}: {e}", settlement.display()))?;
+            let lines: Vec<smartpos_core::reconcile::SettlementLine> = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a settlement file: {e}", settlement.display()))?;
+            let tid = smartpos_core::engine::EngineConfig::demo()
+                .identity
+                .terminal_id;
+            let c = smartpos_core::reconcile::compare(&dir.journal()?.entries()?, &lines, &tid);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                println!("matched: {}", c.matched);
+                for (name, list) in [
+                    ("missing at host", &c.missing_at_host),
+                    ("missing at terminal", &c.missing_at_terminal),
+                    ("amount mismatch", &c.amount_mismatches),
+                ] {
+                    for d in list {
+                        println!(
+                            "{name}: batch {:06} trace {:06} terminal {:?} host {:?} ({})",
+                            d.batch,
+                            d.trace,
+                            d.terminal_amount_minor,
+                            d.host_amount_minor,
+                            d.terminal_state.as_deref().unwrap_or("not in journal")
+                        );
+                    }
+                }
+                println!(
+                    "{}",
+                    if c.balanced() {
+                        "balanced"
+                    } else {
+                        "NOT balanced"
+                    }
+                );
+            }
+            return Ok(if c.balanced() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         TerminalCommand::Journal { json } => {
             let entries = dir.journal()?.entries()?;

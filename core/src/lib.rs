@@ -25,6 +25,7 @@ pub mod money;
 pub mod payment;
 pub mod profile;
 pub mod receipt;
+pub mod reconcile;
 pub mod terminal;
 pub mod time;
 pub mod transport;

@@ -25,6 +25,12 @@ pub enum TerminalError {
     /// The engine ended a transaction in an unexpected way (a bug).
     #[error("engine finished unexpectedly: {0}")]
     Unexpected(String),
+    /// The order id was already used by this app for a different request.
+    #[error("order {order} was already used for a different request")]
+    DuplicateOrder {
+        /// The order id.
+        order: String,
+    },
     /// A pending reversal could not be sent; new financial messages wait for it (nothing was sent).
     #[error("a pending reversal (batch {batch:06} trace {trace:06}) could not be sent: {why}")]
     ReversalPending {
@@ -162,7 +168,26 @@ impl Terminal {
     }
 
     /// Runs a sale to its outcome.
+    ///
+    /// Idempotent per (calling app, order id): a repeat with the same type, amount and currency
+    /// returns the stored result without a host message; different content is refused. A repeat
+    /// while the first is still in progress finds the engine busy.
     pub async fn sale(&mut self, request: PaymentRequest) -> Result<PaymentResult, TerminalError> {
+        if let Some(entry) = self
+            .journal
+            .find_by_order(&request.caller, &request.order_id)?
+        {
+            let same = entry.kind == request.kind.name()
+                && entry.amount_minor == request.amount.minor()
+                && entry.currency == request.amount.currency().code();
+            return match (same, entry.result) {
+                (true, Some(stored)) => Ok(stored),
+                (true, None) => Err(crate::engine::EngineError::Busy.into()),
+                (false, _) => Err(TerminalError::DuplicateOrder {
+                    order: request.order_id,
+                }),
+            };
+        }
         if !self.engine.is_signed_in() {
             return Err(crate::engine::EngineError::NotSignedIn.into());
         }

@@ -175,3 +175,19 @@ async fn wrong_pin_and_cancel_are_declined_with_reasons() {
         TxnState::Declined
     );
 }
+
+#[tokio::test]
+async fn same_order_twice_is_one_charge_and_different_content_is_refused() {
+    let mut r = rig(RigOptions::default()).await;
+    r.terminal.sign_in().await.unwrap();
+    let first = r.terminal.sale(sale("I-1")).await.unwrap();
+    assert_eq!(first.outcome, Outcome::Approved);
+    let again = r.terminal.sale(sale("I-1")).await.unwrap();
+    assert_eq!(again, first, "the stored result, not a new charge");
+    assert_eq!(r.host.acquirer.lock().unwrap().state().ledger.len(), 1);
+    let mut bigger = sale("I-1");
+    bigger.amount =
+        smartpos_core::money::Money::from_minor(9999, smartpos_core::money::Currency::CNY).unwrap();
+    let err = r.terminal.sale(bigger).await.unwrap_err();
+    assert!(err.to_string().contains("already used"), "{err}");
+}

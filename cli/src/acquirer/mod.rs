@@ -71,6 +71,35 @@ pub struct HostState {
     pub rrn_counter: u64,
 }
 
+impl HostState {
+    /// The day's settlement file: every financial message per terminal with its final status.
+    pub fn settlement_lines(
+        &self,
+        terminal_id: Option<&str>,
+    ) -> Vec<smartpos_core::reconcile::SettlementLine> {
+        self.ledger
+            .iter()
+            .filter(|e| terminal_id.is_none_or(|t| t == e.terminal_id))
+            .map(|e| smartpos_core::reconcile::SettlementLine {
+                terminal_id: e.terminal_id.clone(),
+                batch: e.batch,
+                trace: e.trace,
+                reference: e.reference.clone(),
+                kind: e.kind.clone(),
+                amount_minor: e.amount_minor,
+                status: if e.charged() {
+                    "approved"
+                } else if e.reversed && e.response_code == "00" {
+                    "reversed"
+                } else {
+                    "declined"
+                }
+                .into(),
+            })
+            .collect()
+    }
+}
+
 /// Why a request got no ISO 8583 answer at all.
 #[derive(Debug, thiserror::Error)]
 pub enum HostReject {
