@@ -2,6 +2,7 @@
 //! and the end-to-end demo. The binary in `main.rs` is a thin clap front end.
 
 pub mod acquirer;
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod faults;

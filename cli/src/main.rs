@@ -53,6 +53,15 @@ enum Command {
     /// Hardware abstraction tools for vendors and the bank.
     #[command(subcommand)]
     Hal(HalCommand),
+    /// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback). Use --release.
+    Bench {
+        /// Sales per measurement.
+        #[arg(long, default_value_t = 300)]
+        sales: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the host simulator's settlement file (JSON) from its state directory.
     SettlementFile {
         /// The simulator's --state directory.
@@ -329,6 +338,31 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                 }
                 Ok(ExitCode::FAILURE)
             }
+        }
+        Command::Bench { sales, json } => {
+            let r = smartpos_cli::bench::run(sales).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let ok = r.engine_sale.median_us < 1000.0;
+                println!("sales per measurement: {}", r.sales);
+                println!(
+                    "engine alone (sans-IO, in-memory host and journal), per sale: median {:.0} us, p99 {:.0} us  [target < 1000 us: {}]",
+                    r.engine_sale.median_us,
+                    r.engine_sale.p99_us,
+                    if ok { "met" } else { "MISSED" }
+                );
+                println!(
+                    "journal commit (WAL, synchronous=FULL): median {:.0} us, p99 {:.0} us; {} commits per sale",
+                    r.journal_commit.median_us, r.journal_commit.p99_us, r.commits_per_sale
+                );
+                println!(
+                    "end-to-end sale (loopback HTTPS, instant simulated drivers): median {:.2} ms, p99 {:.2} ms",
+                    r.e2e_sale.median_us / 1000.0,
+                    r.e2e_sale.p99_us / 1000.0
+                );
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::SettlementFile {
             state,

@@ -1,0 +1,187 @@
+//! `smartpos bench`: what a sale costs. Three measurements in one run:
+//! the engine alone (sans-IO, in-memory host and journal: the core's CPU per sale), a journal
+//! commit with full fsync, and an end-to-end sale against the loopback HTTPS simulator with
+//! instant simulated drivers.
+
+use crate::acquirer::{cards, Acquirer, TEST_TMK_HEX};
+use crate::server::{self, SimConfig};
+use smartpos_core::card::EntryMode;
+use smartpos_core::crypto::DesKey;
+use smartpos_core::engine::{
+    Action, Engine, EngineConfig, Event, Finished, JournalWrite, TxnStart,
+};
+use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
+use smartpos_core::hal::{CardReader, PinPad};
+use smartpos_core::journal::Journal;
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Outcome, PaymentRequest, TransactionType};
+use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::terminal::Terminal;
+use smartpos_core::transport::HostLink;
+use std::time::{Duration, Instant};
+
+/// Median and 99th percentile of a sample.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Percentiles {
+    /// Median, microseconds.
+    pub median_us: f64,
+    /// 99th percentile, microseconds.
+    pub p99_us: f64,
+}
+
+fn percentiles(mut v: Vec<Duration>) -> Percentiles {
+    v.sort();
+    let at = |q: usize| v[(v.len() * q / 100).min(v.len() - 1)].as_secs_f64() * 1e6;
+    Percentiles {
+        median_us: at(50),
+        p99_us: at(99),
+    }
+}
+
+/// The bench's figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    /// Sales measured per part.
+    pub sales: usize,
+    /// Engine alone per sale (in-memory host and journal; includes the simulated host's own work).
+    pub engine_sale: Percentiles,
+    /// One journal commit (WAL, synchronous=FULL).
+    pub journal_commit: Percentiles,
+    /// Journal commits per sale.
+    pub commits_per_sale: u32,
+    /// End-to-end sale over loopback HTTPS.
+    pub e2e_sale: Percentiles,
+}
+
+fn scripted(n: usize) -> (SimCardReader, SimPinPad) {
+    let card = &cards::standard_cards()[0];
+    let reader = SimCardReader::new((0..n).map(|_| CardScript::Card {
+        track2: cards::track2(card),
+        entry_mode: EntryMode::MagStripe,
+    }));
+    let pad = SimPinPad::new(
+        DesKey::from_hex(TEST_TMK_HEX).expect("valid"),
+        (0..n).map(|_| PinScript::Pin(card.pin.clone())),
+    );
+    (reader, pad)
+}
+
+fn drive_in_memory(
+    engine: &mut Engine,
+    acq: &mut Acquirer,
+    reader: &SimCardReader,
+    pad: &SimPinPad,
+    mut a: Action,
+) -> Finished {
+    let now = crate::demo::cst_now();
+    loop {
+        let ev = match a {
+            Action::Finish(f) => return f,
+            Action::ReadCard { amount, timeout } => {
+                Event::CardRead(reader.wait_for_card(&amount, timeout))
+            }
+            Action::OnlinePin {
+                pan,
+                amount,
+                timeout,
+            } => Event::PinEntered(pad.online_pin(&pan, &amount, timeout)),
+            Action::LoadWorkingKeys(k) => Event::KeysLoaded(pad.load_working_keys(&k)),
+            Action::ComputeMac(d) => Event::MacComputed(pad.mac(&d)),
+            Action::Persist(_) => Event::Persisted(Ok(())),
+            Action::SendToHost { frame, .. } => {
+                Event::HostAnswered(Ok(acq.handle(&frame, now).expect("well-formed")))
+            }
+        };
+        a = engine.handle(ev).expect("engine accepts its own answers");
+    }
+}
+
+/// Runs the three measurements with `n` sales each.
+pub async fn run(n: usize) -> Result<BenchReport, Box<dyn std::error::Error + Send + Sync>> {
+    let n = n.max(10);
+    let amount = Money::from_minor(1234, Currency::CNY)?;
+
+    // 1. The engine alone.
+    let mut engine = Engine::new(EngineConfig::demo(), 1, 1);
+    let mut acq = Acquirer::new(AcquirerProfile::cup_default());
+    let (reader, pad) = scripted(n);
+    let first = engine.start_sign_in(crate::demo::cst_now())?;
+    drive_in_memory(&mut engine, &mut acq, &reader, &pad, first);
+    let mut engine_times = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let first = engine.start_sale(
+            PaymentRequest::sale("bench", &format!("E-{i}"), amount),
+            crate::demo::cst_now(),
+        )?;
+        match drive_in_memory(&mut engine, &mut acq, &reader, &pad, first) {
+            Finished::Payment(r) if r.outcome == Outcome::Approved => {}
+            other => return Err(format!("engine bench sale not approved: {other:?}").into()),
+        }
+        engine_times.push(t.elapsed());
+    }
+
+    // 2. Journal commits with full fsync, as a sale makes them.
+    let dir = tempfile::tempdir()?;
+    let mut journal = Journal::open(&dir.path().join("bench.db"))?;
+    let mut commit_times = Vec::with_capacity(3 * n);
+    for i in 0..n as u32 {
+        let trace = i + 1;
+        let writes = [
+            JournalWrite::Created(TxnStart {
+                caller: "bench".into(),
+                order_id: format!("J-{i}"),
+                kind: TransactionType::Sale,
+                amount,
+                trace,
+                batch: 1,
+                time: crate::demo::cst_now(),
+            }),
+            JournalWrite::Sending {
+                trace,
+                batch: 1,
+                masked_pan: "622202*********0123".into(),
+                reversal: Some(vec![0u8; 90]),
+            },
+        ];
+        for w in &writes {
+            let t = Instant::now();
+            journal.apply(w)?;
+            commit_times.push(t.elapsed());
+        }
+    }
+
+    // 3. End to end over loopback HTTPS.
+    let host = server::start(SimConfig::ephemeral()).await?;
+    let tdir = tempfile::tempdir()?;
+    let (reader, pad) = scripted(n);
+    let mut terminal = Terminal::new(
+        EngineConfig::demo(),
+        Journal::open(&tdir.path().join("journal.db"))?,
+        HostLink::new(&host.url, host.ca_pem.as_bytes())?,
+        Box::new(reader),
+        Box::new(pad),
+        Box::new(crate::demo::cst_now),
+    )?;
+    terminal.sign_in().await?;
+    let mut e2e = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        let r = terminal
+            .sale(PaymentRequest::sale("bench", &format!("X-{i}"), amount))
+            .await?;
+        e2e.push(t.elapsed());
+        if r.outcome != Outcome::Approved {
+            return Err(format!("end-to-end bench sale not approved: {:?}", r.outcome).into());
+        }
+    }
+    host.shutdown().await;
+    Ok(BenchReport {
+        sales: n,
+        engine_sale: percentiles(engine_times),
+        journal_commit: percentiles(commit_times),
+        // Created, Sending and Outcome; the bench times the two before the host message.
+        commits_per_sale: 3,
+        e2e_sale: percentiles(e2e),
+    })
+}
