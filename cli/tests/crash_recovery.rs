@@ -17,8 +17,17 @@ struct Run {
     stdout: String,
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.unwrap()
+/// Runs `smartpos terminal ... ARGS` against `host` in a child process, off the async runtime.
+async fn child(host: &RunningHost, dir: &Path, crash: Option<&str>, args: &[&str]) -> Run {
+    let (url, ca, dir) = (host.url.clone(), host.ca_pem.clone(), dir.to_path_buf());
+    let crash = crash.map(str::to_string);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_owned(&url, &ca, &dir, crash.as_deref(), &args)
+    })
+    .await
+    .unwrap()
 }
 
 /// Checks the invariants for one order after recovery; returns the final journal state.
@@ -103,41 +112,27 @@ async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
     for point in sale_points {
         let host = server::start(SimConfig::ephemeral()).await.unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        let order = format!("C-{point}");
-        let (h, d, o) = (&host, dir.clone(), order.clone());
-        let _ = &d;
-        let crash = format!("sale:{point}");
-        let first = blocking({
-            let (url, ca, d, o) = (h.url.clone(), h.ca_pem.clone(), d.clone(), o.clone());
-            move || {
-                run_owned(
-                    &url,
-                    &ca,
-                    &d,
-                    Some(&crash),
-                    &["sale", "--amount", "1.00", "--order", &o],
-                )
-            }
-        })
+        let (d, order, case) = (tmp.path(), format!("C-{point}"), format!("sale:{point}"));
+        let first = child(
+            &host,
+            d,
+            Some(&case),
+            &["sale", "--amount", "1.00", "--order", &order],
+        )
         .await;
         assert_ne!(
             first.code,
             Some(0),
-            "sale:{point}: the process was supposed to abort"
+            "{case}: the process was supposed to abort"
         );
-        let again = blocking({
-            let (url, ca, d) = (h.url.clone(), h.ca_pem.clone(), d.clone());
-            move || run_owned(&url, &ca, &d, None, &["recover"])
-        })
-        .await;
+        let again = child(&host, d, None, &["recover"]).await;
         assert_eq!(
             again.code,
             Some(0),
-            "sale:{point}: recovery failed: {}",
+            "{case}: recovery failed: {}",
             again.stdout
         );
-        let state = check(&format!("sale:{point}"), &host, &dir, &o, &first);
+        let state = check(&case, &host, d, &order, &first);
         if point == "finish" {
             assert_eq!(
                 state,
@@ -158,38 +153,27 @@ async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
     for point in sign_in_points {
         let host = server::start(SimConfig::ephemeral()).await.unwrap();
         let tmp = tempfile::tempdir().unwrap();
-        let d = tmp.path().to_path_buf();
-        let crash = format!("sign-in:{point}");
-        let first = blocking({
-            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-            move || run_owned(&url, &ca, &d, Some(&crash), &["sign-in"])
-        })
-        .await;
+        let (d, case) = (tmp.path(), format!("sign-in:{point}"));
+        let first = child(&host, d, Some(&case), &["sign-in"]).await;
         assert_ne!(
             first.code,
             Some(0),
-            "sign-in:{point}: the process was supposed to abort"
+            "{case}: the process was supposed to abort"
         );
-        let sale = blocking({
-            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-            move || {
-                run_owned(
-                    &url,
-                    &ca,
-                    &d,
-                    None,
-                    &["sale", "--amount", "1.00", "--order", "S-1"],
-                )
-            }
-        })
+        let sale = child(
+            &host,
+            d,
+            None,
+            &["sale", "--amount", "1.00", "--order", "S-1"],
+        )
         .await;
         assert_eq!(
             sale.code,
             Some(0),
-            "sign-in:{point}: the next sale failed: {}",
+            "{case}: the next sale failed: {}",
             sale.stdout
         );
-        check(&format!("sign-in:{point}"), &host, &d, "S-1", &sale);
+        check(&case, &host, d, "S-1", &sale);
         host.shutdown().await;
         crash_cases += 1;
     }
@@ -213,38 +197,30 @@ async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
     ];
     let mut fault_cases = 0;
     for (name, plan) in faults {
-        let mut sim = SimConfig::ephemeral();
-        sim.faults = plan;
-        let host = server::start(sim).await.unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        let d = tmp.path().to_path_buf();
-        let first = blocking({
-            let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-            move || {
-                run_owned(
-                    &url,
-                    &ca,
-                    &d,
-                    None,
-                    &["sale", "--amount", "1.00", "--order", "F-1"],
-                )
-            }
+        let host = server::start(SimConfig {
+            faults: plan,
+            ..SimConfig::ephemeral()
         })
+        .await
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let (d, case) = (tmp.path(), format!("sale/{name}"));
+        let first = child(
+            &host,
+            d,
+            None,
+            &["sale", "--amount", "1.00", "--order", "F-1"],
+        )
         .await;
-        let mut recovered = None;
+        let mut recovered = false;
         for _ in 0..3 {
-            let r = blocking({
-                let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-                move || run_owned(&url, &ca, &d, None, &["recover"])
-            })
-            .await;
-            if r.code == Some(0) {
-                recovered = Some(r);
+            if child(&host, d, None, &["recover"]).await.code == Some(0) {
+                recovered = true;
                 break;
             }
         }
-        assert!(recovered.is_some(), "sale/{name}: recovery never completed");
-        let state = check(&format!("sale/{name}"), &host, &d, "F-1", &first);
+        assert!(recovered, "{case}: recovery never completed");
+        let state = check(&case, &host, d, "F-1", &first);
         if name == "late" {
             assert_eq!(state, Some(TxnState::Approved));
         }
@@ -254,35 +230,32 @@ async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
 
     // A reversal the host never answers: retried a bounded number of times, then left unknown
     // and visible for reconciliation, never dropped and never reported declined.
-    let mut sim = SimConfig::ephemeral();
-    sim.faults = vec![
+    let plan = vec![
         Fault::DropAfterCommit,
         Fault::NeverAnswer,
         Fault::NeverAnswer,
         Fault::NeverAnswer,
     ];
-    let host = server::start(sim).await.unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().to_path_buf();
-    let first = blocking({
-        let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-        move || {
-            run_owned(
-                &url,
-                &ca,
-                &d,
-                None,
-                &["sale", "--amount", "1.00", "--order", "X-1"],
-            )
-        }
+    let host = server::start(SimConfig {
+        faults: plan,
+        ..SimConfig::ephemeral()
     })
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let first = child(
+        &host,
+        d,
+        None,
+        &["sale", "--amount", "1.00", "--order", "X-1"],
+    )
     .await;
     for _ in 0..4 {
-        let (url, ca, d) = (host.url.clone(), host.ca_pem.clone(), d.clone());
-        blocking(move || run_owned(&url, &ca, &d, None, &["recover"])).await;
+        child(&host, d, None, &["recover"]).await;
     }
     assert_eq!(
-        check("sale/reversal-never-answered", &host, &d, "X-1", &first),
+        check("sale/reversal-never-answered", &host, d, "X-1", &first),
         Some(TxnState::Unknown)
     );
     fault_cases += 1;

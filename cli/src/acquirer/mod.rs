@@ -320,15 +320,8 @@ impl Acquirer {
         now: LocalTime,
         header: &mut smartpos_core::iso8583::Header,
     ) -> String {
-        let Some(keys) = self.keys.get(tid) else {
-            *header = header.with_request(3);
-            return "A0".into();
-        };
-        let mab = match req.mac_block(&CUP_FIELDS) {
-            Ok(m) => m,
-            Err(_) => return "30".into(),
-        };
-        if req.get(64) != Some(&cup_ecb_mac(&keys.mac, &mab)[..]) {
+        // No keys (not signed in) or a bad MAC: A0, and ask the terminal to sign in again.
+        if !self.mac_ok(tid, req) {
             *header = header.with_request(3);
             return "A0".into();
         }
