@@ -196,6 +196,43 @@ enum TerminalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Void an approved sale of the current batch.
+    Void {
+        /// Retrieval reference of the sale.
+        #[arg(long)]
+        orig_ref: String,
+        /// Merchant order id of the void.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refund (part of) an approved sale.
+    Refund {
+        /// Retrieval reference of the sale.
+        #[arg(long)]
+        orig_ref: String,
+        /// Amount in CNY, e.g. 5.00.
+        #[arg(long)]
+        amount: String,
+        /// Merchant order id of the refund.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// The journal record of an order.
     Query {
         /// Merchant order id.
@@ -591,6 +628,35 @@ async fn terminal(
                 }
             }
         }
+        TerminalCommand::Void {
+            orig_ref,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            let r = t.void(&caller, &order, &orig_ref).await?;
+            return print_result(&r, json);
+        }
+        TerminalCommand::Refund {
+            orig_ref,
+            amount,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            let r = t
+                .refund(&caller, &order, &orig_ref, parse_cny(&amount)?)
+                .await?;
+            return print_result(&r, json);
+        }
         TerminalCommand::Totals { batch, json } => {
             let j = dir.journal()?;
             let batch = match batch {
@@ -728,4 +794,28 @@ async fn terminal(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_result(
+    r: &smartpos_core::payment::PaymentResult,
+    json: bool,
+) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+    } else {
+        println!(
+            "{} {} {} {} ref={} auth={}",
+            r.order_id,
+            r.kind.name(),
+            serde_json::to_string(&r.outcome)?,
+            r.amount,
+            r.reference.as_deref().unwrap_or("-"),
+            r.auth_code.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(if r.outcome == Outcome::Approved {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -238,7 +238,10 @@ pub async fn handle_request(
     if request.kind == RequestType::Query {
         return done(envelope_for_query(&request, caller, existing.as_ref(), now));
     }
-    if request.kind != RequestType::Sale {
+    if !matches!(
+        request.kind,
+        RequestType::Sale | RequestType::Void | RequestType::Refund
+    ) {
         return done(unsupported(format!(
             "{} is not available on this terminal yet",
             request.kind.name()
@@ -249,12 +252,12 @@ pub async fn handle_request(
             "QR payments are not available on this terminal yet".into(),
         ));
     }
-    let amount = request.amount.expect("sale has an amount");
     if let Some(entry) = existing {
         // Idempotency: the same order with the same content returns the stored result, no host message.
-        let same = entry.kind == "sale"
-            && entry.amount_minor == amount.minor()
-            && entry.currency == amount.currency().code();
+        let same = entry.kind == request.kind.name()
+            && request.amount.is_none_or(|a| {
+                entry.amount_minor == a.minor() && entry.currency == a.currency().code()
+            });
         if !same {
             let mut e = ResultEnvelope::new(ResultCode::RefusedDuplicateOrder);
             e.set("request_hash", request.request_hash.as_str())
@@ -270,6 +273,10 @@ pub async fn handle_request(
     let terminal_error = |e: TerminalError| {
         let code = match e {
             TerminalError::Engine(EngineError::Busy) => ResultCode::RefusedBusy,
+            TerminalError::DuplicateOrder { .. } => ResultCode::RefusedDuplicateOrder,
+            TerminalError::OriginalNotFound { .. } | TerminalError::RefundTooLarge => {
+                ResultCode::Declined
+            }
             _ => ResultCode::ErrorTerminal,
         };
         let mut env = ResultEnvelope::new(code);
@@ -282,8 +289,25 @@ pub async fn handle_request(
     if let Err(e) = terminal.sign_in().await {
         return done(terminal_error(e));
     }
-    let payment = PaymentRequest::sale(&caller.package, &request.order, amount);
-    match terminal.sale(payment).await {
+    let outcome = match (request.kind, request.amount, request.orig_ref.as_deref()) {
+        (RequestType::Sale, Some(amount), _) => {
+            terminal
+                .sale(PaymentRequest::sale(
+                    &caller.package,
+                    &request.order,
+                    amount,
+                ))
+                .await
+        }
+        (RequestType::Void, _, Some(r)) => terminal.void(&caller.package, &request.order, r).await,
+        (RequestType::Refund, Some(amount), Some(r)) => {
+            terminal
+                .refund(&caller.package, &request.order, r, amount)
+                .await
+        }
+        _ => return done(unsupported("request shape not supported".into())),
+    };
+    match outcome {
         Ok(r) => done(envelope_for_payment(&request, caller, &r, now)),
         Err(e) => done(terminal_error(e)),
     }

@@ -45,6 +45,8 @@ pub enum TxnState {
     Unknown,
     /// Reversed by the terminal: not charged.
     Reversed,
+    /// An approved sale voided later in the same batch: not charged.
+    Voided,
 }
 
 impl TxnState {
@@ -56,6 +58,7 @@ impl TxnState {
             TxnState::Declined => "declined",
             TxnState::Unknown => "unknown",
             TxnState::Reversed => "reversed",
+            TxnState::Voided => "voided",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -66,6 +69,7 @@ impl TxnState {
             "declined" => TxnState::Declined,
             "unknown" => TxnState::Unknown,
             "reversed" => TxnState::Reversed,
+            "voided" => TxnState::Voided,
             _ => return None,
         })
     }
@@ -157,6 +161,7 @@ CREATE TABLE IF NOT EXISTS txns (
   reversal_reason TEXT,
   reversal_attempts INTEGER NOT NULL DEFAULT 0,
   time_json TEXT,
+  reference TEXT,
   UNIQUE (batch, trace)
 );
 CREATE INDEX IF NOT EXISTS txns_by_order ON txns (caller, order_id);
@@ -322,7 +327,18 @@ impl Journal {
                 batch,
                 result,
                 response_code,
+                voids,
             } => {
+                if let (Some((ob, ot)), Outcome::Approved) = (voids, &result.outcome) {
+                    tx.execute(
+                        "UPDATE txns SET state = 'voided' WHERE batch = ?1 AND trace = ?2 AND state = 'approved'",
+                        params![ob, ot],
+                    )?;
+                }
+                tx.execute(
+                    "UPDATE txns SET reference = ?3 WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, result.reference],
+                )?;
                 let (state, rev_state, reason) = match &result.outcome {
                     Outcome::Approved => (TxnState::Approved, "none", None),
                     Outcome::Declined(_) => (TxnState::Declined, "none", None),
@@ -457,10 +473,8 @@ impl Journal {
                 crate::money::Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
             let amount = crate::money::Money::from_minor(minor as u64, currency)
                 .map_err(|_| corrupt("amount"))?;
-            let kind = match kind.as_str() {
-                "sale" => crate::payment::TransactionType::Sale,
-                _ => return Err(corrupt("type")),
-            };
+            let kind =
+                crate::payment::TransactionType::parse(&kind).ok_or_else(|| corrupt("type"))?;
             let time = time_json
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or(crate::time::LocalTime::from_unix(0, 0));
@@ -507,6 +521,22 @@ impl Journal {
         }
         tx.commit()?;
         Ok(rec)
+    }
+
+    /// The approved (or voided) sale with this retrieval reference.
+    pub fn find_sale_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<Option<JournalEntry>, JournalError> {
+        let sql = format!(
+            "SELECT {} FROM txns WHERE reference = ?1 AND kind = 'sale' AND state IN ('approved', 'voided') ORDER BY id DESC LIMIT 1",
+            Self::COLUMNS
+        );
+        let raw = self
+            .conn
+            .query_row(&sql, params![reference], Self::entry)
+            .optional()?;
+        raw.map(Self::finish).transpose()
     }
 
     /// The latest transaction for a caller's order id.
@@ -622,6 +652,7 @@ mod tests {
             batch: 7,
             result: Box::new(result.clone()),
             response_code: None,
+            voids: None,
         })
         .unwrap();
         let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();

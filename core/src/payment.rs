@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 pub enum TransactionType {
     /// Purchase.
     Sale,
+    /// Void of a sale in the current batch.
+    Void,
+    /// Refund of an earlier sale.
+    Refund,
 }
 
 impl TransactionType {
@@ -18,8 +22,33 @@ impl TransactionType {
     pub fn name(self) -> &'static str {
         match self {
             TransactionType::Sale => "sale",
+            TransactionType::Void => "void",
+            TransactionType::Refund => "refund",
         }
     }
+    /// From the stable name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            TransactionType::Sale,
+            TransactionType::Void,
+            TransactionType::Refund,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
+    }
+}
+
+/// The transaction a void or refund refers to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Original {
+    /// Retrieval reference number (F37) of the original.
+    pub reference: String,
+    /// Its authorization code (F38), if any.
+    pub auth_code: Option<String>,
+    /// Its batch.
+    pub batch: u32,
+    /// Its trace.
+    pub trace: u32,
 }
 
 /// A merchant app's payment request, after the handoff layer has authenticated the caller.
@@ -40,6 +69,9 @@ pub struct PaymentRequest {
     pub kind: TransactionType,
     /// Amount.
     pub amount: Money,
+    /// The original transaction (void, refund).
+    #[serde(default)]
+    pub original: Option<Original>,
 }
 
 impl PaymentRequest {
@@ -50,6 +82,7 @@ impl PaymentRequest {
             order_id: order_id.to_string(),
             kind: TransactionType::Sale,
             amount,
+            original: None,
         }
     }
 }

@@ -4,7 +4,11 @@ use crate::engine::{
     Action, Engine, EngineConfig, EngineError, Event, Finished, ReversalOutcome, SignInError,
 };
 use crate::hal::{CardReader, PinPad};
-use crate::journal::{Journal, JournalEntry, JournalError, Recovery, MAX_REVERSAL_ATTEMPTS};
+use crate::journal::{
+    Journal, JournalEntry, JournalError, Recovery, TxnState, MAX_REVERSAL_ATTEMPTS,
+};
+use crate::money::{Currency, Money};
+use crate::payment::{Original, TransactionType};
 use crate::payment::{PaymentRequest, PaymentResult};
 use crate::time::LocalTime;
 use crate::transport::HostLink;
@@ -25,6 +29,18 @@ pub enum TerminalError {
     /// The engine ended a transaction in an unexpected way (a bug).
     #[error("engine finished unexpectedly: {0}")]
     Unexpected(String),
+    /// A void or refund names a reference this terminal has no approved sale for (voids: in
+    /// the current batch).
+    #[error("no approved sale with reference {reference} to {what}")]
+    OriginalNotFound {
+        /// The reference given.
+        reference: String,
+        /// `void` or `refund`.
+        what: &'static str,
+    },
+    /// A refund larger than the sale.
+    #[error("refund amount exceeds the original sale")]
+    RefundTooLarge,
     /// The order id was already used by this app for a different request.
     #[error("order {order} was already used for a different request")]
     DuplicateOrder {
@@ -48,6 +64,19 @@ pub enum TerminalError {
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
 /// `persist-reversal-attempt`, `persist-reversal-done`, `finish`; kinds: `sign-in`, `sale`, `reversal`.
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
+
+fn entry_amount(e: &JournalEntry) -> Option<Money> {
+    Money::from_minor(e.amount_minor, Currency::from_code(&e.currency)?).ok()
+}
+
+fn original_of(e: &JournalEntry, reference: &str) -> Original {
+    Original {
+        reference: reference.to_string(),
+        auth_code: e.result.as_ref().and_then(|r| r.auth_code.clone()),
+        batch: e.batch,
+        trace: e.trace,
+    }
+}
 
 fn step_name(a: &Action) -> &'static str {
     use crate::engine::JournalWrite as W;
@@ -167,7 +196,7 @@ impl Terminal {
         }
     }
 
-    /// Runs a sale to its outcome.
+    /// Runs a financial transaction (sale, or a prepared void/refund) to its outcome.
     ///
     /// Idempotent per (calling app, order id): a repeat with the same type, amount and currency
     /// returns the stored result without a host message; different content is refused. A repeat
@@ -197,6 +226,64 @@ impl Terminal {
             Finished::Payment(r) => Ok(*r),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
+    }
+
+    /// Voids an approved sale of the current batch by its retrieval reference.
+    pub async fn void(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<PaymentResult, TerminalError> {
+        let not_found = || TerminalError::OriginalNotFound {
+            reference: reference.to_string(),
+            what: "void",
+        };
+        let orig = self
+            .journal
+            .find_sale_by_reference(reference)?
+            .filter(|e| e.state == TxnState::Approved && e.batch == self.engine.batch())
+            .ok_or_else(not_found)?;
+        let amount = entry_amount(&orig).ok_or_else(not_found)?;
+        let request = PaymentRequest {
+            caller: caller.to_string(),
+            order_id: order_id.to_string(),
+            kind: TransactionType::Void,
+            amount,
+            original: Some(original_of(&orig, reference)),
+        };
+        self.sale(request).await
+    }
+
+    /// Refunds (part of) an approved sale by its retrieval reference.
+    pub async fn refund(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        reference: &str,
+        amount: Money,
+    ) -> Result<PaymentResult, TerminalError> {
+        let not_found = || TerminalError::OriginalNotFound {
+            reference: reference.to_string(),
+            what: "refund",
+        };
+        let orig = self
+            .journal
+            .find_sale_by_reference(reference)?
+            .filter(|e| e.state == TxnState::Approved)
+            .ok_or_else(not_found)?;
+        let sold = entry_amount(&orig).ok_or_else(not_found)?;
+        if sold.currency() != amount.currency() || amount.minor() > sold.minor() {
+            return Err(TerminalError::RefundTooLarge);
+        }
+        let request = PaymentRequest {
+            caller: caller.to_string(),
+            order_id: order_id.to_string(),
+            kind: TransactionType::Refund,
+            amount,
+            original: Some(original_of(&orig, reference)),
+        };
+        self.sale(request).await
     }
 
     /// The latest journal record of a caller's order.

@@ -49,12 +49,25 @@ pub struct LedgerEntry {
     /// Reversed by a 0400: the charge was undone.
     #[serde(default)]
     pub reversed: bool,
+    /// A sale voided by a later void in the same batch.
+    #[serde(default)]
+    pub voided: bool,
+    /// Amount refunded against this sale so far.
+    #[serde(default)]
+    pub refunded_minor: u64,
+    /// (batch, trace) of the sale a void or refund refers to.
+    #[serde(default)]
+    pub original: Option<(u32, u32)>,
 }
 
 impl LedgerEntry {
-    /// Whether the card is charged for this entry now.
-    pub fn charged(&self) -> bool {
+    /// Whether this entry is an approved financial message in force (not reversed).
+    pub fn in_force(&self) -> bool {
         self.response_code == "00" && !self.reversed
+    }
+    /// Whether the card is charged for this sale now (approved, not reversed, not voided).
+    pub fn charged(&self) -> bool {
+        self.kind == "sale" && self.in_force() && !self.voided
     }
 }
 
@@ -87,7 +100,9 @@ impl HostState {
                 reference: e.reference.clone(),
                 kind: e.kind.clone(),
                 amount_minor: e.amount_minor,
-                status: if e.charged() {
+                status: if e.in_force() && e.voided {
+                    "voided"
+                } else if e.in_force() {
                     "approved"
                 } else if e.reversed && e.response_code == "00" {
                     "reversed"
@@ -189,6 +204,12 @@ impl Acquirer {
                 (800, _) => self.sign_in(&tid, req, &mut resp),
                 (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header),
                 (400, _) => self.reversal(&tid, req, &mut header),
+                (200, Some("200000")) => {
+                    self.void_or_refund(&tid, req, &mut resp, now, &mut header, "void")
+                }
+                (220, Some("200000")) => {
+                    self.void_or_refund(&tid, req, &mut resp, now, &mut header, "refund")
+                }
                 _ => "40".to_string(),
             }
         };
@@ -305,11 +326,124 @@ impl Acquirer {
             if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
                 card.balance += amount;
             }
+        } else if entry.kind == "void" && entry.in_force() {
+            // Reversing a void puts the sale back in force.
+            entry.reversed = true;
+            let (amount, original) = (entry.amount_minor, entry.original);
+            let pan = req.get_str(2).unwrap_or("").to_string();
+            if let Some(sale) = self
+                .state
+                .ledger
+                .iter_mut()
+                .find(|e| Some((e.batch, e.trace)) == original && e.terminal_id == tid)
+            {
+                sale.voided = false;
+            }
+            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
+                card.balance = card.balance.saturating_sub(amount);
+            }
         } else if entry.response_code != "00" {
             // Declined at the host: nothing was charged, nothing to undo.
             entry.reversed = true;
         }
         "00".into()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn void_or_refund(
+        &mut self,
+        tid: &str,
+        req: &Message,
+        resp: &mut Message,
+        now: LocalTime,
+        header: &mut smartpos_core::iso8583::Header,
+        kind: &str,
+    ) -> String {
+        if !self.mac_ok(tid, req) {
+            *header = header.with_request(3);
+            return "A0".into();
+        }
+        let num = |f: u8, r: std::ops::Range<usize>| {
+            req.get_str(f)
+                .and_then(|v| v.get(r))
+                .and_then(|v| v.parse::<u32>().ok())
+        };
+        let (trace, batch) = (num(11, 0..6).unwrap_or(0), num(60, 2..8).unwrap_or(0));
+        let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+        let pan = req.get_str(2).unwrap_or("").to_string();
+        let reference = req.get_str(37).unwrap_or("").to_string();
+        let rrn = self.next_rrn();
+        set_text(resp, 37, &rrn);
+        resp.set(15, now.f13());
+        let current_batch = self
+            .state
+            .terminals
+            .iter()
+            .find(|t| t.terminal_id == tid)
+            .map(|t| t.batch)
+            .unwrap_or(0);
+        let dup = self
+            .state
+            .ledger
+            .iter()
+            .any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        let orig_idx = self.state.ledger.iter().position(|e| {
+            e.terminal_id == tid && e.kind == "sale" && e.reference == reference && e.in_force()
+        });
+        let code = match orig_idx {
+            _ if dup => "94",
+            None => "25",
+            Some(i) => {
+                let o = &self.state.ledger[i];
+                if o.voided {
+                    "12"
+                } else if kind == "void" && (o.batch != current_batch || amount != o.amount_minor) {
+                    if o.batch != current_batch {
+                        "12"
+                    } else {
+                        "13"
+                    }
+                } else if kind == "refund" && amount + o.refunded_minor > o.amount_minor {
+                    "13"
+                } else {
+                    "00"
+                }
+            }
+        }
+        .to_string();
+        let mut original = None;
+        if code == "00" {
+            let o = &mut self.state.ledger[orig_idx.expect("found")];
+            original = Some((o.batch, o.trace));
+            if kind == "void" {
+                o.voided = true;
+            } else {
+                o.refunded_minor += amount;
+            }
+            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
+                card.balance += amount;
+            }
+            let auth = format!("{:06}", (self.state.rrn_counter * 7919) % 1_000_000);
+            set_text(resp, 38, &auth);
+        }
+        if !dup {
+            self.state.ledger.push(LedgerEntry {
+                terminal_id: tid.to_string(),
+                batch,
+                trace,
+                kind: kind.into(),
+                amount_minor: amount,
+                masked_pan: smartpos_core::card::mask_pan(&pan),
+                response_code: code.clone(),
+                reference: rrn,
+                auth_code: resp.get_str(38).unwrap_or("").to_string(),
+                reversed: false,
+                voided: false,
+                refunded_minor: 0,
+                original,
+            });
+        }
+        code
     }
 
     fn sale(
@@ -406,6 +540,9 @@ impl Acquirer {
                 reference: rrn,
                 auth_code: auth,
                 reversed: false,
+                voided: false,
+                refunded_minor: 0,
+                original: None,
             });
         }
         code

@@ -5,6 +5,7 @@ use crate::card::CardData;
 use crate::hal::PinEntry;
 use crate::iso8583::{DecodeError, Frame, Message, Mti, CUP_FIELDS};
 use crate::money::Money;
+use crate::payment::{Original, TransactionType};
 use crate::time::LocalTime;
 
 /// What is wrong with a host response.
@@ -90,18 +91,62 @@ pub(super) fn sign_in_request(s: &Session, trace: u32) -> Message {
     m
 }
 
-pub(super) fn sale_request(
+/// How a financial transaction type is carried (the CUP POS transaction table, as data).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TxnSpec {
+    pub mti: u16,
+    pub f3: &'static str,
+    pub f25: &'static str,
+    pub f60_1: &'static str,
+    pub reversible: bool,
+    pub pin: bool,
+}
+
+pub(crate) fn spec(kind: TransactionType) -> TxnSpec {
+    match kind {
+        TransactionType::Sale => TxnSpec {
+            mti: 200,
+            f3: "000000",
+            f25: "00",
+            f60_1: "22",
+            reversible: true,
+            pin: true,
+        },
+        TransactionType::Void => TxnSpec {
+            mti: 200,
+            f3: "200000",
+            f25: "00",
+            f60_1: "23",
+            reversible: true,
+            pin: false,
+        },
+        TransactionType::Refund => TxnSpec {
+            mti: 220,
+            f3: "200000",
+            f25: "00",
+            f60_1: "25",
+            reversible: false,
+            pin: false,
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn financial_request(
     s: &Session,
+    kind: TransactionType,
     trace: u32,
     amount: &Money,
     card: &CardData,
     pin: &PinEntry,
     now: LocalTime,
+    original: Option<&Original>,
 ) -> Message {
-    let mut m = Message::new(Mti::new(200).expect("valid"));
+    let sp = spec(kind);
+    let mut m = Message::new(Mti::new(sp.mti).expect("valid"));
     let with_pin = matches!(pin, PinEntry::Block(_));
     m.set(2, card.pan().expose_digits());
-    m.set(3, "000000");
+    m.set(3, sp.f3);
     m.set(4, amount.to_field4());
     m.set(11, format!("{trace:06}"));
     m.set(12, now.f12());
@@ -120,11 +165,18 @@ pub(super) fn sale_request(
     if let Some(seq) = card.card_sequence() {
         m.set(23, seq);
     }
-    m.set(25, "00");
+    m.set(25, sp.f25);
     if with_pin {
         m.set(26, "12");
     }
     m.set(35, card.expose_track2());
+    if let Some(o) = original {
+        m.set(37, o.reference.as_bytes().to_vec());
+        if let Some(a) = &o.auth_code {
+            m.set(38, a.as_bytes().to_vec());
+        }
+        m.set(61, format!("{:06}{:06}", o.batch, o.trace));
+    }
     identity(s, &mut m);
     m.set(49, amount.currency().numeric());
     if let PinEntry::Block(b) = pin {
@@ -134,7 +186,7 @@ pub(super) fn sale_request(
     if !card.icc_data().is_empty() {
         m.set(55, card.icc_data().to_vec());
     }
-    m.set(60, format!("22{:06}00050", s.batch));
+    m.set(60, format!("{}{:06}00050", sp.f60_1, s.batch));
     m
 }
 
@@ -142,7 +194,7 @@ pub(super) fn sale_request(
 pub(super) fn reversal_of(request: &Message, batch: u32, trace: u32, reason: &str) -> Message {
     let mut r = request.clone();
     r.mti = Mti::new(400).expect("valid");
-    for f in [12u8, 13, 26, 35, 36, 52, 53, 55, 64] {
+    for f in [12u8, 13, 26, 35, 36, 37, 38, 52, 53, 55, 64] {
         r.remove(f);
     }
     r.set(39, reason);

@@ -147,6 +147,8 @@ pub enum JournalWrite {
         result: Box<PaymentResult>,
         /// Host response code, if a response arrived.
         response_code: Option<String>,
+        /// For an approved void: (batch, trace) of the sale it voids, marked `voided` in the same commit.
+        voids: Option<(u32, u32)>,
     },
 }
 

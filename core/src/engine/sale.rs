@@ -1,11 +1,13 @@
-//! A bank-card sale: card, PIN, 0200 with MAC, 0210 checked, outcome journaled.
+//! A bank-card financial transaction (sale, void, refund), driven by the transaction table in
+//! `messages::spec`: card, PIN where the type takes one, request with MAC, response checked,
+//! outcome journaled; a reversible type arms its reversal before sending.
 
-use super::messages::{check_response, frame, reversal_of, sale_request};
+use super::messages::{check_response, financial_request, frame, reversal_of, spec};
 use super::{
     Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart,
 };
 use crate::card::CardData;
-use crate::hal::HalError;
+use crate::hal::{HalError, PinEntry};
 use crate::iso8583::{HostRequest, Message, CUP_FIELDS};
 use crate::payment::{
     response_message, Declined, Outcome, PaymentRequest, PaymentResult, UnknownReason,
@@ -71,6 +73,10 @@ fn conclude(
         batch: ctx.batch,
         result: r.clone(),
         response_code: resp.and_then(|m| m.get_str(39)).map(str::to_string),
+        voids: match (ctx.req.kind, &ctx.req.original) {
+            (crate::payment::TransactionType::Void, Some(o)) => Some((o.batch, o.trace)),
+            _ => None,
+        },
     };
     (
         Some(Sale::ExpectOutcomePersisted(r)),
@@ -135,6 +141,22 @@ impl Sale {
                 }
             },
             (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
+                Ok(card) if !spec(ctx.req.kind).pin => {
+                    ctx.masked_pan = Some(card.pan().masked());
+                    let req = financial_request(
+                        s,
+                        ctx.req.kind,
+                        ctx.trace,
+                        &ctx.req.amount,
+                        &card,
+                        &PinEntry::Bypassed,
+                        ctx.time,
+                        ctx.req.original.as_ref(),
+                    );
+                    drop(card);
+                    let mab = req.mac_block(&CUP_FIELDS).expect("well-formed request");
+                    Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
+                }
                 Ok(card) => {
                     ctx.masked_pan = Some(card.pan().masked());
                     let a = Action::OnlinePin {
@@ -148,7 +170,16 @@ impl Sale {
             },
             (ExpectPin(ctx, card), Event::PinEntered(r)) => match r {
                 Ok(pin) => {
-                    let req = sale_request(s, ctx.trace, &ctx.req.amount, &card, &pin, ctx.time);
+                    let req = financial_request(
+                        s,
+                        ctx.req.kind,
+                        ctx.trace,
+                        &ctx.req.amount,
+                        &card,
+                        &pin,
+                        ctx.time,
+                        ctx.req.original.as_ref(),
+                    );
                     drop(card);
                     let mab = req.mac_block(&CUP_FIELDS).expect("well-formed request");
                     Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
@@ -158,14 +189,16 @@ impl Sale {
             (ExpectRequestMac(ctx, mut req), Event::MacComputed(r)) => match r {
                 Ok(mac) => {
                     req.set(64, mac.to_vec());
-                    let reversal = reversal_of(&req, ctx.batch, ctx.trace, "98")
-                        .encode(&CUP_FIELDS)
-                        .expect("well-formed reversal");
+                    let reversal = spec(ctx.req.kind).reversible.then(|| {
+                        reversal_of(&req, ctx.batch, ctx.trace, "98")
+                            .encode(&CUP_FIELDS)
+                            .expect("well-formed reversal")
+                    });
                     let write = JournalWrite::Sending {
                         trace: ctx.trace,
                         batch: ctx.batch,
                         masked_pan: ctx.masked_pan.clone().unwrap_or_default(),
-                        reversal: Some(reversal),
+                        reversal,
                     };
                     let bytes = frame(s, req.clone())
                         .encode(&CUP_FIELDS)
