@@ -245,6 +245,12 @@ enum TerminalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Settle the current batch (0500; batch upload when the host disagrees).
+    Settle {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Batch totals by type and channel, and what is still unknown.
     Totals {
         /// Batch (default: the current one).
@@ -656,6 +662,49 @@ async fn terminal(
                 .refund(&caller, &order, &orig_ref, parse_cny(&amount)?)
                 .await?;
             return print_result(&r, json);
+        }
+        TerminalCommand::Settle { json } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
+            t.sign_in().await?;
+            let batch = t.journal().counters()?.1;
+            let totals = smartpos_core::reconcile::batch_totals(&t.journal().entries()?, batch);
+            let outcome = t.settle().await?;
+            let (text, ok) = match &outcome {
+                smartpos_core::engine::SettlementOutcome::Balanced => {
+                    ("balanced".to_string(), true)
+                }
+                smartpos_core::engine::SettlementOutcome::Uploaded(n) => {
+                    (format!("not balanced: {n} transactions uploaded"), true)
+                }
+                smartpos_core::engine::SettlementOutcome::Failed(why) => {
+                    (format!("FAILED: {why}"), false)
+                }
+            };
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"batch": batch, "result": text, "totals": totals})
+                );
+            } else {
+                println!("batch {batch:06} settlement: {text}");
+                for l in &totals.lines {
+                    println!(
+                        "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
+                        l.kind,
+                        l.channel,
+                        l.count,
+                        l.currency,
+                        l.amount_minor / 100,
+                        l.amount_minor % 100
+                    );
+                }
+            }
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         TerminalCommand::Totals { batch, json } => {
             let j = dir.journal()?;

@@ -47,6 +47,8 @@ pub enum TxnState {
     Reversed,
     /// An approved sale voided later in the same batch: not charged.
     Voided,
+    /// Approved and settled with the acquirer (batch closed).
+    Settled,
 }
 
 impl TxnState {
@@ -59,6 +61,7 @@ impl TxnState {
             TxnState::Unknown => "unknown",
             TxnState::Reversed => "reversed",
             TxnState::Voided => "voided",
+            TxnState::Settled => "settled",
         }
     }
     fn parse(s: &str) -> Option<Self> {
@@ -70,6 +73,7 @@ impl TxnState {
             "unknown" => TxnState::Unknown,
             "reversed" => TxnState::Reversed,
             "voided" => TxnState::Voided,
+            "settled" => TxnState::Settled,
             _ => return None,
         })
     }
@@ -291,6 +295,21 @@ impl Journal {
                         trace: *trace,
                     });
                 }
+            }
+            JournalWrite::BatchSettled {
+                batch,
+                next_batch,
+                next_trace,
+            } => {
+                tx.execute(
+                    "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved'",
+                    params![batch],
+                )?;
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
+                    params![next_trace, next_batch],
+                )?;
             }
             JournalWrite::ReversalDone { trace, batch } => {
                 let json: Option<String> = tx
@@ -521,6 +540,45 @@ impl Journal {
         }
         tx.commit()?;
         Ok(rec)
+    }
+
+    /// Totals and upload items of a batch for settlement: approved sales are debits, approved
+    /// refunds credits; voided sales and voids cancel out and are left out.
+    pub fn settlement_input(
+        &self,
+        batch: u32,
+    ) -> Result<crate::engine::SettlementInput, JournalError> {
+        let mut input = crate::engine::SettlementInput::default();
+        for e in self
+            .entries()?
+            .into_iter()
+            .filter(|e| e.batch == batch && e.state == TxnState::Approved)
+        {
+            let code = match e.kind.as_str() {
+                "sale" => {
+                    input.debit_count += 1;
+                    input.debit_minor += e.amount_minor;
+                    "000000"
+                }
+                "refund" => {
+                    input.credit_count += 1;
+                    input.credit_minor += e.amount_minor;
+                    "200000"
+                }
+                _ => continue,
+            };
+            input.uploads.push(crate::engine::UploadItem {
+                trace: e.trace,
+                amount_minor: e.amount_minor,
+                reference: e
+                    .result
+                    .as_ref()
+                    .and_then(|r| r.reference.clone())
+                    .unwrap_or_default(),
+                processing_code: code,
+            });
+        }
+        Ok(input)
     }
 
     /// The approved (or voided) sale with this retrieval reference.

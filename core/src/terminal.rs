@@ -93,6 +93,7 @@ fn step_name(a: &Action) -> &'static str {
         Action::Persist(W::Outcome { .. }) => "persist-outcome",
         Action::Persist(W::ReversalAttempt { .. }) => "persist-reversal-attempt",
         Action::Persist(W::ReversalDone { .. }) => "persist-reversal-done",
+        Action::Persist(W::BatchSettled { .. }) => "persist-settled",
     }
 }
 
@@ -224,6 +225,20 @@ impl Terminal {
         let first = self.engine.start_sale(request, (self.clock)())?;
         match self.drive("sale", first).await? {
             Finished::Payment(r) => Ok(*r),
+            other => Err(TerminalError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
+    /// Settles the current batch (pending reversals first); on success the batch number moves on.
+    pub async fn settle(&mut self) -> Result<crate::engine::SettlementOutcome, TerminalError> {
+        if !self.engine.is_signed_in() {
+            return Err(crate::engine::EngineError::NotSignedIn.into());
+        }
+        self.flush_reversals().await?;
+        let input = self.journal.settlement_input(self.engine.batch())?;
+        let first = self.engine.start_settlement(input)?;
+        match self.drive("settle", first).await? {
+            Finished::Settlement { outcome, .. } => Ok(outcome),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
     }

@@ -181,6 +181,143 @@ impl Acquirer {
         &self.state
     }
 
+    /// Mutable state, for tests that stage a disagreement (a lost transaction, say).
+    pub fn state_mut(&mut self) -> &mut HostState {
+        &mut self.state
+    }
+
+    /// The host's totals for a terminal's batch: (debit count, debit amount, credit count, credit amount).
+    pub fn batch_totals(&self, tid: &str, batch: u32) -> (u32, u64, u32, u64) {
+        let mut t = (0, 0, 0, 0);
+        for e in self
+            .state
+            .ledger
+            .iter()
+            .filter(|e| e.terminal_id == tid && e.batch == batch && e.in_force())
+        {
+            match e.kind.as_str() {
+                "sale" if !e.voided => {
+                    t.0 += 1;
+                    t.1 += e.amount_minor;
+                }
+                "refund" => {
+                    t.2 += 1;
+                    t.3 += e.amount_minor;
+                }
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn close_batch(&mut self, tid: &str) {
+        if let Some(a) = self
+            .state
+            .terminals
+            .iter_mut()
+            .find(|t| t.terminal_id == tid)
+        {
+            a.batch = if a.batch >= 999_999 { 1 } else { a.batch + 1 };
+        }
+    }
+
+    fn settle(
+        &mut self,
+        tid: &str,
+        req: &Message,
+        resp: &mut Message,
+        header: &mut smartpos_core::iso8583::Header,
+    ) -> String {
+        if !self.mac_ok(tid, req) {
+            *header = header.with_request(3);
+            return "A0".into();
+        }
+        let batch: u32 = req
+            .get_str(60)
+            .and_then(|f| f.get(2..8))
+            .and_then(|b| b.parse().ok())
+            .unwrap_or(0);
+        let current = self
+            .state
+            .terminals
+            .iter()
+            .find(|t| t.terminal_id == tid)
+            .map(|t| t.batch)
+            .unwrap_or(0);
+        if batch != current {
+            return "77".into();
+        }
+        let f48 = req.get_str(48).unwrap_or("").to_string();
+        if f48.len() < 31 {
+            return "30".into();
+        }
+        let (dc, da, cc, ca) = self.batch_totals(tid, batch);
+        let ours = format!("{da:012}{:03}{ca:012}{:03}", dc % 1000, cc % 1000);
+        let balanced = f48[..30] == ours;
+        let mut answer = f48.into_bytes();
+        answer[30] = if balanced { b'1' } else { b'2' };
+        resp.set(48, answer);
+        if balanced {
+            self.close_batch(tid);
+        }
+        "00".into()
+    }
+
+    fn batch_upload(
+        &mut self,
+        tid: &str,
+        req: &Message,
+        header: &mut smartpos_core::iso8583::Header,
+    ) -> String {
+        if !self.mac_ok(tid, req) {
+            *header = header.with_request(3);
+            return "A0".into();
+        }
+        match req.get_str(60).and_then(|f| f.get(8..11)) {
+            Some("202") | Some("207") => {
+                self.close_batch(tid);
+                "00".into()
+            }
+            Some("201") | Some("203") => {
+                let reference = req.get_str(37).unwrap_or("").to_string();
+                let known = self
+                    .state
+                    .ledger
+                    .iter()
+                    .any(|e| e.terminal_id == tid && e.reference == reference && e.in_force());
+                if !known {
+                    // The terminal approved a transaction the host has no record of: post it.
+                    let f61 = req.get_str(61).unwrap_or("");
+                    let num = |r: std::ops::Range<usize>| {
+                        f61.get(r).and_then(|v| v.parse().ok()).unwrap_or(0)
+                    };
+                    self.state.ledger.push(LedgerEntry {
+                        terminal_id: tid.to_string(),
+                        batch: num(0..6),
+                        trace: num(6..12),
+                        kind: if req.get_str(3) == Some("200000") {
+                            "refund"
+                        } else {
+                            "sale"
+                        }
+                        .into(),
+                        amount_minor: req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0),
+                        masked_pan: String::new(),
+                        response_code: "00".into(),
+                        reference,
+                        auth_code: String::new(),
+                        reversed: false,
+                        voided: false,
+                        refunded_minor: 0,
+                        original: None,
+                    });
+                }
+                "00".into()
+            }
+            _ => "30".into(),
+        }
+    }
+
     /// Answers one request frame at local time `now`.
     pub fn handle(&mut self, request: &[u8], now: LocalTime) -> Result<Vec<u8>, HostReject> {
         let frame = Frame::decode(request, &CUP_FIELDS)?;
@@ -204,6 +341,8 @@ impl Acquirer {
                 (800, _) => self.sign_in(&tid, req, &mut resp),
                 (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header),
                 (400, _) => self.reversal(&tid, req, &mut header),
+                (500, _) => self.settle(&tid, req, &mut resp, &mut header),
+                (320, _) => self.batch_upload(&tid, req, &mut header),
                 (200, Some("200000")) => {
                     self.void_or_refund(&tid, req, &mut resp, now, &mut header, "void")
                 }

@@ -22,10 +22,12 @@
 mod messages;
 mod reversal;
 mod sale;
+mod settle;
 mod sign_in;
 
 pub use messages::{check_response, ResponseProblem};
 pub use reversal::{PendingReversal, ReversalOutcome};
+pub use settle::{SettlementInput, SettlementOutcome, UploadItem};
 
 use crate::card::{CardData, Pan};
 use crate::hal::{EncryptedWorkingKeys, HalError, PinEntry};
@@ -130,6 +132,15 @@ pub enum JournalWrite {
         /// Stop retrying: the reversal cannot be sent (corrupt record).
         gave_up: bool,
     },
+    /// The batch is settled: its approved transactions become `settled`; the batch number moves on.
+    BatchSettled {
+        /// The batch settled.
+        batch: u32,
+        /// The next batch number.
+        next_batch: u32,
+        /// The next trace.
+        next_trace: u32,
+    },
     /// The host acknowledged the reversal: the transaction is reversed, not charged.
     ReversalDone {
         /// Trace of the original.
@@ -209,6 +220,13 @@ pub enum Finished {
     SignInFailed(SignInError),
     /// A payment ended with this result.
     Payment(Box<PaymentResult>),
+    /// Settlement ended.
+    Settlement {
+        /// The batch it was for.
+        batch: u32,
+        /// How.
+        outcome: SettlementOutcome,
+    },
     /// A reversal attempt ended.
     Reversal {
         /// Trace of the original.
@@ -283,6 +301,7 @@ enum Active {
     SignIn(sign_in::SignIn),
     Sale(Box<sale::Sale>),
     Reversal(Box<reversal::Reversal>),
+    Settle(Box<settle::Settle>),
 }
 
 /// Counters and session state the transactions share.
@@ -388,6 +407,19 @@ impl Engine {
         Ok(action)
     }
 
+    /// Starts batch settlement with the journal's totals (send pending reversals first).
+    pub fn start_settlement(&mut self, input: SettlementInput) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        if !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        let (machine, action) = settle::Settle::start(&mut self.session, input);
+        self.active = Some(Active::Settle(Box::new(machine)));
+        Ok(action)
+    }
+
     /// Feeds the result of the outstanding action; returns the next one.
     pub fn handle(&mut self, event: Event) -> Result<Action, EngineError> {
         let active = self.active.take().ok_or(EngineError::Idle)?;
@@ -403,6 +435,13 @@ impl Engine {
                 Ok((m, a)) => (m.map(|m| Active::Reversal(Box::new(m))), a),
                 Err((m, e)) => {
                     self.active = Some(Active::Reversal(m));
+                    return Err(e);
+                }
+            },
+            Active::Settle(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(|m| Active::Settle(Box::new(m))), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Settle(m));
                     return Err(e);
                 }
             },
