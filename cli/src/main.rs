@@ -233,6 +233,77 @@ enum TerminalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Pre-authorization: a hold on the card.
+    Preauth {
+        /// Amount in CNY.
+        #[arg(long)]
+        amount: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Release a pre-authorization's hold.
+    PreauthVoid {
+        /// Retrieval reference of the pre-authorization.
+        #[arg(long)]
+        orig_ref: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Complete a pre-authorization (at most 115 % of the hold).
+    PreauthComplete {
+        /// Retrieval reference of the pre-authorization.
+        #[arg(long)]
+        orig_ref: String,
+        /// Amount in CNY.
+        #[arg(long)]
+        amount: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Void a completion of the current batch.
+    CompleteVoid {
+        /// Retrieval reference of the completion.
+        #[arg(long)]
+        orig_ref: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        #[command(flatten)]
+        customer: CustomerArgs,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// The journal record of an order.
     Query {
         /// Merchant order id.
@@ -662,6 +733,62 @@ async fn terminal(
                 .refund(&caller, &order, &orig_ref, parse_cny(&amount)?)
                 .await?;
             return print_result(&r, json);
+        }
+        TerminalCommand::Preauth {
+            amount,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            return print_result(
+                &t.preauth(&caller, &order, parse_cny(&amount)?).await?,
+                json,
+            );
+        }
+        TerminalCommand::PreauthVoid {
+            orig_ref,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            return print_result(&t.preauth_void(&caller, &order, &orig_ref).await?, json);
+        }
+        TerminalCommand::PreauthComplete {
+            orig_ref,
+            amount,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            return print_result(
+                &t.preauth_complete(&caller, &order, &orig_ref, parse_cny(&amount)?)
+                    .await?,
+                json,
+            );
+        }
+        TerminalCommand::CompleteVoid {
+            orig_ref,
+            order,
+            caller,
+            customer,
+            json,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
+            t.sign_in().await?;
+            return print_result(&t.complete_void(&caller, &order, &orig_ref).await?, json);
         }
         TerminalCommand::Settle { json } => {
             let (host, pem) = host_and_ca()?;

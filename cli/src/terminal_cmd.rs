@@ -238,10 +238,7 @@ pub async fn handle_request(
     if request.kind == RequestType::Query {
         return done(envelope_for_query(&request, caller, existing.as_ref(), now));
     }
-    if !matches!(
-        request.kind,
-        RequestType::Sale | RequestType::Void | RequestType::Refund
-    ) {
+    if matches!(request.kind, RequestType::Balance | RequestType::Settle) {
         return done(unsupported(format!(
             "{} is not available on this terminal yet",
             request.kind.name()
@@ -303,6 +300,26 @@ pub async fn handle_request(
         (RequestType::Refund, Some(amount), Some(r)) => {
             terminal
                 .refund(&caller.package, &request.order, r, amount)
+                .await
+        }
+        (RequestType::Preauth, Some(amount), _) => {
+            terminal
+                .preauth(&caller.package, &request.order, amount)
+                .await
+        }
+        (RequestType::PreauthVoid, _, Some(r)) => {
+            terminal
+                .preauth_void(&caller.package, &request.order, r)
+                .await
+        }
+        (RequestType::PreauthComplete, Some(amount), Some(r)) => {
+            terminal
+                .preauth_complete(&caller.package, &request.order, r, amount)
+                .await
+        }
+        (RequestType::CompleteVoid, _, Some(r)) => {
+            terminal
+                .complete_void(&caller.package, &request.order, r)
                 .await
         }
         _ => return done(unsupported("request shape not supported".into())),

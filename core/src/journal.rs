@@ -555,7 +555,7 @@ impl Journal {
             .filter(|e| e.batch == batch && e.state == TxnState::Approved)
         {
             let code = match e.kind.as_str() {
-                "sale" => {
+                "sale" | "preauth_complete" => {
                     input.debit_count += 1;
                     input.debit_minor += e.amount_minor;
                     "000000"
@@ -581,18 +581,19 @@ impl Journal {
         Ok(input)
     }
 
-    /// The approved (or voided) sale with this retrieval reference.
-    pub fn find_sale_by_reference(
+    /// The transaction of `kind` with this retrieval reference, whatever its state.
+    pub fn find_by_reference(
         &self,
         reference: &str,
+        kind: crate::payment::TransactionType,
     ) -> Result<Option<JournalEntry>, JournalError> {
         let sql = format!(
-            "SELECT {} FROM txns WHERE reference = ?1 AND kind = 'sale' AND state IN ('approved', 'voided') ORDER BY id DESC LIMIT 1",
+            "SELECT {} FROM txns WHERE reference = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
             Self::COLUMNS
         );
         let raw = self
             .conn
-            .query_row(&sql, params![reference], Self::entry)
+            .query_row(&sql, params![reference, kind.name()], Self::entry)
             .optional()?;
         raw.map(Self::finish).transpose()
     }

@@ -15,26 +15,50 @@ pub enum TransactionType {
     Void,
     /// Refund of an earlier sale.
     Refund,
+    /// Pre-authorization: a hold on the card, not a charge.
+    Preauth,
+    /// Void of a pre-authorization: the hold is released.
+    PreauthVoid,
+    /// Pre-authorization completion: the hold becomes a charge.
+    PreauthComplete,
+    /// Void of a completion in the current batch.
+    CompleteVoid,
 }
 
 impl TransactionType {
+    const ALL: [TransactionType; 7] = [
+        TransactionType::Sale,
+        TransactionType::Void,
+        TransactionType::Refund,
+        TransactionType::Preauth,
+        TransactionType::PreauthVoid,
+        TransactionType::PreauthComplete,
+        TransactionType::CompleteVoid,
+    ];
     /// Stable name used in the journal and on the wire.
     pub fn name(self) -> &'static str {
         match self {
             TransactionType::Sale => "sale",
             TransactionType::Void => "void",
             TransactionType::Refund => "refund",
+            TransactionType::Preauth => "preauth",
+            TransactionType::PreauthVoid => "preauth_void",
+            TransactionType::PreauthComplete => "preauth_complete",
+            TransactionType::CompleteVoid => "complete_void",
         }
     }
     /// From the stable name.
     pub fn parse(name: &str) -> Option<Self> {
-        [
-            TransactionType::Sale,
-            TransactionType::Void,
-            TransactionType::Refund,
-        ]
-        .into_iter()
-        .find(|t| t.name() == name)
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+    /// For voids: the type of transaction they cancel.
+    pub fn voids(self) -> Option<TransactionType> {
+        match self {
+            TransactionType::Void => Some(TransactionType::Sale),
+            TransactionType::PreauthVoid => Some(TransactionType::Preauth),
+            TransactionType::CompleteVoid => Some(TransactionType::PreauthComplete),
+            _ => None,
+        }
     }
 }
 

@@ -38,8 +38,8 @@ pub enum TerminalError {
         /// `void` or `refund`.
         what: &'static str,
     },
-    /// A refund larger than the sale.
-    #[error("refund amount exceeds the original sale")]
+    /// A refund larger than the sale, or a completion beyond the allowed share of the hold.
+    #[error("amount exceeds what the original allows")]
     RefundTooLarge,
     /// The order id was already used by this app for a different request.
     #[error("order {order} was already used for a different request")]
@@ -250,24 +250,8 @@ impl Terminal {
         order_id: &str,
         reference: &str,
     ) -> Result<PaymentResult, TerminalError> {
-        let not_found = || TerminalError::OriginalNotFound {
-            reference: reference.to_string(),
-            what: "void",
-        };
-        let orig = self
-            .journal
-            .find_sale_by_reference(reference)?
-            .filter(|e| e.state == TxnState::Approved && e.batch == self.engine.batch())
-            .ok_or_else(not_found)?;
-        let amount = entry_amount(&orig).ok_or_else(not_found)?;
-        let request = PaymentRequest {
-            caller: caller.to_string(),
-            order_id: order_id.to_string(),
-            kind: TransactionType::Void,
-            amount,
-            original: Some(original_of(&orig, reference)),
-        };
-        self.sale(request).await
+        self.against_original(caller, order_id, TransactionType::Void, reference, None)
+            .await
     }
 
     /// Refunds (part of) an approved sale by its retrieval reference.
@@ -278,23 +262,141 @@ impl Terminal {
         reference: &str,
         amount: Money,
     ) -> Result<PaymentResult, TerminalError> {
-        let not_found = || TerminalError::OriginalNotFound {
-            reference: reference.to_string(),
-            what: "refund",
-        };
-        let orig = self
-            .journal
-            .find_sale_by_reference(reference)?
-            .filter(|e| e.state == TxnState::Approved)
-            .ok_or_else(not_found)?;
-        let sold = entry_amount(&orig).ok_or_else(not_found)?;
-        if sold.currency() != amount.currency() || amount.minor() > sold.minor() {
-            return Err(TerminalError::RefundTooLarge);
-        }
+        self.against_original(
+            caller,
+            order_id,
+            TransactionType::Refund,
+            reference,
+            Some(amount),
+        )
+        .await
+    }
+
+    /// A pre-authorization: a hold on the card for `amount`.
+    pub async fn preauth(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        amount: Money,
+    ) -> Result<PaymentResult, TerminalError> {
         let request = PaymentRequest {
             caller: caller.to_string(),
             order_id: order_id.to_string(),
-            kind: TransactionType::Refund,
+            kind: TransactionType::Preauth,
+            amount,
+            original: None,
+        };
+        self.sale(request).await
+    }
+
+    /// Releases a pre-authorization's hold.
+    pub async fn preauth_void(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<PaymentResult, TerminalError> {
+        self.against_original(
+            caller,
+            order_id,
+            TransactionType::PreauthVoid,
+            reference,
+            None,
+        )
+        .await
+    }
+
+    /// Completes a pre-authorization for `amount` (at most 115 % of the hold).
+    pub async fn preauth_complete(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        reference: &str,
+        amount: Money,
+    ) -> Result<PaymentResult, TerminalError> {
+        self.against_original(
+            caller,
+            order_id,
+            TransactionType::PreauthComplete,
+            reference,
+            Some(amount),
+        )
+        .await
+    }
+
+    /// Voids a completion of the current batch.
+    pub async fn complete_void(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        reference: &str,
+    ) -> Result<PaymentResult, TerminalError> {
+        self.against_original(
+            caller,
+            order_id,
+            TransactionType::CompleteVoid,
+            reference,
+            None,
+        )
+        .await
+    }
+
+    /// A transaction that refers to an original, under the rules of its type: which original
+    /// type, in which states, whether only in the current batch, and how the amount may relate.
+    async fn against_original(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        kind: TransactionType,
+        reference: &str,
+        amount: Option<Money>,
+    ) -> Result<PaymentResult, TerminalError> {
+        use TransactionType::*;
+        let (orig_kind, current_batch_only, max_percent) = match kind {
+            Void => (Sale, true, 100),
+            Refund => (Sale, false, 100),
+            PreauthVoid => (Preauth, false, 100),
+            PreauthComplete => (Preauth, false, 115),
+            CompleteVoid => (PreauthComplete, true, 100),
+            Sale | Preauth => {
+                return Err(TerminalError::Unexpected(format!(
+                    "{} takes no original",
+                    kind.name()
+                )))
+            }
+        };
+        let what = kind.name();
+        let not_found = || TerminalError::OriginalNotFound {
+            reference: reference.to_string(),
+            what,
+        };
+        let batch = self.engine.batch();
+        let orig = self
+            .journal
+            .find_by_reference(reference, orig_kind)?
+            .filter(|e| match e.state {
+                TxnState::Approved => true,
+                TxnState::Settled => !current_batch_only,
+                _ => false,
+            })
+            .filter(|e| !current_batch_only || e.batch == batch)
+            .ok_or_else(not_found)?;
+        let orig_amount = entry_amount(&orig).ok_or_else(not_found)?;
+        let amount = match amount {
+            None => orig_amount,
+            Some(a) => {
+                if a.currency() != orig_amount.currency()
+                    || a.minor() * 100 > orig_amount.minor() * max_percent
+                {
+                    return Err(TerminalError::RefundTooLarge);
+                }
+                a
+            }
+        };
+        let request = PaymentRequest {
+            caller: caller.to_string(),
+            order_id: order_id.to_string(),
+            kind,
             amount,
             original: Some(original_of(&orig, reference)),
         };

@@ -28,9 +28,10 @@ def cup_mac(key, mab):
 def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_path):
     frames = tmp_path / "frames.jsonl"
     state = tmp_path / "host"
-    # Financial requests in order: sale, sale, void, refund, sale (its answer lost), reversal, settlement.
+    # Financial requests in order: sale, sale, void, refund, pre-auth, completion, completion void,
+    # sale (its answer lost), reversal, settlement.
     host = subprocess.Popen([smartpos_bin, "host-sim", "--bind", "127.0.0.1:0", "--state", str(state),
-                             "--frames", str(frames), "--faults", "none,none,none,none,drop-after-commit"],
+                             "--frames", str(frames), "--faults", "none,none,none,none,none,none,none,drop-after-commit"],
                             stdout=subprocess.PIPE, text=True)
     try:
         url = host.stdout.readline().split("listening on ")[1].strip()
@@ -47,6 +48,9 @@ def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_pat
         ref2 = json.loads(run("sale", "--amount", "20.00", "--order", "M-2", "--json"))["reference"]
         run("void", "--orig-ref", ref1, "--order", "M-1-void")
         run("refund", "--orig-ref", ref2, "--amount", "5.00", "--order", "M-2-refund")
+        pre = json.loads(run("preauth", "--amount", "50.00", "--order", "M-P", "--json"))["reference"]
+        done = json.loads(run("preauth-complete", "--orig-ref", pre, "--amount", "55.00", "--order", "M-P-c", "--json"))["reference"]
+        run("complete-void", "--orig-ref", done, "--order", "M-P-cv")
         run("sale", "--amount", "1.00", "--order", "M-3", ok=False)  # unknown: answer dropped
         run("recover")
         run("settle")
@@ -76,5 +80,5 @@ def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_pat
             mab = frame[13:-8]
             assert cup_mac(mac_key, mab) == bytes.fromhex(fields["64"]), (mti, "MAC")
             macs_checked += 1
-    assert {"0800", "0810", "0200", "0210", "0220", "0230", "0400", "0410", "0500", "0510"} <= mtis, mtis
-    assert macs_checked >= 12
+    assert {"0800", "0810", "0100", "0110", "0200", "0210", "0220", "0230", "0400", "0410", "0500", "0510"} <= mtis, mtis
+    assert macs_checked >= 18

@@ -149,7 +149,7 @@ async fn refusals_and_errors_are_signed_results_too() {
             "REFUSED_EXPIRED",
         ),
         (link("type=refund&amount=1&currency=CNY&order=R-8&orig_ref=000000000001", "nonce-000000000017"), merchant(), "DECLINED"),
-        (link("type=preauth&amount=1&currency=CNY&order=R-9", "nonce-000000000018"), merchant(), "ERROR_UNSUPPORTED"),
+        (link("type=balance&order=R-9", "nonce-000000000018"), merchant(), "ERROR_UNSUPPORTED"),
         ("smartpos://pay/v1?v=1&%ZZ".into(), merchant(), "ERROR_MALFORMED"),
     ];
     for (uri, caller, want) in cases {

@@ -9,8 +9,11 @@ pub struct TestCard {
     pub expiry: String,
     /// PIN the issuer checks.
     pub pin: String,
-    /// Available balance in minor units.
+    /// Balance in minor units.
     pub balance: u64,
+    /// Held by open pre-authorizations (available = balance - held).
+    #[serde(default)]
+    pub held: u64,
     /// Description for people.
     pub note: String,
 }
@@ -22,6 +25,7 @@ pub fn standard_cards() -> Vec<TestCard> {
         expiry: expiry.into(),
         pin: "123456".into(),
         balance,
+        held: 0,
         note: note.into(),
     };
     vec![

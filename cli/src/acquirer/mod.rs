@@ -65,9 +65,10 @@ impl LedgerEntry {
     pub fn in_force(&self) -> bool {
         self.response_code == "00" && !self.reversed
     }
-    /// Whether the card is charged for this sale now (approved, not reversed, not voided).
+    /// Whether the card is charged by this entry now: an approved sale or completion, not
+    /// reversed, not voided.
     pub fn charged(&self) -> bool {
-        self.kind == "sale" && self.in_force() && !self.voided
+        matches!(self.kind.as_str(), "sale" | "preauth_complete") && self.in_force() && !self.voided
     }
 }
 
@@ -146,6 +147,10 @@ mod random {
     }
 }
 
+fn f60_1(m: &Message) -> &str {
+    m.get_str(60).and_then(|f| f.get(0..2)).unwrap_or("")
+}
+
 fn set_text(m: &mut Message, f: u8, v: &str) {
     m.set(f, v.as_bytes().to_vec());
 }
@@ -196,7 +201,7 @@ impl Acquirer {
             .filter(|e| e.terminal_id == tid && e.batch == batch && e.in_force())
         {
             match e.kind.as_str() {
-                "sale" if !e.voided => {
+                "sale" | "preauth_complete" if !e.voided => {
                     t.0 += 1;
                     t.1 += e.amount_minor;
                 }
@@ -339,15 +344,25 @@ impl Acquirer {
         } else {
             match (req.mti.value(), req.get_str(3)) {
                 (800, _) => self.sign_in(&tid, req, &mut resp),
-                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header),
+                (200, Some("000000")) if f60_1(req) == "20" => {
+                    self.referring(&tid, req, &mut resp, now, &mut header, "preauth_complete")
+                }
+                (200, Some("200000")) if f60_1(req) == "21" => {
+                    self.referring(&tid, req, &mut resp, now, &mut header, "complete_void")
+                }
+                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header, false),
+                (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, &mut header, true),
+                (100, Some("200000")) => {
+                    self.referring(&tid, req, &mut resp, now, &mut header, "preauth_void")
+                }
                 (400, _) => self.reversal(&tid, req, &mut header),
                 (500, _) => self.settle(&tid, req, &mut resp, &mut header),
                 (320, _) => self.batch_upload(&tid, req, &mut header),
                 (200, Some("200000")) => {
-                    self.void_or_refund(&tid, req, &mut resp, now, &mut header, "void")
+                    self.referring(&tid, req, &mut resp, now, &mut header, "void")
                 }
                 (220, Some("200000")) => {
-                    self.void_or_refund(&tid, req, &mut resp, now, &mut header, "refund")
+                    self.referring(&tid, req, &mut resp, now, &mut header, "refund")
                 }
                 _ => "40".to_string(),
             }
@@ -459,37 +474,50 @@ impl Acquirer {
         else {
             return "25".into();
         };
-        if entry.charged() {
+        if !entry.in_force() {
+            // Declined at the host, or already reversed: nothing to undo.
             entry.reversed = true;
-            let (amount, pan) = (entry.amount_minor, req.get_str(2).unwrap_or("").to_string());
-            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
-                card.balance += amount;
+            return "00".into();
+        }
+        // Undo exactly what the message did.
+        entry.reversed = true;
+        let (kind, amount, original, was_closed) = (
+            entry.kind.clone(),
+            entry.amount_minor,
+            entry.original,
+            entry.voided,
+        );
+        let pan = req.get_str(2).unwrap_or("").to_string();
+        let mut orig_amount = 0;
+        if let Some(o) = self.state.ledger.iter_mut().find(|e| {
+            original.is_some() && Some((e.batch, e.trace)) == original && e.terminal_id == tid
+        }) {
+            orig_amount = o.amount_minor;
+            match kind.as_str() {
+                "refund" => o.refunded_minor = o.refunded_minor.saturating_sub(amount),
+                _ => o.voided = false, // the original is back in force (hold reopened, sale charged again)
             }
-        } else if entry.kind == "void" && entry.in_force() {
-            // Reversing a void puts the sale back in force.
-            entry.reversed = true;
-            let (amount, original) = (entry.amount_minor, entry.original);
-            let pan = req.get_str(2).unwrap_or("").to_string();
-            if let Some(sale) = self
-                .state
-                .ledger
-                .iter_mut()
-                .find(|e| Some((e.batch, e.trace)) == original && e.terminal_id == tid)
-            {
-                sale.voided = false;
+        }
+        if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
+            match kind.as_str() {
+                "sale" if !was_closed => card.balance += amount,
+                "preauth" if !was_closed => card.held = card.held.saturating_sub(amount),
+                "void" | "refund" | "complete_void" => {
+                    card.balance = card.balance.saturating_sub(amount)
+                }
+                "preauth_void" => card.held += orig_amount,
+                "preauth_complete" => {
+                    card.held += orig_amount;
+                    card.balance += amount;
+                }
+                _ => {}
             }
-            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
-                card.balance = card.balance.saturating_sub(amount);
-            }
-        } else if entry.response_code != "00" {
-            // Declined at the host: nothing was charged, nothing to undo.
-            entry.reversed = true;
         }
         "00".into()
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn void_or_refund(
+    fn referring(
         &mut self,
         tid: &str,
         req: &Message,
@@ -526,23 +554,28 @@ impl Acquirer {
             .ledger
             .iter()
             .any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        // The rules per type: which original, current batch only, and the amount allowed.
+        let (orig_kind, current_only, max_percent, exact) = match kind {
+            "void" => ("sale", true, 100, true),
+            "refund" => ("sale", false, 100, false),
+            "preauth_void" => ("preauth", false, 100, true),
+            "preauth_complete" => ("preauth", false, 115, false),
+            _ => ("preauth_complete", true, 100, true), // complete_void
+        };
         let orig_idx = self.state.ledger.iter().position(|e| {
-            e.terminal_id == tid && e.kind == "sale" && e.reference == reference && e.in_force()
+            e.terminal_id == tid && e.kind == orig_kind && e.reference == reference && e.in_force()
         });
         let code = match orig_idx {
             _ if dup => "94",
             None => "25",
             Some(i) => {
                 let o = &self.state.ledger[i];
-                if o.voided {
+                let limit = o.amount_minor * max_percent / 100;
+                if o.voided || (current_only && o.batch != current_batch) {
                     "12"
-                } else if kind == "void" && (o.batch != current_batch || amount != o.amount_minor) {
-                    if o.batch != current_batch {
-                        "12"
-                    } else {
-                        "13"
-                    }
-                } else if kind == "refund" && amount + o.refunded_minor > o.amount_minor {
+                } else if (exact && amount != o.amount_minor)
+                    || (!exact && amount + o.refunded_minor > limit)
+                {
                     "13"
                 } else {
                     "00"
@@ -554,13 +587,20 @@ impl Acquirer {
         if code == "00" {
             let o = &mut self.state.ledger[orig_idx.expect("found")];
             original = Some((o.batch, o.trace));
-            if kind == "void" {
-                o.voided = true;
-            } else {
-                o.refunded_minor += amount;
+            let orig_amount = o.amount_minor;
+            match kind {
+                "refund" => o.refunded_minor += amount,
+                _ => o.voided = true, // void, preauth void, completion (hold closed), completion void
             }
             if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
-                card.balance += amount;
+                match kind {
+                    "void" | "refund" | "complete_void" => card.balance += amount,
+                    "preauth_void" => card.held = card.held.saturating_sub(orig_amount),
+                    _ => {
+                        card.held = card.held.saturating_sub(orig_amount);
+                        card.balance = card.balance.saturating_sub(amount);
+                    }
+                }
             }
             let auth = format!("{:06}", (self.state.rrn_counter * 7919) % 1_000_000);
             set_text(resp, 38, &auth);
@@ -585,6 +625,7 @@ impl Acquirer {
         code
     }
 
+    /// A sale (charge) or, with `hold`, a pre-authorization (hold on the available balance).
     fn sale(
         &mut self,
         tid: &str,
@@ -592,6 +633,7 @@ impl Acquirer {
         resp: &mut Message,
         now: LocalTime,
         header: &mut smartpos_core::iso8583::Header,
+        hold: bool,
     ) -> String {
         // No keys (not signed in) or a bad MAC: A0, and ask the terminal to sign in again.
         if !self.mac_ok(tid, req) {
@@ -647,7 +689,7 @@ impl Acquirer {
                     _ => return "55",
                 }
             }
-            if card.balance < amount {
+            if card.balance.saturating_sub(card.held) < amount {
                 return "51";
             }
             "00"
@@ -660,7 +702,11 @@ impl Acquirer {
                 .iter_mut()
                 .find(|c| c.pan == pan)
                 .expect("found above");
-            card.balance -= amount;
+            if hold {
+                card.held += amount;
+            } else {
+                card.balance -= amount;
+            }
             let auth = format!("{:06}", (self.state.rrn_counter * 7919) % 1_000_000);
             set_text(resp, 38, &auth);
             auth
@@ -672,7 +718,7 @@ impl Acquirer {
                 terminal_id: tid.to_string(),
                 batch,
                 trace,
-                kind: "sale".into(),
+                kind: if hold { "preauth" } else { "sale" }.into(),
                 amount_minor: amount,
                 masked_pan: smartpos_core::card::mask_pan(&pan),
                 response_code: code.clone(),

@@ -103,31 +103,52 @@ pub(crate) struct TxnSpec {
 }
 
 pub(crate) fn spec(kind: TransactionType) -> TxnSpec {
+    use TransactionType::*;
+    let t = |mti, f3, f25, f60_1, reversible, pin| TxnSpec {
+        mti,
+        f3,
+        f25,
+        f60_1,
+        reversible,
+        pin,
+    };
+    //                        MTI  F3        F25   60.1  reversible PIN
     match kind {
-        TransactionType::Sale => TxnSpec {
-            mti: 200,
-            f3: "000000",
-            f25: "00",
-            f60_1: "22",
-            reversible: true,
-            pin: true,
-        },
-        TransactionType::Void => TxnSpec {
-            mti: 200,
-            f3: "200000",
-            f25: "00",
-            f60_1: "23",
-            reversible: true,
-            pin: false,
-        },
-        TransactionType::Refund => TxnSpec {
-            mti: 220,
-            f3: "200000",
-            f25: "00",
-            f60_1: "25",
-            reversible: false,
-            pin: false,
-        },
+        Sale =>
+        /*            */
+        {
+            t(200, "000000", "00", "22", true, true)
+        }
+        Void =>
+        /*            */
+        {
+            t(200, "200000", "00", "23", true, false)
+        }
+        Refund =>
+        /*          */
+        {
+            t(220, "200000", "00", "25", false, false)
+        }
+        Preauth =>
+        /*         */
+        {
+            t(100, "030000", "06", "10", true, true)
+        }
+        PreauthVoid =>
+        /*     */
+        {
+            t(100, "200000", "06", "11", true, false)
+        }
+        PreauthComplete =>
+        /* */
+        {
+            t(200, "000000", "06", "20", true, false)
+        }
+        CompleteVoid =>
+        /*    */
+        {
+            t(200, "200000", "06", "21", true, false)
+        }
     }
 }
 

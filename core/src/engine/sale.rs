@@ -73,8 +73,8 @@ fn conclude(
         batch: ctx.batch,
         result: r.clone(),
         response_code: resp.and_then(|m| m.get_str(39)).map(str::to_string),
-        voids: match (ctx.req.kind, &ctx.req.original) {
-            (crate::payment::TransactionType::Void, Some(o)) => Some((o.batch, o.trace)),
+        voids: match (ctx.req.kind.voids(), &ctx.req.original) {
+            (Some(_), Some(o)) => Some((o.batch, o.trace)),
             _ => None,
         },
     };
