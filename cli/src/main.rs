@@ -167,6 +167,10 @@ enum TerminalCommand {
     PublicKey,
     /// Sign in (0800/0810).
     SignIn,
+    /// Sign out (0820/002).
+    SignOut,
+    /// Echo test (0820/301).
+    Echo,
     /// Restart recovery: settle interrupted transactions, sign in, send pending reversals.
     Recover {
         /// JSON output.
@@ -625,6 +629,18 @@ async fn terminal(
             } else {
                 ExitCode::FAILURE
             });
+        }
+        TerminalCommand::SignOut | TerminalCommand::Echo => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
+            if matches!(command, TerminalCommand::SignOut) {
+                t.sign_in().await?;
+                t.sign_out().await?;
+                println!("signed out");
+            } else {
+                t.echo().await?;
+                println!("host answered the echo test");
+            }
         }
         TerminalCommand::SignIn => {
             let (host, pem) = host_and_ca()?;

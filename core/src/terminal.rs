@@ -229,6 +229,28 @@ impl Terminal {
         }
     }
 
+    /// Signs out (0820/002): the PIN pad's keys stay, but the terminal must sign in again.
+    pub async fn sign_out(&mut self) -> Result<(), TerminalError> {
+        self.management(true).await
+    }
+
+    /// Echo test (0820/301): is the host there?
+    pub async fn echo(&mut self) -> Result<(), TerminalError> {
+        self.management(false).await
+    }
+
+    async fn management(&mut self, sign_out: bool) -> Result<(), TerminalError> {
+        let first = self.engine.start_management(sign_out)?;
+        let kind = if sign_out { "sign-out" } else { "echo" };
+        match self.drive(kind, first).await? {
+            Finished::Management(Ok(())) => Ok(()),
+            Finished::Management(Err(why)) => {
+                Err(TerminalError::Unexpected(format!("{kind} failed: {why}")))
+            }
+            other => Err(TerminalError::Unexpected(format!("{other:?}"))),
+        }
+    }
+
     /// Settles the current batch (pending reversals first); on success the batch number moves on.
     pub async fn settle(&mut self) -> Result<crate::engine::SettlementOutcome, TerminalError> {
         if !self.engine.is_signed_in() {

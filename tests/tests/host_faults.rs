@@ -191,3 +191,18 @@ async fn same_order_twice_is_one_charge_and_different_content_is_refused() {
     let err = r.terminal.sale(bigger).await.unwrap_err();
     assert!(err.to_string().contains("already used"), "{err}");
 }
+
+#[tokio::test]
+async fn echo_and_sign_out() {
+    let mut r = rig(RigOptions::default()).await;
+    r.terminal.echo().await.expect("echo before sign-in");
+    r.terminal.sign_in().await.unwrap();
+    r.terminal.sign_out().await.unwrap();
+    let err = r.terminal.sale(sale("SO-1")).await.unwrap_err();
+    assert!(err.to_string().contains("not signed in"), "{err}");
+    r.terminal.sign_in().await.unwrap();
+    assert_eq!(
+        r.terminal.sale(sale("SO-1")).await.unwrap().outcome,
+        Outcome::Approved
+    );
+}

@@ -43,6 +43,27 @@ async fn a_balanced_day_then_a_day_with_batch_upload() {
             .unwrap();
         assert_eq!(f.outcome, Outcome::Approved);
     }
+    // A pre-authorization and its completion: the completion is a debit, the hold is not.
+    let pre = r
+        .terminal
+        .preauth(
+            CALLER,
+            "D1-pre",
+            Money::from_minor(3_000, Currency::CNY).unwrap(),
+        )
+        .await
+        .unwrap();
+    let done = r
+        .terminal
+        .preauth_complete(
+            CALLER,
+            "D1-pre-c",
+            pre.reference.as_deref().unwrap(),
+            Money::from_minor(3_200, Currency::CNY).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.outcome, Outcome::Approved);
     let mine = r.terminal.journal().settlement_input(batch1).unwrap();
     let tid = r.terminal.config().identity.terminal_id.clone();
     let host = r.host.acquirer.lock().unwrap().batch_totals(&tid, batch1);
@@ -55,7 +76,11 @@ async fn a_balanced_day_then_a_day_with_batch_upload() {
         ),
         host
     );
-    assert_eq!((mine.debit_count, mine.credit_count), (11, 3));
+    assert_eq!(
+        (mine.debit_count, mine.credit_count),
+        (12, 3),
+        "11 sales in force and 1 completion"
+    );
     assert_eq!(
         r.terminal.settle().await.unwrap(),
         SettlementOutcome::Balanced
@@ -66,8 +91,8 @@ async fn a_balanced_day_then_a_day_with_batch_upload() {
             .iter()
             .filter(|e| e.state == TxnState::Settled)
             .count(),
-        11 + 3 + 3,
-        "11 sales in force, 3 refunds and the 3 voids themselves"
+        11 + 3 + 3 + 2,
+        "11 sales in force, 3 refunds, the 3 voids themselves, the pre-auth and its completion"
     );
     assert_eq!(
         entries

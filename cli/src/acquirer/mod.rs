@@ -356,6 +356,14 @@ impl Acquirer {
                     self.referring(&tid, req, &mut resp, now, &mut header, "preauth_void")
                 }
                 (400, _) => self.reversal(&tid, req, &mut header),
+                (820, _) => match req.get_str(60).and_then(|f| f.get(8..11)) {
+                    Some("002") => {
+                        self.keys.remove(&tid);
+                        "00".to_string()
+                    }
+                    Some("301") => "00".to_string(),
+                    _ => "40".to_string(),
+                },
                 (500, _) => self.settle(&tid, req, &mut resp, &mut header),
                 (320, _) => self.batch_upload(&tid, req, &mut header),
                 (200, Some("200000")) => {

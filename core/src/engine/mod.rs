@@ -220,6 +220,8 @@ pub enum Finished {
     SignInFailed(SignInError),
     /// A payment ended with this result.
     Payment(Box<PaymentResult>),
+    /// Sign-out or echo test ended (`Err` says why it failed).
+    Management(Result<(), String>),
     /// Settlement ended.
     Settlement {
         /// The batch it was for.
@@ -302,6 +304,7 @@ enum Active {
     Sale(Box<sale::Sale>),
     Reversal(Box<reversal::Reversal>),
     Settle(Box<settle::Settle>),
+    Management(sign_in::Management),
 }
 
 /// Counters and session state the transactions share.
@@ -407,6 +410,16 @@ impl Engine {
         Ok(action)
     }
 
+    /// Starts a sign-out (0820/002; the terminal must sign in again) or an echo test (0820/301).
+    pub fn start_management(&mut self, sign_out: bool) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        let (machine, action) = sign_in::Management::start(&mut self.session, sign_out);
+        self.active = Some(Active::Management(machine));
+        Ok(action)
+    }
+
     /// Starts batch settlement with the journal's totals (send pending reversals first).
     pub fn start_settlement(&mut self, input: SettlementInput) -> Result<Action, EngineError> {
         if self.active.is_some() {
@@ -435,6 +448,13 @@ impl Engine {
                 Ok((m, a)) => (m.map(|m| Active::Reversal(Box::new(m))), a),
                 Err((m, e)) => {
                     self.active = Some(Active::Reversal(m));
+                    return Err(e);
+                }
+            },
+            Active::Management(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(Active::Management), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Management(m));
                     return Err(e);
                 }
             },

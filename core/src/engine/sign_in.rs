@@ -123,3 +123,59 @@ impl SignIn {
         }
     }
 }
+
+/// Sign-out (0820, 60.3 002) or echo test (0820, 60.3 301): one request, one answer.
+pub(crate) enum Management {
+    ExpectHostAnswer { request: Message, sign_out: bool },
+}
+
+impl Management {
+    pub fn start(s: &mut Session, sign_out: bool) -> (Management, Action) {
+        let trace = s.take_trace();
+        let mut m = Message::new(crate::iso8583::Mti::new(820).expect("valid"));
+        m.set(11, format!("{trace:06}"));
+        m.set(41, s.config.identity.terminal_id.as_bytes().to_vec());
+        m.set(42, s.config.identity.merchant_id.as_bytes().to_vec());
+        m.set(
+            60,
+            format!("00{:06}{}", s.batch, if sign_out { "002" } else { "301" }),
+        );
+        let bytes = frame(s, m.clone())
+            .encode(&CUP_FIELDS)
+            .expect("well-formed request");
+        let timeout = s.config.host_timeout;
+        (
+            Management::ExpectHostAnswer {
+                request: m,
+                sign_out,
+            },
+            Action::SendToHost {
+                frame: bytes,
+                timeout,
+            },
+        )
+    }
+
+    pub fn handle(
+        self,
+        s: &mut Session,
+        event: Event,
+    ) -> Result<(Option<Management>, Action), (Management, EngineError)> {
+        match (self, event) {
+            (Management::ExpectHostAnswer { request, sign_out }, Event::HostAnswered(answer)) => {
+                let ok = answer
+                    .map_err(|e| format!("{e:?}"))
+                    .and_then(|b| check_response(&request, &b).map_err(|e| e.to_string()))
+                    .and_then(|f| match f.message.get_str(39) {
+                        Some("00") => Ok(()),
+                        other => Err(format!("host answered {}", other.unwrap_or("no code"))),
+                    });
+                if ok.is_ok() && sign_out {
+                    s.signed_in = false;
+                }
+                Ok((None, Action::Finish(Finished::Management(ok))))
+            }
+            (state, _) => Err((state, EngineError::UnexpectedEvent("network management"))),
+        }
+    }
+}
