@@ -47,6 +47,9 @@ enum Command {
         /// How long to wait for the host, in milliseconds.
         #[arg(long, default_value_t = 30_000)]
         host_timeout_ms: u64,
+        /// Acquirer profile (JSON), the same file the host simulator reads; default: the CUP defaults.
+        #[arg(long)]
+        profile: Option<PathBuf>,
         #[command(subcommand)]
         command: TerminalCommand,
     },
@@ -524,11 +527,17 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             host,
             ca,
             host_timeout_ms,
+            profile,
             command,
         } => {
             smartpos_cli::terminal_cmd::set_host_timeout(std::time::Duration::from_millis(
                 host_timeout_ms,
             ));
+            if let Some(p) = profile {
+                let text = std::fs::read_to_string(&p)
+                    .map_err(|e| format!("cannot read profile {}: {e}", p.display()))?;
+                smartpos_cli::terminal_cmd::set_profile(AcquirerProfile::from_json(&text)?);
+            }
             terminal(data_dir, host, ca, command).await
         }
         Command::Demo { out, frames } => {

@@ -125,6 +125,13 @@ impl Default for Customer {
 }
 
 static HOST_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
+static PROFILE: std::sync::OnceLock<smartpos_core::profile::AcquirerProfile> =
+    std::sync::OnceLock::new();
+
+/// Sets the acquirer profile terminals built by this module use (default: the CUP defaults).
+pub fn set_profile(p: smartpos_core::profile::AcquirerProfile) {
+    let _ = PROFILE.set(p);
+}
 
 /// Sets how long terminals built by this module wait for the host.
 pub fn set_host_timeout(t: std::time::Duration) {
@@ -161,6 +168,9 @@ pub fn build_terminal(
     };
     let link = HostLink::new(host, ca_pem)?;
     let mut config = EngineConfig::demo();
+    if let Some(p) = PROFILE.get() {
+        config.profile = p.clone();
+    }
     config.host_timeout = std::time::Duration::from_millis(
         HOST_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed),
     );

@@ -46,6 +46,8 @@ pub struct RigOptions {
     pub pins: Vec<PinScript>,
     /// Frames log.
     pub frames: Option<std::path::PathBuf>,
+    /// Acquirer profile for both host and terminal.
+    pub profile: smartpos_core::profile::AcquirerProfile,
 }
 
 impl Default for RigOptions {
@@ -57,6 +59,7 @@ impl Default for RigOptions {
             cards: vec![good_card(); 4],
             pins: vec![PinScript::Pin("123456".into()); 4],
             frames: None,
+            profile: smartpos_core::profile::AcquirerProfile::cup_default(),
         }
     }
 }
@@ -66,6 +69,7 @@ pub async fn rig(opts: RigOptions) -> Rig {
     let mut sim = SimConfig::ephemeral();
     sim.faults = opts.faults;
     sim.frames = opts.frames;
+    sim.profile = opts.profile.clone();
     let host = server::start(sim).await.expect("host starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let journal = Journal::open(&dir.path().join("journal.db")).expect("journal");
@@ -73,6 +77,7 @@ pub async fn rig(opts: RigOptions) -> Rig {
     let link = HostLink::new(&host.url, ca.as_bytes()).expect("link");
     let mut config = EngineConfig::demo();
     config.host_timeout = opts.host_timeout;
+    config.profile = opts.profile;
     let terminal = Terminal::new(
         config,
         journal,

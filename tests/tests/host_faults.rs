@@ -206,3 +206,26 @@ async fn echo_and_sign_out() {
         Outcome::Approved
     );
 }
+
+#[tokio::test]
+async fn single_des_and_first_half_mac_profiles_work_end_to_end() {
+    use smartpos_core::profile::{AcquirerProfile, KeyLayout, MacKeyUse};
+    for (layout, mac) in [
+        (KeyLayout::Single, MacKeyUse::Full),
+        (KeyLayout::Double, MacKeyUse::FirstHalf),
+    ] {
+        let profile = AcquirerProfile {
+            key_layout: layout,
+            mac_key_use: mac,
+            ..AcquirerProfile::cup_default()
+        };
+        let mut r = rig(RigOptions {
+            profile,
+            ..Default::default()
+        })
+        .await;
+        r.terminal.sign_in().await.unwrap();
+        let s = r.terminal.sale(sale("PF-1")).await.unwrap();
+        assert_eq!(s.outcome, Outcome::Approved, "{layout:?} {mac:?}");
+    }
+}
