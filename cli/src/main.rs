@@ -141,6 +141,22 @@ enum HalCommand {
     },
 }
 
+/// What every transaction command takes: the order, the calling app, the customer, output form.
+#[derive(clap::Args, Clone)]
+struct OrderArgs {
+    /// Merchant order id.
+    #[arg(long)]
+    order: String,
+    /// Calling app package recorded with the order.
+    #[arg(long, default_value = "com.example.merchant")]
+    caller: String,
+    #[command(flatten)]
+    customer: CustomerArgs,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(clap::Args, Clone)]
 struct CustomerArgs {
     /// Test card number presented (see sdk-docs: test cards).
@@ -208,17 +224,8 @@ enum TerminalCommand {
         /// Retrieval reference of the sale.
         #[arg(long)]
         orig_ref: String,
-        /// Merchant order id of the void.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// Refund (part of) an approved sale.
     Refund {
@@ -228,51 +235,24 @@ enum TerminalCommand {
         /// Amount in CNY, e.g. 5.00.
         #[arg(long)]
         amount: String,
-        /// Merchant order id of the refund.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// Pre-authorization: a hold on the card.
     Preauth {
         /// Amount in CNY.
         #[arg(long)]
         amount: String,
-        /// Merchant order id.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// Release a pre-authorization's hold.
     PreauthVoid {
         /// Retrieval reference of the pre-authorization.
         #[arg(long)]
         orig_ref: String,
-        /// Merchant order id.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// Complete a pre-authorization (at most 115 % of the hold).
     PreauthComplete {
@@ -282,34 +262,16 @@ enum TerminalCommand {
         /// Amount in CNY.
         #[arg(long)]
         amount: String,
-        /// Merchant order id.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// Void a completion of the current batch.
     CompleteVoid {
         /// Retrieval reference of the completion.
         #[arg(long)]
         orig_ref: String,
-        /// Merchant order id.
-        #[arg(long)]
-        order: String,
-        /// Calling app package.
-        #[arg(long, default_value = "com.example.merchant")]
-        caller: String,
         #[command(flatten)]
-        customer: CustomerArgs,
-        /// JSON output.
-        #[arg(long)]
-        json: bool,
+        o: OrderArgs,
     },
     /// The journal record of an order.
     Query {
@@ -609,6 +571,16 @@ async fn terminal(
             .map_err(|e| format!("cannot read CA {}: {e}", ca_path.display()))?;
         Ok((host, pem))
     };
+    // A terminal for a transaction command: built on the data directory and signed in.
+    let online = async |o: &OrderArgs| -> Result<
+        smartpos_core::terminal::Terminal,
+        Box<dyn std::error::Error + Send + Sync>,
+    > {
+        let (host, pem) = host_and_ca()?;
+        let mut t = build_terminal(&dir, &host, &pem, &o.customer.customer())?;
+        t.sign_in().await?;
+        Ok(t)
+    };
     match command {
         TerminalCommand::PublicKey => {
             println!("{}", dir.terminal_key()?.public_hex());
@@ -730,90 +702,53 @@ async fn terminal(
                 }
             }
         }
-        TerminalCommand::Void {
-            orig_ref,
-            order,
-            caller,
-            customer,
-            json,
-        } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            let r = t.void(&caller, &order, &orig_ref).await?;
-            return print_result(&r, json);
+        TerminalCommand::Void { orig_ref, o } => {
+            let mut t = online(&o).await?;
+            return print_result(&t.void(&o.caller, &o.order, &orig_ref).await?, o.json);
         }
         TerminalCommand::Refund {
             orig_ref,
             amount,
-            order,
-            caller,
-            customer,
-            json,
+            o,
         } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            let r = t
-                .refund(&caller, &order, &orig_ref, parse_cny(&amount)?)
-                .await?;
-            return print_result(&r, json);
-        }
-        TerminalCommand::Preauth {
-            amount,
-            order,
-            caller,
-            customer,
-            json,
-        } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
+            let mut t = online(&o).await?;
             return print_result(
-                &t.preauth(&caller, &order, parse_cny(&amount)?).await?,
-                json,
+                &t.refund(&o.caller, &o.order, &orig_ref, parse_cny(&amount)?)
+                    .await?,
+                o.json,
             );
         }
-        TerminalCommand::PreauthVoid {
-            orig_ref,
-            order,
-            caller,
-            customer,
-            json,
-        } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            return print_result(&t.preauth_void(&caller, &order, &orig_ref).await?, json);
+        TerminalCommand::Preauth { amount, o } => {
+            let mut t = online(&o).await?;
+            return print_result(
+                &t.preauth(&o.caller, &o.order, parse_cny(&amount)?).await?,
+                o.json,
+            );
+        }
+        TerminalCommand::PreauthVoid { orig_ref, o } => {
+            let mut t = online(&o).await?;
+            return print_result(
+                &t.preauth_void(&o.caller, &o.order, &orig_ref).await?,
+                o.json,
+            );
         }
         TerminalCommand::PreauthComplete {
             orig_ref,
             amount,
-            order,
-            caller,
-            customer,
-            json,
+            o,
         } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            return print_result(
-                &t.preauth_complete(&caller, &order, &orig_ref, parse_cny(&amount)?)
-                    .await?,
-                json,
-            );
+            let mut t = online(&o).await?;
+            let r = t
+                .preauth_complete(&o.caller, &o.order, &orig_ref, parse_cny(&amount)?)
+                .await?;
+            return print_result(&r, o.json);
         }
-        TerminalCommand::CompleteVoid {
-            orig_ref,
-            order,
-            caller,
-            customer,
-            json,
-        } => {
-            let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            return print_result(&t.complete_void(&caller, &order, &orig_ref).await?, json);
+        TerminalCommand::CompleteVoid { orig_ref, o } => {
+            let mut t = online(&o).await?;
+            return print_result(
+                &t.complete_void(&o.caller, &o.order, &orig_ref).await?,
+                o.json,
+            );
         }
         TerminalCommand::Settle { json } => {
             let (host, pem) = host_and_ca()?;
