@@ -62,7 +62,9 @@ pub enum TerminalError {
 /// The environment variable that aborts the process at a named step (crash tests only):
 /// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `persist-created`, `read-card`,
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
-/// `persist-reversal-attempt`, `persist-reversal-done`, `finish`; kinds: `sign-in`, `sale`, `reversal`.
+/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish`; kinds: `sign-in`,
+/// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
+/// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
 
 fn entry_amount(e: &JournalEntry) -> Option<Money> {
@@ -222,8 +224,9 @@ impl Terminal {
             return Err(crate::engine::EngineError::NotSignedIn.into());
         }
         self.flush_reversals().await?;
+        let kind = request.kind.name();
         let first = self.engine.start_sale(request, (self.clock)())?;
-        match self.drive("sale", first).await? {
+        match self.drive(kind, first).await? {
             Finished::Payment(r) => Ok(*r),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
