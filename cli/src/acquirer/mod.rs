@@ -226,17 +226,7 @@ impl Acquirer {
         }
     }
 
-    fn settle(
-        &mut self,
-        tid: &str,
-        req: &Message,
-        resp: &mut Message,
-        header: &mut smartpos_core::iso8583::Header,
-    ) -> String {
-        if !self.mac_ok(tid, req) {
-            *header = header.with_request(3);
-            return "A0".into();
-        }
+    fn settle(&mut self, tid: &str, req: &Message, resp: &mut Message) -> String {
         let batch: u32 = req
             .get_str(60)
             .and_then(|f| f.get(2..8))
@@ -268,16 +258,7 @@ impl Acquirer {
         "00".into()
     }
 
-    fn batch_upload(
-        &mut self,
-        tid: &str,
-        req: &Message,
-        header: &mut smartpos_core::iso8583::Header,
-    ) -> String {
-        if !self.mac_ok(tid, req) {
-            *header = header.with_request(3);
-            return "A0".into();
-        }
+    fn batch_upload(&mut self, tid: &str, req: &Message) -> String {
         match req.get_str(60).and_then(|f| f.get(8..11)) {
             Some("202") | Some("207") => {
                 self.close_batch(tid);
@@ -339,23 +320,26 @@ impl Acquirer {
         resp.set(32, self.profile.acquirer_id.clone());
         let tid = req.get_str(41).unwrap_or("").to_string();
         let known = self.state.terminals.iter().any(|t| t.terminal_id == tid);
+        let macced = !matches!(req.mti.value(), 800 | 820);
         let code = if !known {
             "97".to_string()
+        } else if macced && !self.mac_ok(&tid, req) {
+            // No session keys (not signed in) or a bad MAC: A0, and ask for a new sign-in.
+            header = header.with_request(3);
+            "A0".to_string()
         } else {
             match (req.mti.value(), req.get_str(3)) {
                 (800, _) => self.sign_in(&tid, req, &mut resp),
                 (200, Some("000000")) if f60_1(req) == "20" => {
-                    self.referring(&tid, req, &mut resp, now, &mut header, "preauth_complete")
+                    self.referring(&tid, req, &mut resp, now, "preauth_complete")
                 }
                 (200, Some("200000")) if f60_1(req) == "21" => {
-                    self.referring(&tid, req, &mut resp, now, &mut header, "complete_void")
+                    self.referring(&tid, req, &mut resp, now, "complete_void")
                 }
-                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, &mut header, false),
-                (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, &mut header, true),
-                (100, Some("200000")) => {
-                    self.referring(&tid, req, &mut resp, now, &mut header, "preauth_void")
-                }
-                (400, _) => self.reversal(&tid, req, &mut header),
+                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, false),
+                (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, true),
+                (100, Some("200000")) => self.referring(&tid, req, &mut resp, now, "preauth_void"),
+                (400, _) => self.reversal(&tid, req),
                 (820, _) => match req.get_str(60).and_then(|f| f.get(8..11)) {
                     Some("002") => {
                         self.keys.remove(&tid);
@@ -364,14 +348,10 @@ impl Acquirer {
                     Some("301") => "00".to_string(),
                     _ => "40".to_string(),
                 },
-                (500, _) => self.settle(&tid, req, &mut resp, &mut header),
-                (320, _) => self.batch_upload(&tid, req, &mut header),
-                (200, Some("200000")) => {
-                    self.referring(&tid, req, &mut resp, now, &mut header, "void")
-                }
-                (220, Some("200000")) => {
-                    self.referring(&tid, req, &mut resp, now, &mut header, "refund")
-                }
+                (500, _) => self.settle(&tid, req, &mut resp),
+                (320, _) => self.batch_upload(&tid, req),
+                (200, Some("200000")) => self.referring(&tid, req, &mut resp, now, "void"),
+                (220, Some("200000")) => self.referring(&tid, req, &mut resp, now, "refund"),
                 _ => "40".to_string(),
             }
         };
@@ -450,16 +430,7 @@ impl Acquirer {
         }
     }
 
-    fn reversal(
-        &mut self,
-        tid: &str,
-        req: &Message,
-        header: &mut smartpos_core::iso8583::Header,
-    ) -> String {
-        if !self.mac_ok(tid, req) {
-            *header = header.with_request(3);
-            return "A0".into();
-        }
+    fn reversal(&mut self, tid: &str, req: &Message) -> String {
         let f61 = req.get_str(61).unwrap_or("");
         let (batch, trace) = match (
             f61.get(0..6).and_then(|b| b.parse().ok()),
@@ -531,13 +502,8 @@ impl Acquirer {
         req: &Message,
         resp: &mut Message,
         now: LocalTime,
-        header: &mut smartpos_core::iso8583::Header,
         kind: &str,
     ) -> String {
-        if !self.mac_ok(tid, req) {
-            *header = header.with_request(3);
-            return "A0".into();
-        }
         let num = |f: u8, r: std::ops::Range<usize>| {
             req.get_str(f)
                 .and_then(|v| v.get(r))
@@ -640,14 +606,8 @@ impl Acquirer {
         req: &Message,
         resp: &mut Message,
         now: LocalTime,
-        header: &mut smartpos_core::iso8583::Header,
         hold: bool,
     ) -> String {
-        // No keys (not signed in) or a bad MAC: A0, and ask the terminal to sign in again.
-        if !self.mac_ok(tid, req) {
-            *header = header.with_request(3);
-            return "A0".into();
-        }
         let pan = req
             .get_str(2)
             .map(str::to_string)
