@@ -151,6 +151,14 @@ fn f60_1(m: &Message) -> &str {
     m.get_str(60).and_then(|f| f.get(0..2)).unwrap_or("")
 }
 
+/// 60.2, the batch number (0 when absent or malformed).
+fn f60_batch(m: &Message) -> u32 {
+    m.get_str(60)
+        .and_then(|f| f.get(2..8))
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(0)
+}
+
 fn set_text(m: &mut Message, f: u8, v: &str) {
     m.set(f, v.as_bytes().to_vec());
 }
@@ -215,6 +223,16 @@ impl Acquirer {
         t
     }
 
+    /// The terminal's current batch at the host (0 for an unknown terminal).
+    fn terminal_batch(&self, tid: &str) -> u32 {
+        self.state
+            .terminals
+            .iter()
+            .find(|t| t.terminal_id == tid)
+            .map(|t| t.batch)
+            .unwrap_or(0)
+    }
+
     fn close_batch(&mut self, tid: &str) {
         if let Some(a) = self
             .state
@@ -227,18 +245,8 @@ impl Acquirer {
     }
 
     fn settle(&mut self, tid: &str, req: &Message, resp: &mut Message) -> String {
-        let batch: u32 = req
-            .get_str(60)
-            .and_then(|f| f.get(2..8))
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0);
-        let current = self
-            .state
-            .terminals
-            .iter()
-            .find(|t| t.terminal_id == tid)
-            .map(|t| t.batch)
-            .unwrap_or(0);
+        let batch: u32 = f60_batch(req);
+        let current = self.terminal_batch(tid);
         if batch != current {
             return "77".into();
         }
@@ -401,11 +409,7 @@ impl Acquirer {
             },
         );
         // Echo the terminal's batch; a terminal that sends 000000 gets the host's.
-        let sent_batch = req
-            .get_str(60)
-            .and_then(|f| f.get(2..8))
-            .and_then(|b| b.parse::<u32>().ok())
-            .unwrap_or(0);
+        let sent_batch = f60_batch(req);
         let account = self
             .state
             .terminals
@@ -438,10 +442,7 @@ impl Acquirer {
         ) {
             (Some(b), Some(t)) => (b, t),
             _ => (
-                req.get_str(60)
-                    .and_then(|f| f.get(2..8))
-                    .and_then(|b| b.parse().ok())
-                    .unwrap_or(0u32),
+                f60_batch(req),
                 req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0u32),
             ),
         };
@@ -509,20 +510,14 @@ impl Acquirer {
                 .and_then(|v| v.get(r))
                 .and_then(|v| v.parse::<u32>().ok())
         };
-        let (trace, batch) = (num(11, 0..6).unwrap_or(0), num(60, 2..8).unwrap_or(0));
+        let (trace, batch) = (num(11, 0..6).unwrap_or(0), f60_batch(req));
         let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
         let pan = req.get_str(2).unwrap_or("").to_string();
         let reference = req.get_str(37).unwrap_or("").to_string();
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
         resp.set(15, now.f13());
-        let current_batch = self
-            .state
-            .terminals
-            .iter()
-            .find(|t| t.terminal_id == tid)
-            .map(|t| t.batch)
-            .unwrap_or(0);
+        let current_batch = self.terminal_batch(tid);
         let dup = self
             .state
             .ledger
@@ -618,11 +613,7 @@ impl Acquirer {
             })
             .unwrap_or_default();
         let trace: u32 = req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
-        let batch: u32 = req
-            .get_str(60)
-            .and_then(|f| f.get(2..8))
-            .and_then(|b| b.parse().ok())
-            .unwrap_or(0);
+        let batch: u32 = f60_batch(req);
         let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
