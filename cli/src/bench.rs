@@ -185,3 +185,126 @@ pub async fn run(n: usize) -> Result<BenchReport, Box<dyn std::error::Error + Se
         e2e_sale: percentiles(e2e),
     })
 }
+
+/// `smartpos bench --codec`: encode + decode pairs of a CUP sale request and response, ours and
+/// pyiso8583's (same frames, the independent spec in `tests/python/cup_spec.py`), in one run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CodecReport {
+    /// Pairs measured for smartpos.
+    pub pairs: usize,
+    /// smartpos: encode+decode pairs per second, one core.
+    pub smartpos_pairs_per_sec: f64,
+    /// pyiso8583: pairs per second in the same run.
+    pub pyiso8583_pairs_per_sec: f64,
+    /// pyiso8583's version.
+    pub pyiso8583_version: String,
+    /// smartpos / pyiso8583.
+    pub ratio: f64,
+}
+
+/// What the codec bench's peer needs: a Python with `pyiso8583`.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecBenchError {
+    /// The Python interpreter could not run.
+    #[error("could not run {python}: {source} (set --python or SMARTPOS_PYTHON; scripts/test.sh builds .cache/venv)")]
+    Python {
+        /// Interpreter tried.
+        python: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The peer failed (for example pyiso8583 is not installed).
+    #[error("pyiso8583 peer failed: {0} (pip install pyiso8583, or run scripts/test.sh once for .cache/venv)")]
+    Peer(String),
+    /// Our own codec failed on the reference frames.
+    #[error("codec: {0}")]
+    Codec(String),
+}
+
+/// The codec's peer script, written out beside its spec so the binary needs no checkout.
+const PEER_SCRIPT: &str = include_str!("../../tests/python/bench_pyiso8583.py");
+const PEER_SPEC: &str = include_str!("../../tests/python/cup_spec.py");
+
+/// The Python used for the peer: `SMARTPOS_PYTHON`, else `.cache/venv/bin/python` when it
+/// exists, else `python3`.
+pub fn default_python() -> String {
+    if let Ok(p) = std::env::var("SMARTPOS_PYTHON") {
+        return p;
+    }
+    let venv = std::path::Path::new(".cache/venv/bin/python");
+    if venv.exists() {
+        return venv.display().to_string();
+    }
+    "python3".into()
+}
+
+/// Runs both codecs over the reference sale pair.
+pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError> {
+    use smartpos_core::iso8583::{samples, Frame, CUP_FIELDS};
+    use std::hint::black_box;
+    let pairs = pairs.max(1000);
+    let (req, resp) = samples::sale_pair();
+    let enc = |f: &Frame| {
+        f.encode(&CUP_FIELDS)
+            .map_err(|e| CodecBenchError::Codec(e.to_string()))
+    };
+    let (a, z) = (enc(&req)?, enc(&resp)?);
+    let one = || -> Result<(), CodecBenchError> {
+        let a = enc(black_box(&req))?;
+        let z = enc(black_box(&resp))?;
+        let dec = |b: &[u8]| {
+            Frame::decode(b, &CUP_FIELDS).map_err(|e| CodecBenchError::Codec(e.to_string()))
+        };
+        black_box((dec(&a)?, dec(&z)?));
+        Ok(())
+    };
+    for _ in 0..pairs / 10 {
+        one()?;
+    }
+    let t = Instant::now();
+    for _ in 0..pairs {
+        one()?;
+    }
+    let ours = pairs as f64 / t.elapsed().as_secs_f64();
+
+    let dir = tempfile::tempdir().map_err(|e| CodecBenchError::Peer(e.to_string()))?;
+    for (name, text) in [
+        ("bench_pyiso8583.py", PEER_SCRIPT),
+        ("cup_spec.py", PEER_SPEC),
+    ] {
+        std::fs::write(dir.path().join(name), text)
+            .map_err(|e| CodecBenchError::Peer(e.to_string()))?;
+    }
+    // Python is ~2 orders of magnitude slower: a tenth of the pairs keeps the run short.
+    let peer_pairs = (pairs / 20).max(500);
+    let out = std::process::Command::new(python)
+        .arg(dir.path().join("bench_pyiso8583.py"))
+        .arg(peer_pairs.to_string())
+        .arg(hex::encode(&a))
+        .arg(hex::encode(&z))
+        .output()
+        .map_err(|source| CodecBenchError::Python {
+            python: python.into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(CodecBenchError::Peer(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| CodecBenchError::Peer(format!("unreadable peer output: {e}")))?;
+    if let Some(err) = v.get("error") {
+        return Err(CodecBenchError::Peer(err.to_string()));
+    }
+    let peer = v["pairs_per_sec"]
+        .as_f64()
+        .ok_or_else(|| CodecBenchError::Peer("no pairs_per_sec".into()))?;
+    Ok(CodecReport {
+        pairs,
+        smartpos_pairs_per_sec: ours,
+        pyiso8583_pairs_per_sec: peer,
+        pyiso8583_version: v["pyiso8583"].as_str().unwrap_or("unknown").into(),
+        ratio: ours / peer,
+    })
+}

@@ -56,11 +56,21 @@ enum Command {
     /// Hardware abstraction tools for vendors and the bank.
     #[command(subcommand)]
     Hal(HalCommand),
-    /// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback). Use --release.
+    /// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback);
+    /// with --codec, ISO 8583 encode+decode beside pyiso8583 in the same run. Use --release.
     Bench {
         /// Sales per measurement.
         #[arg(long, default_value_t = 300)]
         sales: usize,
+        /// Measure the ISO 8583 codec against pyiso8583 instead (ratio printed).
+        #[arg(long)]
+        codec: bool,
+        /// Encode+decode pairs for --codec.
+        #[arg(long, default_value_t = 200_000)]
+        pairs: usize,
+        /// Python with pyiso8583 for --codec (default: SMARTPOS_PYTHON, .cache/venv, python3).
+        #[arg(long)]
+        python: Option<String>,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -422,7 +432,37 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                 Ok(ExitCode::FAILURE)
             }
         }
-        Command::Bench { sales, json } => {
+        Command::Bench {
+            codec: true,
+            pairs,
+            python,
+            json,
+            ..
+        } => {
+            let python = python.unwrap_or_else(smartpos_cli::bench::default_python);
+            let r = smartpos_cli::bench::codec(pairs, &python)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let met = r.smartpos_pairs_per_sec >= 1_000_000.0;
+                println!(
+                    "ISO 8583 sale request + response, encode + decode, one core ({} pairs):",
+                    r.pairs
+                );
+                println!(
+                    "  smartpos   {:>12.0} pairs/s  [target >= 1,000,000: {}]",
+                    r.smartpos_pairs_per_sec,
+                    if met { "met" } else { "MISSED" }
+                );
+                println!(
+                    "  pyiso8583  {:>12.0} pairs/s  (version {}, same frames, same run)",
+                    r.pyiso8583_pairs_per_sec, r.pyiso8583_version
+                );
+                println!("  ratio      {:>12.1}x", r.ratio);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { sales, json, .. } => {
             let r = smartpos_cli::bench::run(sales).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);

@@ -57,3 +57,13 @@ def test_sale_request_carries_the_cup_essentials(demo_frames):
     assert f["53"] == "2600000000000000"
     assert f["60"].startswith("22"), "60.1 = 22 sale"
     assert len(bytes.fromhex(f["52"])) == 8 and len(bytes.fromhex(f["64"])) == 8
+
+
+def test_codec_bench_peer_reproduces_real_frames(demo_frames):
+    """The peer timed by `smartpos bench --codec` must do the same work: decode and re-encode
+    the terminal's sale frames byte for byte."""
+    import bench_pyiso8583
+    req, resp = (bytes.fromhex(r["hex"]) for r in demo_frames[2:4])
+    a_raw, z_raw = bench_pyiso8583.one_pair(req, resp)
+    assert bytes(a_raw) == req[2:]
+    assert bytes(z_raw) == resp[2:]

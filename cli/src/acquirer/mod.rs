@@ -160,7 +160,7 @@ fn f60_batch(m: &Message) -> u32 {
 }
 
 fn set_text(m: &mut Message, f: u8, v: &str) {
-    m.set(f, v.as_bytes().to_vec());
+    m.set(f, v.as_bytes());
 }
 
 impl Acquirer {
@@ -320,7 +320,7 @@ impl Acquirer {
         let mut resp = Message::new(req.mti.response().unwrap_or(req.mti));
         for f in [2u8, 3, 4, 11, 14, 22, 25, 41, 42, 49, 60] {
             if let Some(v) = req.get(f) {
-                resp.set(f, v.to_vec());
+                resp.set(f, v);
             }
         }
         resp.set(12, now.f12());
@@ -367,7 +367,7 @@ impl Acquirer {
         if req.mti.value() != 800 && code != "97" && code != "A0" {
             if let Some(k) = self.keys.get(&tid) {
                 let mab = resp.mac_block(&CUP_FIELDS).expect("well-formed response");
-                resp.set(64, cup_ecb_mac(&k.mac, &mab).to_vec());
+                resp.set(64, cup_ecb_mac(&k.mac, &mab));
             }
         }
         let out = Frame {

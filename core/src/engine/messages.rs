@@ -75,8 +75,8 @@ pub(super) fn frame(s: &Session, message: Message) -> Frame {
 }
 
 fn identity(s: &Session, m: &mut Message) {
-    m.set(41, s.config.identity.terminal_id.as_bytes().to_vec());
-    m.set(42, s.config.identity.merchant_id.as_bytes().to_vec());
+    m.set(41, s.config.identity.terminal_id.as_bytes());
+    m.set(42, s.config.identity.merchant_id.as_bytes());
 }
 
 pub(super) fn sign_in_request(s: &Session, trace: u32) -> Message {
@@ -192,20 +192,20 @@ pub(super) fn financial_request(
     }
     m.set(35, card.expose_track2());
     if let Some(o) = original {
-        m.set(37, o.reference.as_bytes().to_vec());
+        m.set(37, o.reference.as_bytes());
         if let Some(a) = &o.auth_code {
-            m.set(38, a.as_bytes().to_vec());
+            m.set(38, a.as_bytes());
         }
         m.set(61, format!("{:06}{:06}", o.batch, o.trace));
     }
     identity(s, &mut m);
     m.set(49, amount.currency().numeric());
     if let PinEntry::Block(b) = pin {
-        m.set(52, b.0.to_vec());
+        m.set(52, b.0);
         m.set(53, "2600000000000000");
     }
     if !card.icc_data().is_empty() {
-        m.set(55, card.icc_data().to_vec());
+        m.set(55, card.icc_data());
     }
     m.set(60, format!("{}{:06}00050", sp.f60_1, s.batch));
     m

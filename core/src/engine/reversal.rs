@@ -63,7 +63,7 @@ impl Reversal {
                 return (Some(Reversal::ExpectFailurePersisted(why)), a);
             }
         };
-        msg.set(39, p.reason.as_bytes().to_vec());
+        msg.set(39, p.reason.as_bytes());
         msg.remove(64);
         let mab = msg
             .mac_block(&CUP_FIELDS)
@@ -76,7 +76,7 @@ impl Reversal {
         match (self, event) {
             (ExpectMac(p, mut msg), Event::MacComputed(r)) => match r {
                 Ok(mac) => {
-                    msg.set(64, mac.to_vec());
+                    msg.set(64, mac);
                     let bytes = frame(s, msg.clone())
                         .encode(&CUP_FIELDS)
                         .expect("well-formed");

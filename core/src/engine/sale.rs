@@ -188,7 +188,7 @@ impl Sale {
             },
             (ExpectRequestMac(ctx, mut req), Event::MacComputed(r)) => match r {
                 Ok(mac) => {
-                    req.set(64, mac.to_vec());
+                    req.set(64, mac);
                     let reversal = spec(ctx.req.kind).reversible.then(|| {
                         reversal_of(&req, ctx.batch, ctx.trace, "98")
                             .encode(&CUP_FIELDS)

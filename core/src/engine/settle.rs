@@ -95,8 +95,8 @@ type Step = Result<(Option<Settle>, Action), (Box<Settle>, EngineError)>;
 fn base(s: &Session, mti: u16, trace: u32, f60_3: &str) -> Message {
     let mut m = Message::new(Mti::new(mti).expect("valid"));
     m.set(11, format!("{trace:06}"));
-    m.set(41, s.config.identity.terminal_id.as_bytes().to_vec());
-    m.set(42, s.config.identity.merchant_id.as_bytes().to_vec());
+    m.set(41, s.config.identity.terminal_id.as_bytes());
+    m.set(42, s.config.identity.merchant_id.as_bytes());
     m.set(60, format!("00{:06}{f60_3}", s.batch));
     m
 }
@@ -137,7 +137,7 @@ impl Settle {
                 let mut m = base(s, 320, trace, "201");
                 m.set(3, item.processing_code);
                 m.set(4, format!("{:012}", item.amount_minor));
-                m.set(37, item.reference.as_bytes().to_vec());
+                m.set(37, item.reference.as_bytes());
                 m.set(61, format!("{:06}{:06}", s.batch, item.trace));
                 m
             }
@@ -173,7 +173,7 @@ impl Settle {
         match (self, event) {
             (ExpectSettleMac { input, mut msg }, Event::MacComputed(r)) => match r {
                 Ok(m) => {
-                    msg.set(64, m.to_vec());
+                    msg.set(64, m);
                     let a = send(s, &msg);
                     Ok((Some(ExpectSettleAnswer { input, msg }), a))
                 }
@@ -218,7 +218,7 @@ impl Settle {
                 Event::MacComputed(r),
             ) => match r {
                 Ok(m) => {
-                    msg.set(64, m.to_vec());
+                    msg.set(64, m);
                     let a = send(s, &msg);
                     Ok((Some(ExpectUploadAnswer { input, next, msg }), a))
                 }

@@ -9,8 +9,8 @@ use crate::time::LocalTime;
 /// States, named for what they wait for (as rustls names its handshake states).
 #[allow(clippy::enum_variant_names)]
 pub(crate) enum SignIn {
-    ExpectCountersPersisted { request: Message },
-    ExpectHostAnswer { request: Message },
+    ExpectCountersPersisted { request: Box<Message> },
+    ExpectHostAnswer { request: Box<Message> },
     ExpectKeysLoaded { batch: u32 },
     ExpectBatchPersisted { batch: u32 },
 }
@@ -24,7 +24,7 @@ fn fail(e: SignInError) -> (Option<SignIn>, Action) {
 impl SignIn {
     pub fn start(s: &mut Session, _now: LocalTime) -> Result<(SignIn, Action), EngineError> {
         let trace = s.take_trace();
-        let request = sign_in_request(s, trace);
+        let request = Box::new(sign_in_request(s, trace));
         let action = Action::Persist(JournalWrite::Counters {
             next_trace: s.next_trace,
             batch: s.batch,
@@ -38,7 +38,7 @@ impl SignIn {
                 if let Err(e) = r {
                     return Ok(fail(SignInError::Journal(e)));
                 }
-                let bytes = frame(s, request.clone())
+                let bytes = frame(s, (*request).clone())
                     .encode(&CUP_FIELDS)
                     .expect("well-formed request");
                 let timeout = s.config.host_timeout;
@@ -126,7 +126,10 @@ impl SignIn {
 
 /// Sign-out (0820, 60.3 002) or echo test (0820, 60.3 301): one request, one answer.
 pub(crate) enum Management {
-    ExpectHostAnswer { request: Message, sign_out: bool },
+    ExpectHostAnswer {
+        request: Box<Message>,
+        sign_out: bool,
+    },
 }
 
 impl Management {
@@ -134,8 +137,8 @@ impl Management {
         let trace = s.take_trace();
         let mut m = Message::new(crate::iso8583::Mti::new(820).expect("valid"));
         m.set(11, format!("{trace:06}"));
-        m.set(41, s.config.identity.terminal_id.as_bytes().to_vec());
-        m.set(42, s.config.identity.merchant_id.as_bytes().to_vec());
+        m.set(41, s.config.identity.terminal_id.as_bytes());
+        m.set(42, s.config.identity.merchant_id.as_bytes());
         m.set(
             60,
             format!("00{:06}{}", s.batch, if sign_out { "002" } else { "301" }),
@@ -146,7 +149,7 @@ impl Management {
         let timeout = s.config.host_timeout;
         (
             Management::ExpectHostAnswer {
-                request: m,
+                request: Box::new(m),
                 sign_out,
             },
             Action::SendToHost {

@@ -45,12 +45,30 @@ impl std::fmt::Display for Mti {
 
 /// An ISO 8583 message. Text fields (n, z, an, ans) hold their characters as bytes; binary
 /// fields hold raw bytes. Fields 2..=64; the bitmap is derived from which are present.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Field values live in one buffer with a span per field, so decoding a message makes one
+/// allocation rather than one per field.
+#[derive(Clone)]
 pub struct Message {
     /// Message type.
     pub mti: Mti,
-    fields: Vec<Option<Vec<u8>>>,
+    /// Field `n` present when bit `64 - n` is set: the primary bitmap as a big-endian number.
+    present: u64,
+    spans: [(u32, u32); 65],
+    data: Vec<u8>,
 }
+
+const fn bit(field: u8) -> u64 {
+    1u64 << (64 - field as u32)
+}
+
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.mti == other.mti && self.present == other.present && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Message {}
 
 impl std::fmt::Debug for Message {
     /// Never prints card data or secrets: fields 2, 35, 36, 52, 55 and 62 are summarized.
@@ -71,25 +89,48 @@ impl std::fmt::Debug for Message {
 impl Message {
     /// An empty message of this type.
     pub fn new(mti: Mti) -> Self {
+        Self::with_capacity(mti, 0)
+    }
+    fn with_capacity(mti: Mti, bytes: usize) -> Self {
         Message {
             mti,
-            fields: vec![None; 65],
+            present: 0,
+            spans: [(0, 0); 65],
+            data: Vec::with_capacity(bytes),
         }
     }
     /// Sets a field (2..=64). Text fields take their characters.
-    pub fn set(&mut self, field: u8, value: impl Into<Vec<u8>>) -> &mut Self {
+    pub fn set(&mut self, field: u8, value: impl AsRef<[u8]>) -> &mut Self {
+        let value = value.as_ref();
         if (2..=64).contains(&field) {
-            self.fields[field as usize] = Some(value.into());
+            let (start, len) = self.spans[field as usize];
+            if self.present & bit(field) != 0 && value.len() <= len as usize {
+                // overwrite in place: no growth when a field is set again
+                let start = start as usize;
+                self.data[start..start + value.len()].copy_from_slice(value);
+            } else {
+                let start = self.data.len() as u32;
+                self.data.extend_from_slice(value);
+                self.spans[field as usize].0 = start;
+            }
+            self.spans[field as usize].1 = value.len() as u32;
+            self.present |= bit(field);
         }
         self
     }
     /// Removes a field.
     pub fn remove(&mut self, field: u8) -> Option<Vec<u8>> {
-        self.fields.get_mut(field as usize).and_then(Option::take)
+        let v = self.get(field)?.to_vec();
+        self.present &= !bit(field);
+        Some(v)
     }
     /// A field's bytes.
     pub fn get(&self, field: u8) -> Option<&[u8]> {
-        self.fields.get(field as usize)?.as_deref()
+        if !(2..=64).contains(&field) || self.present & bit(field) == 0 {
+            return None;
+        }
+        let (start, len) = self.spans[field as usize];
+        Some(&self.data[start as usize..start as usize + len as usize])
     }
     /// A text field as `&str` (None if absent or not UTF-8).
     pub fn get_str(&self, field: u8) -> Option<&str> {
@@ -97,14 +138,20 @@ impl Message {
     }
     /// Whether a field is present.
     pub fn has(&self, field: u8) -> bool {
-        self.get(field).is_some()
+        (2..=64).contains(&field) && self.present & bit(field) != 0
     }
     /// Present fields in ascending order.
     pub fn iter(&self) -> impl Iterator<Item = (u8, &[u8])> {
-        self.fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.as_deref().map(|v| (i as u8, v)))
+        let mut rest = self.present;
+        std::iter::from_fn(move || {
+            if rest == 0 {
+                return None;
+            }
+            let n = rest.leading_zeros() as u8 + 1;
+            rest &= !bit(n);
+            let (start, len) = self.spans[n as usize];
+            Some((n, &self.data[start as usize..start as usize + len as usize]))
+        })
     }
 
     /// Packs MTI, bitmap and fields with `table`.
@@ -129,11 +176,7 @@ impl Message {
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         out.extend_from_slice(&self.mti.bcd());
-        let mut bitmap = [0u8; 8];
-        for (n, _) in self.iter() {
-            bitmap[(n as usize - 1) / 8] |= 0x80 >> ((n as usize - 1) % 8);
-        }
-        out.extend_from_slice(&bitmap);
+        out.extend_from_slice(&self.present.to_be_bytes());
         for (n, v) in self.iter() {
             let spec = table[n as usize]
                 .as_ref()
@@ -158,29 +201,26 @@ impl Message {
         if bytes.len() < 10 {
             return Err(env(DecodeErrorKind::Truncated));
         }
-        let mti_digits =
-            bcd::unpack(&bytes[..2], 4, false, false).ok_or(env(DecodeErrorKind::BadBcd))?;
-        let mti_n: u16 = std::str::from_utf8(&mti_digits)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(env(DecodeErrorKind::BadBcd))?;
-        let mut msg = Message::new(Mti(mti_n));
-        let bitmap = &bytes[2..10];
-        if bitmap[0] & 0x80 != 0 {
+        let mti_n = bcd::read_len(&bytes[..2]).ok_or(env(DecodeErrorKind::BadBcd))? as u16;
+        // digits unpack to twice their packed size; one allocation for every field
+        let mut msg = Message::with_capacity(Mti(mti_n), 2 * bytes.len());
+        let present = u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes"));
+        if present & bit(1) != 0 {
             return Err(env(DecodeErrorKind::SecondaryBitmap));
         }
+        msg.present = present;
         let mut pos = 10;
-        for n in 2u8..=64 {
-            let i = n as usize - 1;
-            if bitmap[i / 8] & (0x80 >> (i % 8)) == 0 {
-                continue;
-            }
+        let mut rest = present;
+        while rest != 0 {
+            let n = rest.leading_zeros() as u8 + 1;
+            rest &= !bit(n);
             let spec = table[n as usize]
                 .as_ref()
                 .ok_or(DecodeError::new(n, DecodeErrorKind::UndefinedField))?;
-            let (value, used) =
-                decode_field(spec, &bytes[pos..]).map_err(|k| DecodeError::new(n, k))?;
-            msg.fields[n as usize] = Some(value);
+            let start = msg.data.len();
+            let used = decode_field(spec, &bytes[pos..], &mut msg.data)
+                .map_err(|k| DecodeError::new(n, k))?;
+            msg.spans[n as usize] = (start as u32, (msg.data.len() - start) as u32);
             pos += used;
         }
         if pos != bytes.len() {
@@ -194,6 +234,7 @@ fn spec_words(spec: &FieldSpec) -> String {
     format!("{:?} {:?}", spec.kind, spec.len)
 }
 
+#[inline]
 fn encode_field(n: u8, spec: &FieldSpec, v: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
     let bad_len = || EncodeError::BadLength {
         field: n,
@@ -209,9 +250,9 @@ fn encode_field(n: u8, spec: &FieldSpec, v: &[u8], out: &mut Vec<u8>) -> Result<
     }
     match spec.kind {
         Kind::N | Kind::Z => {
-            let packed = bcd::pack(v, spec.left_align, spec.kind == Kind::Z)
-                .ok_or(EncodeError::BadContent { field: n })?;
-            out.extend_from_slice(&packed);
+            if !bcd::pack_into(v, spec.left_align, spec.kind == Kind::Z, out) {
+                return Err(EncodeError::BadContent { field: n });
+            }
         }
         Kind::An => {
             if !v.iter().all(|b| (0x20..0x7F).contains(b)) {
@@ -228,7 +269,13 @@ fn take(input: &[u8], n: usize) -> Result<&[u8], DecodeErrorKind> {
     input.get(..n).ok_or(DecodeErrorKind::Truncated)
 }
 
-fn decode_field(spec: &FieldSpec, input: &[u8]) -> Result<(Vec<u8>, usize), DecodeErrorKind> {
+#[inline]
+/// Decodes one field from the front of `input` into `out`; returns the bytes consumed.
+fn decode_field(
+    spec: &FieldSpec,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<usize, DecodeErrorKind> {
     let (units, prefix) = match spec.len {
         LenRule::Fixed(l) => (l, 0),
         LenRule::LlVar(max) | LenRule::LllVar(max) => {
@@ -249,18 +296,23 @@ fn decode_field(spec: &FieldSpec, input: &[u8]) -> Result<(Vec<u8>, usize), Deco
         Kind::N | Kind::Z => {
             let nbytes = units.div_ceil(2);
             let raw = take(rest, nbytes)?;
-            let v = bcd::unpack(raw, units, spec.left_align, spec.kind == Kind::Z)
-                .ok_or(DecodeErrorKind::BadBcd)?;
-            Ok((v, prefix + nbytes))
+            if !bcd::unpack_into(raw, units, spec.left_align, spec.kind == Kind::Z, out) {
+                return Err(DecodeErrorKind::BadBcd);
+            }
+            Ok(prefix + nbytes)
         }
         Kind::An => {
             let raw = take(rest, units)?;
             if !raw.iter().all(|b| (0x20..0x7F).contains(b)) {
                 return Err(DecodeErrorKind::NotPrintable);
             }
-            Ok((raw.to_vec(), prefix + units))
+            out.extend_from_slice(raw);
+            Ok(prefix + units)
         }
-        Kind::Ans | Kind::B => Ok((take(rest, units)?.to_vec(), prefix + units)),
+        Kind::Ans | Kind::B => {
+            out.extend_from_slice(take(rest, units)?);
+            Ok(prefix + units)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod bcd;
 pub mod error;
 pub mod frame;
 pub mod message;
+pub mod samples;
 pub mod spec;
 
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
