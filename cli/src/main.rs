@@ -248,6 +248,11 @@ enum TerminalCommand {
         #[command(flatten)]
         o: OrderArgs,
     },
+    /// Balance inquiry: card and PIN, the balance comes back (no money moves).
+    Balance {
+        #[command(flatten)]
+        o: OrderArgs,
+    },
     /// Pre-authorization: a hold on the card.
     Preauth {
         /// Amount in CNY.
@@ -758,6 +763,14 @@ async fn terminal(
                 o.json,
             );
         }
+        TerminalCommand::Balance { o } => {
+            let mut t = online(&o).await?;
+            return print_result(
+                &t.balance(&o.caller, &o.order, smartpos_core::money::Currency::CNY)
+                    .await?,
+                o.json,
+            );
+        }
         TerminalCommand::Preauth { amount, o } => {
             let mut t = online(&o).await?;
             return print_result(
@@ -988,6 +1001,9 @@ fn print_result(
             r.reference.as_deref().unwrap_or("-"),
             r.auth_code.as_deref().unwrap_or("-")
         );
+        if let Some(b) = &r.balance {
+            println!("balance {}{}", if b.overdrawn { "-" } else { "" }, b.amount);
+        }
     }
     Ok(if r.outcome == Outcome::Approved {
         ExitCode::SUCCESS

@@ -248,7 +248,7 @@ pub async fn handle_request(
     if request.kind == RequestType::Query {
         return done(envelope_for_query(&request, caller, existing.as_ref(), now));
     }
-    if matches!(request.kind, RequestType::Balance | RequestType::Settle) {
+    if request.kind == RequestType::Settle {
         return done(unsupported(format!(
             "{} is not available on this terminal yet",
             request.kind.name()
@@ -330,6 +330,11 @@ pub async fn handle_request(
         (RequestType::CompleteVoid, _, Some(r)) => {
             terminal
                 .complete_void(&caller.package, &request.order, r)
+                .await
+        }
+        (RequestType::Balance, None, None) => {
+            terminal
+                .balance(&caller.package, &request.order, Currency::CNY)
                 .await
         }
         _ => return done(unsupported("request shape not supported".into())),

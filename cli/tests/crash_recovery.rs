@@ -6,6 +6,7 @@
 use smartpos_cli::faults::Fault;
 use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_core::journal::{Journal, TxnState};
+use smartpos_core::payment::TransactionType;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -295,6 +296,16 @@ fn check_ledgers(case: &str, host: &RunningHost, dir: &Path) -> usize {
             .find(|l| l.batch == e.batch && l.trace == e.trace);
         let host_effective = h.is_some_and(|l| l.in_force());
         let who = format!("{case}: {} ({})", e.order_id, e.kind);
+        if !TransactionType::name_moves_money(&e.kind) {
+            // An inquiry: never on the ledger, never left unknown.
+            assert!(h.is_none(), "{who} is on the host ledger");
+            assert!(
+                matches!(e.state, TxnState::Approved | TxnState::Declined),
+                "{who} left {:?}",
+                e.state
+            );
+            continue;
+        }
         match e.state {
             TxnState::Created | TxnState::Sent => panic!("{who} left {:?}", e.state),
             TxnState::Approved | TxnState::Settled | TxnState::Voided => {
@@ -410,6 +421,7 @@ async fn operation(host: &RunningHost, d: &Path, kind: &str, crash: Option<&str>
             "OP",
         ],
         "preauth" => vec!["preauth", "--amount", "1.00", "--order", "OP"],
+        "balance" => vec!["balance", "--order", "OP"],
         "preauth_void" => vec!["preauth-void", "--orig-ref", &r, "--order", "OP"],
         "preauth_complete" => vec![
             "preauth-complete",
@@ -427,7 +439,7 @@ async fn operation(host: &RunningHost, d: &Path, kind: &str, crash: Option<&str>
 
 fn setup_messages(kind: &str) -> usize {
     match kind {
-        "preauth" => 0,
+        "preauth" | "balance" => 0,
         "complete_void" => 2,
         _ => 1,
     }
@@ -442,6 +454,7 @@ async fn every_transaction_type_recovers_from_every_crash_point_and_fault() {
         "preauth_void",
         "preauth_complete",
         "complete_void",
+        "balance",
     ];
     let points = [
         "persist-created",

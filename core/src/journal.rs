@@ -490,7 +490,7 @@ impl Journal {
             let corrupt = |what: &str| JournalError::Corrupt(format!("row {id}: {what}"));
             let currency =
                 crate::money::Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
-            let amount = crate::money::Money::from_minor(minor as u64, currency)
+            let amount = crate::money::Money::from_stored(minor as u64, currency)
                 .map_err(|_| corrupt("amount"))?;
             let kind =
                 crate::payment::TransactionType::parse(&kind).ok_or_else(|| corrupt("type"))?;
@@ -498,8 +498,14 @@ impl Journal {
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or(crate::time::LocalTime::from_unix(0, 0));
             let before_send = state == "created";
+            // An inquiry that moves no money has nothing to resolve once sent: it ends declined.
+            let inquiry_sent = !before_send && !kind.moves_money();
             let outcome = if before_send {
                 Outcome::Declined(crate::payment::Declined::Interrupted)
+            } else if inquiry_sent {
+                Outcome::Declined(crate::payment::Declined::NoUsableAnswer {
+                    reason: crate::payment::UnknownReason::NoResponse,
+                })
             } else {
                 Outcome::Unknown {
                     reason: crate::payment::UnknownReason::NoResponse,
@@ -518,11 +524,16 @@ impl Journal {
                 terminal_id: who.terminal_id.clone(),
                 merchant_id: who.merchant_id.clone(),
                 time,
+                balance: None,
             };
             let json =
                 serde_json::to_string(&result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
-            if before_send {
-                rec.interrupted_before_send += 1;
+            if before_send || inquiry_sent {
+                if before_send {
+                    rec.interrupted_before_send += 1;
+                } else {
+                    rec.interrupted_after_send += 1;
+                }
                 tx.execute(
                     "UPDATE txns SET state = 'declined', result_json = ?2 WHERE id = ?1",
                     params![id, json],
@@ -705,6 +716,7 @@ mod tests {
             terminal_id: "T".into(),
             merchant_id: "M".into(),
             time: LocalTime::from_unix(0, 0),
+            balance: None,
         };
         j.apply(&JournalWrite::Outcome {
             trace: 5,

@@ -99,6 +99,25 @@ impl Money {
         }
         Ok(Money { minor, currency })
     }
+    /// Zero in `currency`: what an inquiry that moves no money carries (balance inquiry), and a
+    /// balance can be. Payments refuse it ([`Money::from_minor`]).
+    ///
+    /// ```
+    /// use smartpos_core::money::{Currency, Money};
+    /// assert_eq!(Money::zero(Currency::CNY).minor(), 0);
+    /// ```
+    pub fn zero(currency: Currency) -> Self {
+        Money { minor: 0, currency }
+    }
+    /// An amount as stored or reported (a journal row, a balance): zero allowed, the field-4
+    /// maximum still applies.
+    pub fn from_stored(minor: u64, currency: Currency) -> Result<Self, MoneyError> {
+        if minor == 0 {
+            Ok(Money::zero(currency))
+        } else {
+            Money::from_minor(minor, currency)
+        }
+    }
     /// Parses `"12.34"` or `"12"` as major units, exactly (no floating point).
     pub fn parse_major(text: &str, currency: Currency) -> Result<Self, MoneyError> {
         let bad = || MoneyError::Malformed(text.chars().take(32).collect());

@@ -23,10 +23,12 @@ pub enum TransactionType {
     PreauthComplete,
     /// Void of a completion in the current batch.
     CompleteVoid,
+    /// Balance inquiry: card and PIN, no amount; moves no money.
+    Balance,
 }
 
 impl TransactionType {
-    const ALL: [TransactionType; 7] = [
+    const ALL: [TransactionType; 8] = [
         TransactionType::Sale,
         TransactionType::Void,
         TransactionType::Refund,
@@ -34,6 +36,7 @@ impl TransactionType {
         TransactionType::PreauthVoid,
         TransactionType::PreauthComplete,
         TransactionType::CompleteVoid,
+        TransactionType::Balance,
     ];
     /// Stable name used in the journal and on the wire.
     pub fn name(self) -> &'static str {
@@ -45,11 +48,27 @@ impl TransactionType {
             TransactionType::PreauthVoid => "preauth_void",
             TransactionType::PreauthComplete => "preauth_complete",
             TransactionType::CompleteVoid => "complete_void",
+            TransactionType::Balance => "balance",
         }
     }
     /// From the stable name.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+    /// Whether the type charges, credits or holds money (everything but a balance inquiry).
+    /// Types that do not are left out of batch totals, settlement and reconciliation.
+    ///
+    /// ```
+    /// use smartpos_core::payment::TransactionType;
+    /// assert!(TransactionType::Sale.moves_money());
+    /// assert!(!TransactionType::Balance.moves_money());
+    /// ```
+    pub fn moves_money(self) -> bool {
+        self != TransactionType::Balance
+    }
+    /// [`TransactionType::moves_money`] by stable name (journal rows); unknown names count as money.
+    pub fn name_moves_money(name: &str) -> bool {
+        Self::parse(name).is_none_or(Self::moves_money)
     }
     /// For voids: the type of transaction they cancel.
     pub fn voids(self) -> Option<TransactionType> {
@@ -109,6 +128,24 @@ impl PaymentRequest {
             original: None,
         }
     }
+    /// A balance inquiry in `currency`: no amount, the card's balance comes back in
+    /// [`PaymentResult::balance`].
+    ///
+    /// ```
+    /// use smartpos_core::money::Currency;
+    /// use smartpos_core::payment::{PaymentRequest, TransactionType};
+    /// let req = PaymentRequest::balance("com.example.shop", "BAL-1", Currency::CNY);
+    /// assert_eq!((req.kind, req.amount.minor()), (TransactionType::Balance, 0));
+    /// ```
+    pub fn balance(caller: &str, order_id: &str, currency: crate::money::Currency) -> Self {
+        PaymentRequest {
+            caller: caller.to_string(),
+            order_id: order_id.to_string(),
+            kind: TransactionType::Balance,
+            amount: Money::zero(currency),
+            original: None,
+        }
+    }
 }
 
 /// Why a transaction was declined: definitely not charged.
@@ -136,6 +173,12 @@ pub enum Declined {
     Reversed,
     /// The terminal stopped before sending (crash or power loss); recovered at restart.
     Interrupted,
+    /// An inquiry that moves no money (balance) got no usable answer: what would leave a
+    /// payment unknown simply ends the inquiry. Nothing was charged; ask again.
+    NoUsableAnswer {
+        /// What was wrong with the answer.
+        reason: UnknownReason,
+    },
     /// The card or PIN pad failed before anything was sent.
     Device {
         /// What failed (no card data).
@@ -214,6 +257,65 @@ pub struct PaymentResult {
     pub merchant_id: String,
     /// When the transaction started, terminal local time.
     pub time: LocalTime,
+    /// The card's balance, for an approved balance inquiry (field 54).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<AccountBalance>,
+}
+
+/// An account balance as the issuer reports it in field 54.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountBalance {
+    /// The amount (zero allowed).
+    pub amount: Money,
+    /// True when the issuer marks it as a debit balance (overdrawn, `D`), false for credit (`C`).
+    pub overdrawn: bool,
+}
+
+impl AccountBalance {
+    /// Parses field 54 (CUP: repeated 20-character groups: account type n2, amount type n2,
+    /// currency n3, sign `C`/`D`, amount n12). Takes the available balance (type `02`), else the
+    /// first group; `None` when no group is well formed.
+    ///
+    /// ```
+    /// use smartpos_core::payment::AccountBalance;
+    /// let b = AccountBalance::from_field54("1001156C0000000500001002156C000000012345").unwrap();
+    /// assert_eq!(b.amount.minor(), 12345);
+    /// assert!(!b.overdrawn);
+    /// assert!(AccountBalance::from_field54("1002156X000000012345").is_none());
+    /// ```
+    pub fn from_field54(text: &str) -> Option<Self> {
+        let group = |g: &[u8]| -> Option<(bool, AccountBalance)> {
+            let g = std::str::from_utf8(g).ok()?;
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            if g.len() != 20 || !digits(&g[..7]) || !digits(&g[8..]) {
+                return None;
+            }
+            let currency = crate::money::Currency::from_numeric(&g[4..7])?;
+            let overdrawn = match &g[7..8] {
+                "C" => false,
+                "D" => true,
+                _ => return None,
+            };
+            let amount = Money::from_stored(g[8..].parse().ok()?, currency).ok()?;
+            Some((&g[2..4] == "02", AccountBalance { amount, overdrawn }))
+        };
+        // the available balance (type 02) first, else the first well-formed group
+        text.as_bytes()
+            .chunks(20)
+            .filter_map(group)
+            .min_by_key(|(available, _)| !available)
+            .map(|(_, b)| b)
+    }
+
+    /// Field 54 text for this balance (one group, account type `10`, amount type `02`).
+    pub fn to_field54(&self) -> String {
+        format!(
+            "1002{}{}{:012}",
+            self.amount.currency().numeric(),
+            if self.overdrawn { 'D' } else { 'C' },
+            self.amount.minor()
+        )
+    }
 }
 
 /// Meaning of common CUP response codes, for people.

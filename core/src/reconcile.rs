@@ -2,6 +2,7 @@
 //! terminal journal with the acquirer's settlement file.
 
 use crate::journal::{JournalEntry, TxnState};
+use crate::payment::TransactionType;
 use serde::{Deserialize, Serialize};
 
 /// Payment channel of a journal entry.
@@ -42,7 +43,8 @@ pub struct BatchTotals {
 pub fn batch_totals(entries: &[JournalEntry], batch: u32) -> BatchTotals {
     let mut lines: Vec<TotalsLine> = Vec::new();
     let (mut unknown_count, mut unknown_amount_minor) = (0, 0);
-    for e in entries.iter().filter(|e| e.batch == batch) {
+    let money = |e: &&JournalEntry| TransactionType::name_moves_money(&e.kind);
+    for e in entries.iter().filter(|e| e.batch == batch).filter(money) {
         match e.state {
             TxnState::Approved => {
                 let ch = channel(e);
@@ -247,7 +249,10 @@ pub fn compare(
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
     };
-    for e in entries {
+    for e in entries
+        .iter()
+        .filter(|e| TransactionType::name_moves_money(&e.kind))
+    {
         let h = host
             .iter()
             .find(|l| l.batch == e.batch && l.trace == e.trace);

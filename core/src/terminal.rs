@@ -64,11 +64,11 @@ pub enum TerminalError {
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
 /// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish`; kinds: `sign-in`,
 /// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
-/// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`).
+/// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
 
 fn entry_amount(e: &JournalEntry) -> Option<Money> {
-    Money::from_minor(e.amount_minor, Currency::from_code(&e.currency)?).ok()
+    Money::from_stored(e.amount_minor, Currency::from_code(&e.currency)?).ok()
 }
 
 fn original_of(e: &JournalEntry, reference: &str) -> Original {
@@ -232,6 +232,19 @@ impl Terminal {
         }
     }
 
+    /// Balance inquiry: card and PIN, no amount; the balance comes back in
+    /// [`PaymentResult::balance`]. Journaled and queryable by order id like a payment, left out of
+    /// totals and settlement; not reversible (nothing to undo).
+    pub async fn balance(
+        &mut self,
+        caller: &str,
+        order_id: &str,
+        currency: Currency,
+    ) -> Result<PaymentResult, TerminalError> {
+        self.sale(PaymentRequest::balance(caller, order_id, currency))
+            .await
+    }
+
     /// Signs out (0820/002): the PIN pad's keys stay, but the terminal must sign in again.
     pub async fn sign_out(&mut self) -> Result<(), TerminalError> {
         self.management(true).await
@@ -383,7 +396,7 @@ impl Terminal {
             PreauthVoid => (Preauth, false, 100),
             PreauthComplete => (Preauth, false, 115),
             CompleteVoid => (PreauthComplete, true, 100),
-            Sale | Preauth => {
+            Sale | Preauth | Balance => {
                 return Err(TerminalError::Unexpected(format!(
                     "{} takes no original",
                     kind.name()

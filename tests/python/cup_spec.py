@@ -43,6 +43,7 @@ CUP_SPEC = {
     "49": _f("ascii", 0, 3, "Currency"),
     "52": _f("b", 0, 8, "PIN block"),
     "53": bcd(0, 16, "Security control"),
+    "54": _f("ascii", 2, 20, "Balance amount"),
     "55": _f("b", 2, 255, "ICC data"),
     "60": bcd(2, 19, "Reserved private 60", right_pad="0"),
     "61": bcd(2, 29, "Original message", right_pad="0"),

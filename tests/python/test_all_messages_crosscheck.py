@@ -29,9 +29,9 @@ def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_pat
     frames = tmp_path / "frames.jsonl"
     state = tmp_path / "host"
     # Financial requests in order: sale, sale, void, refund, pre-auth, completion, completion void,
-    # sale (its answer lost), reversal, settlement.
+    # balance inquiry, sale (its answer lost), reversal, settlement.
     host = subprocess.Popen([smartpos_bin, "host-sim", "--bind", "127.0.0.1:0", "--state", str(state),
-                             "--frames", str(frames), "--faults", "none,none,none,none,none,none,none,drop-after-commit"],
+                             "--frames", str(frames), "--faults", "none,none,none,none,none,none,none,none,drop-after-commit"],
                             stdout=subprocess.PIPE, text=True)
     try:
         url = host.stdout.readline().split("listening on ")[1].strip()
@@ -51,6 +51,7 @@ def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_pat
         pre = json.loads(run("preauth", "--amount", "50.00", "--order", "M-P", "--json"))["reference"]
         done = json.loads(run("preauth-complete", "--orig-ref", pre, "--amount", "55.00", "--order", "M-P-c", "--json"))["reference"]
         run("complete-void", "--orig-ref", done, "--order", "M-P-cv")
+        balance = json.loads(run("balance", "--order", "M-B", "--json"))
         run("sale", "--amount", "1.00", "--order", "M-3", ok=False)  # unknown: answer dropped
         run("recover")
         run("settle")
@@ -81,4 +82,11 @@ def test_every_message_type_decodes_and_every_mac_verifies(smartpos_bin, tmp_pat
             assert cup_mac(mac_key, mab) == bytes.fromhex(fields["64"]), (mti, "MAC")
             macs_checked += 1
     assert {"0800", "0810", "0100", "0110", "0200", "0210", "0220", "0230", "0400", "0410", "0500", "0510"} <= mtis, mtis
-    assert macs_checked >= 18
+    assert macs_checked >= 20
+    # The balance inquiry: F3 310000, no amount; the answer's F54 is what the terminal reported.
+    inquiries = [peer_decode(bytes.fromhex(r["hex"]))[2] for r in records]
+    inquiries = [f for f in inquiries if f.get("3") == "310000"]
+    assert len(inquiries) == 2 and "4" not in inquiries[0], "request without field 4"
+    f54 = inquiries[1]["54"]
+    assert f54[:4] == "1002" and f54[4:7] == "156" and f54[7] == "C"
+    assert int(f54[8:]) == balance["balance"]["amount"]["minor"]

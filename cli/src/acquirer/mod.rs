@@ -345,6 +345,7 @@ impl Acquirer {
                     self.referring(&tid, req, &mut resp, now, "complete_void")
                 }
                 (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, false),
+                (200, Some("310000")) => self.balance(&tid, req, &mut resp, now),
                 (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, true),
                 (100, Some("200000")) => self.referring(&tid, req, &mut resp, now, "preauth_void"),
                 (400, _) => self.reversal(&tid, req),
@@ -594,6 +595,60 @@ impl Acquirer {
         code
     }
 
+    /// The card named by `pan`, if it exists, has not expired and the PIN block (if any) is right.
+    fn card_check(
+        &self,
+        tid: &str,
+        req: &Message,
+        now: LocalTime,
+        pan: &str,
+    ) -> Result<&cards::TestCard, &'static str> {
+        let Some(card) = self.state.cards.iter().find(|c| c.pan == pan) else {
+            return Err("14");
+        };
+        let today = format!("{:02}{:02}", now.year % 100, now.month);
+        if card.expiry < today {
+            return Err("54");
+        }
+        if let Some(block) = req.get(52) {
+            let Some(keys) = self.keys.get(tid) else {
+                return Err("A0");
+            };
+            let Ok(block): Result<[u8; 8], _> = block.try_into() else {
+                return Err("99");
+            };
+            let clear = keys.pin.decrypt_block(block);
+            match iso9564_format0(&card.pin, pan) {
+                Ok(expected) if expected == clear => {}
+                _ => return Err("55"),
+            }
+        }
+        Ok(card)
+    }
+
+    /// Balance inquiry (0200, F3 310000): card and PIN checked, the available balance (balance
+    /// less holds) in field 54; nothing is recorded in the ledger (no money moves).
+    fn balance(&self, tid: &str, req: &Message, resp: &mut Message, now: LocalTime) -> String {
+        let pan = request_pan(req);
+        match self.card_check(tid, req, now, &pan) {
+            Ok(card) => {
+                let available = smartpos_core::payment::AccountBalance {
+                    amount: smartpos_core::money::Money::from_stored(
+                        card.balance.saturating_sub(card.held),
+                        smartpos_core::money::Currency::CNY,
+                    )
+                    .unwrap_or(smartpos_core::money::Money::zero(
+                        smartpos_core::money::Currency::CNY,
+                    )),
+                    overdrawn: false,
+                };
+                set_text(resp, 54, &available.to_field54());
+                "00".into()
+            }
+            Err(code) => code.into(),
+        }
+    }
+
     /// A sale (charge) or, with `hold`, a pre-authorization (hold on the available balance).
     fn sale(
         &mut self,
@@ -603,15 +658,7 @@ impl Acquirer {
         now: LocalTime,
         hold: bool,
     ) -> String {
-        let pan = req
-            .get_str(2)
-            .map(str::to_string)
-            .or_else(|| {
-                req.get_str(35)
-                    .and_then(|t| t.split('=').next())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
+        let pan = request_pan(req);
         let trace: u32 = req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
         let batch: u32 = f60_batch(req);
         let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
@@ -630,24 +677,10 @@ impl Acquirer {
             if amount == 0 {
                 return "13";
             }
-            let Some(card) = self.state.cards.iter().find(|c| c.pan == pan) else {
-                return "14";
+            let card = match self.card_check(tid, req, now, &pan) {
+                Ok(card) => card,
+                Err(code) => return code,
             };
-            let today = format!("{:02}{:02}", now.year % 100, now.month);
-            if card.expiry < today {
-                return "54";
-            }
-            if let Some(block) = req.get(52) {
-                let keys = self.keys.get(tid).expect("checked above");
-                let Ok(block): Result<[u8; 8], _> = block.try_into() else {
-                    return "99";
-                };
-                let clear = keys.pin.decrypt_block(block);
-                match iso9564_format0(&card.pin, &pan) {
-                    Ok(expected) if expected == clear => {}
-                    _ => return "55",
-                }
-            }
             if card.balance.saturating_sub(card.held) < amount {
                 return "51";
             }
@@ -691,4 +724,16 @@ impl Acquirer {
         }
         code
     }
+}
+
+/// The card number of a request: field 2, else the PAN part of track 2.
+fn request_pan(req: &Message) -> String {
+    req.get_str(2)
+        .map(str::to_string)
+        .or_else(|| {
+            req.get_str(35)
+                .and_then(|t| t.split('=').next())
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
 }

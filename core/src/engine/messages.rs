@@ -149,6 +149,11 @@ pub(crate) fn spec(kind: TransactionType) -> TxnSpec {
         {
             t(200, "200000", "06", "21", true, false)
         }
+        Balance =>
+        /*         */
+        {
+            t(200, "310000", "00", "01", false, true)
+        }
     }
 }
 
@@ -168,7 +173,9 @@ pub(super) fn financial_request(
     let with_pin = matches!(pin, PinEntry::Block(_));
     m.set(2, card.pan().expose_digits());
     m.set(3, sp.f3);
-    m.set(4, amount.to_field4());
+    if kind.moves_money() {
+        m.set(4, amount.to_field4());
+    }
     m.set(11, format!("{trace:06}"));
     m.set(12, now.f12());
     m.set(13, now.f13());

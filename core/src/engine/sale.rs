@@ -10,7 +10,8 @@ use crate::card::CardData;
 use crate::hal::{HalError, PinEntry};
 use crate::iso8583::{HostRequest, Message, CUP_FIELDS};
 use crate::payment::{
-    response_message, Declined, Outcome, PaymentRequest, PaymentResult, UnknownReason,
+    response_message, AccountBalance, Declined, Outcome, PaymentRequest, PaymentResult,
+    TransactionType, UnknownReason,
 };
 use crate::time::LocalTime;
 
@@ -44,6 +45,7 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
+    let outcome_is_approved = outcome == Outcome::Approved;
     PaymentResult {
         order_id: ctx.req.order_id.clone(),
         kind: ctx.req.kind,
@@ -57,6 +59,12 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
         terminal_id: s.config.identity.terminal_id.clone(),
         merchant_id: s.config.identity.merchant_id.clone(),
         time: ctx.time,
+        balance: match (&outcome_is_approved, resp.and_then(|m| m.get_str(54))) {
+            (true, Some(f54)) if ctx.req.kind == TransactionType::Balance => {
+                AccountBalance::from_field54(f54)
+            }
+            _ => None,
+        },
     }
 }
 
@@ -67,6 +75,13 @@ fn conclude(
     outcome: Outcome,
     resp: Option<&Message>,
 ) -> (Option<Sale>, Action) {
+    let outcome = match outcome {
+        // Nothing to resolve when no money can have moved.
+        Outcome::Unknown { reason } if !ctx.req.kind.moves_money() => {
+            Outcome::Declined(Declined::NoUsableAnswer { reason })
+        }
+        o => o,
+    };
     let r = Box::new(result(ctx, s, outcome, resp));
     let write = JournalWrite::Outcome {
         trace: ctx.trace,

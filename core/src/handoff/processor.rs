@@ -205,9 +205,18 @@ fn fill_from_result(e: &mut ResultEnvelope, r: &PaymentResult, unix_time: i64) {
         .set("status", code.status())
         .set("message", message)
         .set("host_code", host_code);
+    let amount = if r.kind.moves_money() {
+        r.amount.minor().to_string()
+    } else {
+        String::new()
+    };
     e.set("type", r.kind.name())
-        .set("amount", r.amount.minor().to_string())
+        .set("amount", amount)
         .set("currency", r.amount.currency().code());
+    if let Some(b) = &r.balance {
+        let sign = if b.overdrawn { "-" } else { "" };
+        e.set("balance", format!("{sign}{}", b.amount.minor()));
+    }
     e.set("masked_pan", r.masked_pan.clone().unwrap_or_default());
     e.set("auth_code", r.auth_code.clone().unwrap_or_default())
         .set("reference", r.reference.clone().unwrap_or_default());

@@ -83,7 +83,7 @@ impl ResultCode {
 }
 
 /// The result fields, in the order they are signed. Absent values are empty strings.
-pub const FIELDS: [&str; 19] = [
+pub const FIELDS: [&str; 20] = [
     "v",
     "code",
     "status",
@@ -103,6 +103,7 @@ pub const FIELDS: [&str; 19] = [
     "time",
     "message",
     "host_code",
+    "balance",
 ];
 
 /// A result envelope: one shape for every outcome.

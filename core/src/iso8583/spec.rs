@@ -81,6 +81,7 @@ pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
     t[49] = f(An, Fixed(3), false, "currency code");
     t[52] = f(B, Fixed(8), false, "PIN block");
     t[53] = f(N, Fixed(16), false, "security control information");
+    t[54] = f(An, LllVar(20), false, "balance amount (inquiry response)");
     t[55] = f(B, LllVar(255), false, "ICC data");
     // The note gives n...017; published captures carry 19 digits (60.6/60.7 extensions).
     t[60] = f(
