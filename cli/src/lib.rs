@@ -8,5 +8,6 @@ pub mod demo;
 pub mod faults;
 pub mod hal_cmd;
 pub mod pki;
+pub mod qr_gateway;
 pub mod server;
 pub mod terminal_cmd;

@@ -77,6 +77,8 @@ pub struct RunningHost {
     pub ca_pem: String,
     /// The acquirer (ledger inspection in tests).
     pub acquirer: Arc<Mutex<Acquirer>>,
+    /// The QR gateway (order inspection in tests).
+    pub qr: Arc<Mutex<crate::qr_gateway::QrGateway>>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -92,6 +94,7 @@ impl RunningHost {
 #[derive(Clone)]
 struct AppState {
     acquirer: Arc<Mutex<Acquirer>>,
+    qr: Arc<Mutex<crate::qr_gateway::QrGateway>>,
     frames: Option<Arc<Mutex<std::fs::File>>>,
     ledger_path: Option<PathBuf>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
@@ -200,6 +203,47 @@ fn save_state(path: &PathBuf, state: &HostState) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
+/// Unix time in ms: the gateway's clock.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `POST /qr/v1/{pay|precreate|query|cancel|refund}` with a JSON [`GatewayCall`] body.
+async fn qr_endpoint(
+    State(state): State<AppState>,
+    axum::extract::Path(call): axum::extract::Path<String>,
+    body: Bytes,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use smartpos_core::qr::gateway::GatewayCall;
+    let bad = |why: String| (axum::http::StatusCode::BAD_REQUEST, why).into_response();
+    let parsed: GatewayCall = match serde_json::from_slice(&body) {
+        Ok(c) => c,
+        Err(e) => return bad(format!("not a gateway call: {e}")),
+    };
+    if parsed.path() != call {
+        return bad(format!(
+            "body is a {} call, path says {call}",
+            parsed.path()
+        ));
+    }
+    let reply = {
+        let mut g = state.qr.lock().unwrap_or_else(|p| p.into_inner());
+        g.handle(&parsed, unix_ms())
+    };
+    match reply {
+        crate::qr_gateway::SimReply::Reply(r) => axum::Json(r).into_response(),
+        crate::qr_gateway::SimReply::NoAnswer => {
+            // Hold the call until the client gives up.
+            tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+            (axum::http::StatusCode::GATEWAY_TIMEOUT, "no answer").into_response()
+        }
+    }
+}
+
 /// Starts the simulator and returns once it is listening.
 pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
     let pki = match &config.state_dir {
@@ -226,8 +270,10 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         ))),
         None => None,
     };
+    let qr = Arc::new(Mutex::new(crate::qr_gateway::QrGateway::new()));
     let state = AppState {
         acquirer: acquirer.clone(),
+        qr: qr.clone(),
         frames,
         ledger_path,
         faults: Arc::new(Mutex::new(config.faults.clone().into())),
@@ -235,6 +281,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
     let app = Router::new()
         .route("/", post(pos_endpoint))
         .route("/pos", post(pos_endpoint))
+        .route("/qr/v1/{call}", post(qr_endpoint))
         .with_state(state);
 
     let certs = rustls_pemfile::certs(&mut pki.cert_pem.as_bytes())
@@ -279,6 +326,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         url: format!("https://127.0.0.1:{}/", addr.port()),
         ca_pem: pki.ca_pem,
         acquirer,
+        qr,
         stop,
         task,
     })

@@ -52,7 +52,7 @@ pub enum TxnState {
 }
 
 impl TxnState {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             TxnState::Created => "created",
             TxnState::Sent => "sent",
@@ -108,6 +108,12 @@ pub struct JournalEntry {
     pub reversal_pending: bool,
     /// Whether the reversal ran out of retries: the outcome stays unknown for reconciliation.
     pub reversal_exhausted: bool,
+    /// `card`, `qr_scan` or `qr_display`.
+    pub method: String,
+    /// The wallet of a QR payment.
+    pub wallet: Option<String>,
+    /// QR: when the pay (or precreate) call went out, Unix ms.
+    pub pay_called_at_ms: Option<u64>,
 }
 
 struct InterruptedRow {
@@ -121,6 +127,8 @@ struct InterruptedRow {
     batch: u32,
     masked_pan: Option<String>,
     time_json: Option<String>,
+    method: String,
+    wallet: Option<String>,
 }
 
 /// How many times a reversal is tried before it is left for reconciliation.
@@ -137,7 +145,7 @@ pub struct Recovery {
 
 /// The journal.
 pub struct Journal {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 const SCHEMA: &str = "
@@ -190,6 +198,20 @@ impl Journal {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
+        // Columns added after the first schema (QR payments): added in place when missing.
+        let have: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info('txns')")?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for (name, decl) in [
+            ("method", "TEXT NOT NULL DEFAULT 'card'"),
+            ("wallet", "TEXT"),
+            ("pay_called_at_ms", "INTEGER"),
+        ] {
+            if !have.iter().any(|h| h == name) {
+                conn.execute_batch(&format!("ALTER TABLE txns ADD COLUMN {name} {decl}"))?;
+            }
+        }
         Ok(Journal { conn })
     }
 
@@ -406,6 +428,9 @@ impl Journal {
                 reversal_exhausted: r.get::<_, String>(11)? == "exhausted"
                     || (r.get::<_, String>(11)? == "pending"
                         && r.get::<_, u32>(12)? >= MAX_REVERSAL_ATTEMPTS),
+                method: r.get(13)?,
+                wallet: r.get(14)?,
+                pay_called_at_ms: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
             },
             state,
             r.get(10)?,
@@ -425,7 +450,7 @@ impl Journal {
         Ok(e)
     }
 
-    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state, reversal_attempts";
+    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state, reversal_attempts, method, wallet, pay_called_at_ms";
 
     /// Reversals to send, oldest first (pending and under the retry limit).
     pub fn pending_reversals(&self) -> Result<Vec<crate::engine::PendingReversal>, JournalError> {
@@ -455,7 +480,7 @@ impl Journal {
         let mut rec = Recovery::default();
         let rows: Vec<InterruptedRow> = {
             let mut stmt = tx.prepare(
-                "SELECT id, state, order_id, kind, amount_minor, currency, trace, batch, masked_pan, time_json
+                "SELECT id, state, order_id, kind, amount_minor, currency, trace, batch, masked_pan, time_json, method, wallet
                  FROM txns WHERE state IN ('created', 'sent')",
             )?;
             let mapped = stmt.query_map([], |r| {
@@ -470,6 +495,8 @@ impl Journal {
                     batch: r.get(7)?,
                     masked_pan: r.get(8)?,
                     time_json: r.get(9)?,
+                    method: r.get(10)?,
+                    wallet: r.get(11)?,
                 })
             })?;
             mapped.collect::<Result<_, _>>()?
@@ -485,6 +512,8 @@ impl Journal {
             batch,
             masked_pan,
             time_json,
+            method,
+            wallet,
         } in rows
         {
             let corrupt = |what: &str| JournalError::Corrupt(format!("row {id}: {what}"));
@@ -525,6 +554,8 @@ impl Journal {
                 merchant_id: who.merchant_id.clone(),
                 time,
                 balance: None,
+                method: crate::qr::PaymentMethod::parse(&method).unwrap_or_default(),
+                wallet: wallet.as_deref().and_then(crate::qr::Wallet::parse),
             };
             let json =
                 serde_json::to_string(&result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
@@ -563,7 +594,7 @@ impl Journal {
         for e in self
             .entries()?
             .into_iter()
-            .filter(|e| e.batch == batch && e.state == TxnState::Approved)
+            .filter(|e| e.batch == batch && e.state == TxnState::Approved && e.method == "card")
         {
             let code = match e.kind.as_str() {
                 "sale" | "preauth_complete" => {
@@ -717,6 +748,8 @@ mod tests {
             merchant_id: "M".into(),
             time: LocalTime::from_unix(0, 0),
             balance: None,
+            method: Default::default(),
+            wallet: None,
         };
         j.apply(&JournalWrite::Outcome {
             trace: 5,

@@ -24,6 +24,7 @@ pub mod journal;
 pub mod money;
 pub mod payment;
 pub mod profile;
+pub mod qr;
 pub mod receipt;
 pub mod reconcile;
 pub mod terminal;

@@ -260,6 +260,12 @@ pub struct PaymentResult {
     /// The card's balance, for an approved balance inquiry (field 54).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<AccountBalance>,
+    /// Card, or which QR flow.
+    #[serde(default)]
+    pub method: crate::qr::PaymentMethod,
+    /// The wallet of a QR payment, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<crate::qr::Wallet>,
 }
 
 /// An account balance as the issuer reports it in field 54.

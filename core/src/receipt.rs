@@ -45,7 +45,7 @@ fn outcome_text(o: &Outcome) -> String {
 ///     amount: Money::from_minor(1234, Currency::CNY).unwrap(), outcome: Outcome::Approved,
 ///     masked_pan: Some("622202*********0123".into()), auth_code: Some("123456".into()),
 ///     reference: Some("000000000001".into()), trace: 1, batch: 1, terminal_id: "10000001".into(),
-///     merchant_id: "898310048990001".into(), time: LocalTime::from_unix(0, 0), balance: None };
+///     merchant_id: "898310048990001".into(), time: LocalTime::from_unix(0, 0), balance: None, method: Default::default(), wallet: None };
 /// let job = receipt_job(&r, &EngineConfig::demo().identity, Copy::Merchant, None);
 /// assert!(job_text(&job).iter().any(|l| l.contains("622202*********0123")));
 /// ```

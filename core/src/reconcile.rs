@@ -5,10 +5,17 @@ use crate::journal::{JournalEntry, TxnState};
 use crate::payment::TransactionType;
 use serde::{Deserialize, Serialize};
 
-/// Payment channel of a journal entry.
-pub fn channel(_entry: &JournalEntry) -> &'static str {
-    // QR payments (issue 8) will report "qr"; every journaled payment today is a card payment.
-    "card"
+/// Payment channel of a journal entry: `card`, or `qr:` + the wallet (`qr:wechat`,
+/// `qr:alipay`, `qr:unionpay`; `qr` while the wallet is not known yet). Totals group by it, so a
+/// batch report carries QR totals per wallet.
+pub fn channel(entry: &JournalEntry) -> String {
+    if entry.method == "card" {
+        return "card".into();
+    }
+    match &entry.wallet {
+        Some(w) => format!("qr:{w}"),
+        None => "qr".into(),
+    }
 }
 
 /// One line of batch totals.
@@ -16,7 +23,7 @@ pub fn channel(_entry: &JournalEntry) -> &'static str {
 pub struct TotalsLine {
     /// Transaction type.
     pub kind: String,
-    /// `card` or `qr`.
+    /// `card` or `qr:<wallet>` (see [`channel`]).
     pub channel: String,
     /// Currency.
     pub currency: String,
@@ -58,7 +65,7 @@ pub fn batch_totals(entries: &[JournalEntry], batch: u32) -> BatchTotals {
                     }
                     None => lines.push(TotalsLine {
                         kind: e.kind.clone(),
-                        channel: ch.into(),
+                        channel: ch,
                         currency: e.currency.clone(),
                         count: 1,
                         amount_minor: e.amount_minor,
@@ -115,7 +122,7 @@ pub fn statement(entries: &[JournalEntry], caller: &str) -> Vec<StatementLine> {
         .map(|e| StatementLine {
             order_id: e.order_id.clone(),
             kind: e.kind.clone(),
-            channel: channel(e).into(),
+            channel: channel(e),
             amount_minor: e.amount_minor,
             currency: e.currency.clone(),
             state: serde_json::to_value(e.state)
@@ -249,9 +256,10 @@ pub fn compare(
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
     };
+    // The card settlement file knows card transactions only; QR is reconciled with the gateway.
     for e in entries
         .iter()
-        .filter(|e| TransactionType::name_moves_money(&e.kind))
+        .filter(|e| TransactionType::name_moves_money(&e.kind) && e.method == "card")
     {
         let h = host
             .iter()
@@ -308,6 +316,9 @@ mod tests {
             result: None,
             reversal_pending: false,
             reversal_exhausted: false,
+            method: "card".into(),
+            wallet: None,
+            pay_called_at_ms: None,
         }
     }
 

@@ -65,6 +65,8 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
             }
             _ => None,
         },
+        method: crate::qr::PaymentMethod::Card,
+        wallet: None,
     }
 }
 
