@@ -180,12 +180,24 @@ struct CustomerArgs {
     cancel: bool,
 }
 
+/// How the customer pays at the terminal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum PayMethod {
+    /// Bank card (ISO 8583 host).
+    Card,
+    /// The terminal scans the customer's payment code (give it with --code).
+    QrScan,
+    /// The terminal shows one code for every wallet and waits until it is paid.
+    QrDisplay,
+}
+
 impl CustomerArgs {
     fn customer(&self) -> smartpos_cli::terminal_cmd::Customer {
         smartpos_cli::terminal_cmd::Customer {
             card: self.card.clone(),
             pin: self.pin.clone(),
             cancel: self.cancel,
+            qr_code: None,
         }
     }
 }
@@ -219,6 +231,15 @@ enum TerminalCommand {
         caller: String,
         #[command(flatten)]
         customer: CustomerArgs,
+        /// Card, or a QR flow.
+        #[arg(long, value_enum, default_value = "card")]
+        method: PayMethod,
+        /// qr-scan: the customer's payment code, as the scanner reads it.
+        #[arg(long, required_if_eq("method", "qr-scan"))]
+        code: Option<String>,
+        /// qr-display: also write the shown code as PNG here.
+        #[arg(long)]
+        qr_png: Option<PathBuf>,
         /// Print the receipt on the simulated printer and write it here as PNG.
         #[arg(long)]
         receipt_png: Option<PathBuf>,
@@ -228,6 +249,22 @@ enum TerminalCommand {
         /// JSON output.
         #[arg(long)]
         json: bool,
+    },
+    /// Create a customer-scans-merchant code for an order without waiting; print its payload.
+    /// The order stays open at the gateway; `query` or `recover` settles it later.
+    QrCode {
+        /// Amount in CNY.
+        #[arg(long)]
+        amount: String,
+        /// Merchant order id.
+        #[arg(long)]
+        order: String,
+        /// Calling app package recorded with the order.
+        #[arg(long, default_value = "com.example.merchant")]
+        caller: String,
+        /// Write the code as PNG here.
+        #[arg(long)]
+        png: Option<PathBuf>,
     },
     /// Void an approved sale of the current batch.
     Void {
@@ -352,6 +389,9 @@ enum TerminalCommand {
         caller_cert_sha256: Vec<String>,
         #[command(flatten)]
         customer: CustomerArgs,
+        /// The payment code the customer shows the scanner (method=qr_scan).
+        #[arg(long)]
+        qr_code: Option<String>,
     },
 }
 
@@ -634,10 +674,12 @@ async fn terminal(
             let (host, pem) = host_and_ca()?;
             let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
             let recovered = t.recovery().clone();
+            t.resolve_qr().await?;
             t.sign_in().await?;
             let pending_error = t.flush_reversals().await.err().map(|e| e.to_string());
             let entries = t.journal().entries()?;
-            let unresolved = entries.iter().filter(|e| e.reversal_pending).count();
+            let unresolved = entries.iter().filter(|e| e.reversal_pending).count()
+                + t.journal().qr_unresolved()?.len();
             if json {
                 let v = serde_json::json!({"recovered": recovered, "reversals_pending": unresolved, "error": pending_error});
                 println!("{v}");
@@ -679,16 +721,38 @@ async fn terminal(
             order,
             caller,
             customer,
+            method,
+            code,
+            qr_png,
             receipt_png,
             paper_out,
             json,
         } => {
             let (host, pem) = host_and_ca()?;
-            let mut t = build_terminal(&dir, &host, &pem, &customer.customer())?;
-            t.sign_in().await?;
-            let req =
-                smartpos_core::payment::PaymentRequest::sale(&caller, &order, parse_cny(&amount)?);
-            let r = t.sale(req).await?;
+            let mut who = customer.customer();
+            who.qr_code = code;
+            let mut t = build_terminal(&dir, &host, &pem, &who)?;
+            let amount = parse_cny(&amount)?;
+            let r = match method {
+                PayMethod::Card => {
+                    t.sign_in().await?;
+                    let req = smartpos_core::payment::PaymentRequest::sale(&caller, &order, amount);
+                    t.sale(req).await?
+                }
+                PayMethod::QrScan => t.qr_scan_sale(&caller, &order, amount).await?,
+                PayMethod::QrDisplay => {
+                    let mut show = |payload: &str| {
+                        eprintln!("show this code: {payload}");
+                        if let Some(path) = &qr_png {
+                            if let Err(e) = write_qr_png(payload, path) {
+                                eprintln!("QR image not written: {e}");
+                            }
+                        }
+                    };
+                    t.qr_display_sale(&caller, &order, amount, &mut show)
+                        .await?
+                }
+            };
             if receipt_png.is_some() || paper_out {
                 use smartpos_core::hal::Printer;
                 let printer = smartpos_core::hal::sim::SimPrinter::default();
@@ -729,11 +793,45 @@ async fn terminal(
                 ExitCode::FAILURE
             });
         }
+        TerminalCommand::QrCode {
+            amount,
+            order,
+            caller,
+            png,
+        } => {
+            let (host, pem) = host_and_ca()?;
+            let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
+            let payload = t.qr_code(&caller, &order, parse_cny(&amount)?).await?;
+            if let Some(path) = &png {
+                write_qr_png(&payload, path)?;
+            }
+            println!("{payload}");
+        }
         TerminalCommand::Query {
             order,
             caller,
             json,
         } => {
+            // An open QR order is asked about at the gateway first (when a host is given).
+            if let Ok((h, pem)) = host_and_ca() {
+                let open = dir
+                    .journal()?
+                    .find_by_order(&caller, &order)?
+                    .is_some_and(|e| {
+                        e.method != "card"
+                            && matches!(
+                                e.state,
+                                smartpos_core::journal::TxnState::Sent
+                                    | smartpos_core::journal::TxnState::Unknown
+                            )
+                    });
+                if open {
+                    let mut t = build_terminal(&dir, &h, &pem, &Default::default())?;
+                    if let Err(e) = t.resolve_qr().await {
+                        eprintln!("gateway not reached: {e}");
+                    }
+                }
+            }
             let j = dir.journal()?;
             match j.find_by_order(&caller, &order)? {
                 Some(e) if json => println!("{}", serde_json::to_string_pretty(&e)?),
@@ -953,8 +1051,11 @@ async fn terminal(
             caller_package,
             caller_cert_sha256,
             customer,
+            qr_code,
         } => {
             let (host, pem) = host_and_ca()?;
+            let mut who = customer.customer();
+            who.qr_code = qr_code;
             let digests: Vec<&str> = caller_cert_sha256.iter().map(String::as_str).collect();
             let caller =
                 smartpos_core::handoff::CallerIdentity::from_hex(&caller_package, &digests)
@@ -965,7 +1066,7 @@ async fn terminal(
                 &pem,
                 smartpos_core::handoff::RawRequest::DeepLink(uri),
                 &caller,
-                &customer.customer(),
+                &who,
             )
             .await?;
             match handled.return_uri() {
@@ -1010,4 +1111,13 @@ fn print_result(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Renders a QR payload as a PNG image (8 pixels a module, quiet zone) for screens and tests.
+fn write_qr_png(
+    payload: &str,
+    path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    std::fs::write(path, smartpos_core::hal::render::qr_png(payload, 8)?)?;
+    Ok(())
 }

@@ -284,6 +284,21 @@ impl QrGateway {
         }
     }
 
+    /// The customer pays an open order now (a displayed code scanned and paid), as tests and
+    /// demos need without waiting for the scenario's clock. False when the order is not open.
+    pub fn customer_pays(&mut self, merchant_id: &str, order: &str, now_ms: u64) -> bool {
+        match self
+            .orders
+            .get_mut(&(merchant_id.to_string(), order.to_string()))
+        {
+            Some(o) if !o.status_at(now_ms).is_final() => {
+                o.settled = Some(QrStatus::Success);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Every order's charged amount at `now`, by terminal and wallet, for reports.
     pub fn totals_at(&self, now_ms: u64) -> Vec<(String, Wallet, u32, u64)> {
         let mut out: Vec<(String, Wallet, u32, u64)> = Vec::new();

@@ -112,6 +112,8 @@ pub struct Customer {
     pub pin: String,
     /// Cancel at the card prompt instead.
     pub cancel: bool,
+    /// The payment code the customer shows the scanner (QR, B scans C).
+    pub qr_code: Option<String>,
 }
 
 impl Default for Customer {
@@ -120,6 +122,7 @@ impl Default for Customer {
             card: cards::standard_cards()[0].pan.clone(),
             pin: "123456".into(),
             cancel: false,
+            qr_code: None,
         }
     }
 }
@@ -174,6 +177,17 @@ pub fn build_terminal(
     config.host_timeout = std::time::Duration::from_millis(
         HOST_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed),
     );
+    let qr = smartpos_core::qr::runner::QrSetup {
+        link: smartpos_core::transport::GatewayLink::new(host, ca_pem)?,
+        schedule: smartpos_core::qr::QrSchedule::default(),
+        form: config.profile.qr_form.clone(),
+        scanner: Some(Box::new(smartpos_core::hal::sim::SimScanner::new(
+            customer
+                .qr_code
+                .iter()
+                .map(|c| smartpos_core::hal::sim::ScanScript::Code(c.clone())),
+        ))),
+    };
     Ok(Terminal::new(
         config,
         dir.journal()?,
@@ -184,7 +198,8 @@ pub fn build_terminal(
             [PinScript::Pin(customer.pin.clone())],
         )),
         Box::new(crate::demo::cst_now),
-    )?)
+    )?
+    .with_qr(qr))
 }
 
 /// What `handle-request` returns: the signed result and where it goes.
@@ -254,10 +269,12 @@ pub async fn handle_request(
             request.kind.name()
         )));
     }
-    if matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card) {
-        return done(unsupported(
-            "QR payments are not available on this terminal yet".into(),
-        ));
+    let qr = matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card);
+    if qr && request.kind != RequestType::Sale {
+        return done(unsupported(format!(
+            "method {:?} is for sales; voids and refunds follow the original's method",
+            request.method
+        )));
     }
     if let Some(entry) = existing {
         // Idempotency: the same order with the same content returns the stored result, no host message.
@@ -281,9 +298,9 @@ pub async fn handle_request(
         let code = match e {
             TerminalError::Engine(EngineError::Busy) => ResultCode::RefusedBusy,
             TerminalError::DuplicateOrder { .. } => ResultCode::RefusedDuplicateOrder,
-            TerminalError::OriginalNotFound { .. } | TerminalError::RefundTooLarge => {
-                ResultCode::Declined
-            }
+            TerminalError::OriginalNotFound { .. }
+            | TerminalError::RefundTooLarge
+            | TerminalError::BadPaymentCode(_) => ResultCode::Declined,
             _ => ResultCode::ErrorTerminal,
         };
         let mut env = ResultEnvelope::new(code);
@@ -293,10 +310,27 @@ pub async fn handle_request(
             .set("message", e.to_string());
         env
     };
-    if let Err(e) = terminal.sign_in().await {
-        return done(terminal_error(e));
+    if !qr {
+        if let Err(e) = terminal.sign_in().await {
+            return done(terminal_error(e));
+        }
     }
     let outcome = match (request.kind, request.amount, request.orig_ref.as_deref()) {
+        (RequestType::Sale, Some(amount), _)
+            if request.method == Some(smartpos_core::handoff::Method::QrScan) =>
+        {
+            terminal
+                .qr_scan_sale(&caller.package, &request.order, amount)
+                .await
+        }
+        (RequestType::Sale, Some(amount), _)
+            if request.method == Some(smartpos_core::handoff::Method::QrDisplay) =>
+        {
+            let mut show = |payload: &str| eprintln!("show this code: {payload}");
+            terminal
+                .qr_display_sale(&caller.package, &request.order, amount, &mut show)
+                .await
+        }
         (RequestType::Sale, Some(amount), _) => {
             terminal
                 .sale(PaymentRequest::sale(

@@ -114,6 +114,9 @@ pub struct JournalEntry {
     pub wallet: Option<String>,
     /// QR: when the pay (or precreate) call went out, Unix ms.
     pub pay_called_at_ms: Option<u64>,
+    /// Retrieval reference (card), gateway transaction id (QR sale), or the original's order
+    /// (QR void and refund).
+    pub reference: Option<String>,
 }
 
 struct InterruptedRow {
@@ -324,7 +327,7 @@ impl Journal {
                 next_trace,
             } => {
                 tx.execute(
-                    "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved'",
+                    "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved' AND method = 'card'",
                     params![batch],
                 )?;
                 tx.execute(
@@ -431,6 +434,7 @@ impl Journal {
                 method: r.get(13)?,
                 wallet: r.get(14)?,
                 pay_called_at_ms: r.get::<_, Option<i64>>(15)?.map(|v| v as u64),
+                reference: r.get(16)?,
             },
             state,
             r.get(10)?,
@@ -450,7 +454,7 @@ impl Journal {
         Ok(e)
     }
 
-    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state, reversal_attempts, method, wallet, pay_called_at_ms";
+    const COLUMNS: &'static str = "caller, order_id, kind, amount_minor, currency, trace, batch, state, masked_pan, response_code, result_json, reversal_state, reversal_attempts, method, wallet, pay_called_at_ms, reference";
 
     /// Reversals to send, oldest first (pending and under the retry limit).
     pub fn pending_reversals(&self) -> Result<Vec<crate::engine::PendingReversal>, JournalError> {

@@ -74,6 +74,9 @@ pub struct AcquirerProfile {
     pub mac_key_use: MacKeyUse,
     /// Acquiring institution id sent in field 32 where needed.
     pub acquirer_id: String,
+    /// How customer-scans-merchant QR codes look: an EMVCo payload or the acquirer's URL.
+    #[serde(default)]
+    pub qr_form: crate::qr::QrForm,
 }
 
 /// A profile that does not describe a usable acquirer.
@@ -101,6 +104,7 @@ impl AcquirerProfile {
             key_layout: KeyLayout::Double,
             mac_key_use: MacKeyUse::Full,
             acquirer_id: "48020000".into(),
+            qr_form: crate::qr::QrForm::default(),
         }
     }
     /// Reads and validates a JSON profile.

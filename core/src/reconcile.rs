@@ -319,6 +319,7 @@ mod tests {
             method: "card".into(),
             wallet: None,
             pay_called_at_ms: None,
+            reference: None,
         }
     }
 

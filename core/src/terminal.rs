@@ -57,12 +57,19 @@ pub enum TerminalError {
         /// Why.
         why: String,
     },
+    /// The scanned code is not a payment code of any wallet (nothing journaled or sent).
+    #[error("not a payment code: {0}")]
+    BadPaymentCode(#[from] crate::qr::QrCodeError),
+    /// QR payments are not set up on this terminal, or the scanner failed.
+    #[error("QR payments unavailable: {0}")]
+    QrUnavailable(String),
 }
 
 /// The environment variable that aborts the process at a named step (crash tests only):
 /// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `persist-created`, `read-card`,
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
-/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish`; kinds: `sign-in`,
+/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `call`,
+/// `show-code` and `wait`; kinds `qr_sale`, `qr_resolve`, `qr_void`, `qr_refund`); kinds: `sign-in`,
 /// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
 /// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
@@ -101,14 +108,15 @@ fn step_name(a: &Action) -> &'static str {
 
 /// A simulated or real terminal: engine + drivers + journal + host link.
 pub struct Terminal {
-    engine: Engine,
-    journal: Journal,
+    pub(crate) engine: Engine,
+    pub(crate) journal: Journal,
     link: HostLink,
     card_reader: Box<dyn CardReader>,
     pin_pad: Box<dyn PinPad>,
-    clock: Box<dyn Fn() -> LocalTime + Send>,
+    pub(crate) clock: Box<dyn Fn() -> LocalTime + Send>,
     crash_at: Option<String>,
     recovery: Recovery,
+    pub(crate) qr: Option<crate::qr::runner::QrSetup>,
 }
 
 impl Terminal {
@@ -136,6 +144,7 @@ impl Terminal {
             clock,
             crash_at: std::env::var(CRASH_ENV).ok(),
             recovery,
+            qr: None,
         })
     }
 
@@ -431,6 +440,12 @@ impl Terminal {
                 a
             }
         };
+        if orig.method != "card" {
+            // A QR payment is voided or refunded through the QR gateway.
+            return self
+                .qr_against_original(caller, order_id, kind, &orig, amount)
+                .await;
+        }
         let request = PaymentRequest {
             caller: caller.to_string(),
             order_id: order_id.to_string(),
@@ -455,7 +470,7 @@ impl Terminal {
         &self.journal
     }
 
-    fn crash_point(&self, kind: &str, step: &str) {
+    pub(crate) fn crash_point(&self, kind: &str, step: &str) {
         if let Some(at) = &self.crash_at {
             if at.split_once(':') == Some((kind, step)) {
                 eprintln!("{CRASH_ENV}: aborting at {kind}:{step}");

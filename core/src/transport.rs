@@ -113,3 +113,75 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// HTTPS JSON to the acquirer's QR gateway (`{base}/qr/v1/{call}`), pinned like [`HostLink`].
+#[derive(Clone, Debug)]
+pub struct GatewayLink {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl GatewayLink {
+    /// A link to the gateway at `base` (`https://host:port`; a trailing path is ignored, so the
+    /// ISO 8583 host URL works when both run behind one front).
+    ///
+    /// ```
+    /// let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    /// assert!(smartpos_core::transport::GatewayLink::new("http://x", ca.as_bytes()).is_err());
+    /// ```
+    pub fn new(base: &str, ca_pem: &[u8]) -> Result<Self, TransportError> {
+        let rest = base
+            .strip_prefix("https://")
+            .ok_or_else(|| TransportError::BadUrl(base.to_string()))?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(TransportError::BadUrl(base.to_string()));
+        }
+        let tls = pinned_client_config(ca_pem)?;
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| TransportError::Client(e.to_string()))?;
+        Ok(GatewayLink {
+            client,
+            base: format!("https://{authority}"),
+        })
+    }
+
+    /// One call; a reply that is not the gateway's JSON counts as no answer.
+    pub async fn call(
+        &self,
+        call: &crate::qr::gateway::GatewayCall,
+        timeout: Duration,
+    ) -> Result<crate::qr::gateway::GatewayReply, TransportFailure> {
+        let url = format!("{}/qr/v1/{}", self.base, call.path());
+        let body =
+            serde_json::to_vec(call).map_err(|e| TransportFailure::NotSent(e.to_string()))?;
+        let sent = self
+            .client
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await;
+        let resp = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
+            Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
+        };
+        if !resp.status().is_success() {
+            return Err(TransportFailure::NoAnswer(format!(
+                "HTTP status {}",
+                resp.status()
+            )));
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportFailure::NoAnswer(error_chain(&e)))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| TransportFailure::NoAnswer(format!("not a gateway reply: {e}")))
+    }
+}

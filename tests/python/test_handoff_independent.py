@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 FIELDS = ["v", "code", "status", "request_hash", "caller", "order", "type", "amount", "currency",
           "masked_pan", "auth_code", "reference", "trace", "batch", "terminal_id", "merchant_id",
-          "time", "message", "host_code", "balance"]
+          "time", "message", "host_code", "balance", "method", "wallet"]
 SAMPLE_CERT = "3967fb7852caa93cadb5613e0c475c7560293e96d7c9b801314c2869570351aa"
 
 

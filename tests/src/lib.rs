@@ -48,6 +48,8 @@ pub struct RigOptions {
     pub frames: Option<std::path::PathBuf>,
     /// Acquirer profile for both host and terminal.
     pub profile: smartpos_core::profile::AcquirerProfile,
+    /// Payment codes the simulated scanner reads, in order (QR, B scans C).
+    pub qr_codes: Vec<String>,
 }
 
 impl Default for RigOptions {
@@ -60,6 +62,7 @@ impl Default for RigOptions {
             pins: vec![PinScript::Pin("123456".into()); 4],
             frames: None,
             profile: smartpos_core::profile::AcquirerProfile::cup_default(),
+            qr_codes: Vec::new(),
         }
     }
 }
@@ -77,6 +80,16 @@ pub async fn rig(opts: RigOptions) -> Rig {
     let link = HostLink::new(&host.url, ca.as_bytes()).expect("link");
     let mut config = EngineConfig::demo();
     config.host_timeout = opts.host_timeout;
+    let qr = smartpos_core::qr::runner::QrSetup {
+        link: smartpos_core::transport::GatewayLink::new(&host.url, ca.as_bytes()).expect("link"),
+        schedule: smartpos_core::qr::QrSchedule::default(),
+        form: opts.profile.qr_form.clone(),
+        scanner: Some(Box::new(smartpos_core::hal::sim::SimScanner::new(
+            opts.qr_codes
+                .into_iter()
+                .map(smartpos_core::hal::sim::ScanScript::Code),
+        ))),
+    };
     config.profile = opts.profile;
     let terminal = Terminal::new(
         config,
@@ -89,7 +102,8 @@ pub async fn rig(opts: RigOptions) -> Rig {
         )),
         Box::new(smartpos_cli::demo::cst_now),
     )
-    .expect("terminal");
+    .expect("terminal")
+    .with_qr(qr);
     Rig {
         host,
         terminal,

@@ -80,6 +80,54 @@ async fn approved_sale_returns_a_verifiable_signed_deep_link() {
 }
 
 #[tokio::test]
+async fn qr_scan_sale_through_the_handoff_returns_method_and_wallet_signed() {
+    let e = env().await;
+    let who = Customer {
+        qr_code: Some("281234567890123456".into()),
+        ..Customer::default()
+    };
+    let h = handle_request(
+        &e.dir,
+        &e.host.url,
+        e.host.ca_pem.as_bytes(),
+        RawRequest::DeepLink(link(
+            "type=sale&amount=880&currency=CNY&order=H-QR&method=qr_scan",
+            "nonce-000000000060",
+        )),
+        &merchant(),
+        &who,
+    )
+    .await
+    .unwrap();
+    assert_eq!(code(&h), "APPROVED", "{:?}", h.result.envelope);
+    let pk = e.dir.terminal_key().unwrap().public_hex();
+    let back = SignedResult::from_callback_uri(&h.return_uri().unwrap()).unwrap();
+    back.verify(&pk).unwrap();
+    assert_eq!(back.envelope.get("method"), "qr_scan");
+    assert_eq!(back.envelope.get("wallet"), "alipay");
+    assert_eq!(back.envelope.get("amount"), "880");
+    assert_eq!(host_messages(&e), 0, "no ISO 8583 message for a QR payment");
+    let forged = h
+        .return_uri()
+        .unwrap()
+        .replace("wallet=alipay", "wallet=wechat");
+    assert!(SignedResult::from_callback_uri(&forged)
+        .unwrap()
+        .verify(&pk)
+        .is_err());
+    assert_eq!(
+        e.host
+            .qr
+            .lock()
+            .unwrap()
+            .order("898310048990001", "H-QR")
+            .unwrap()
+            .pay_calls,
+        1
+    );
+}
+
+#[tokio::test]
 async fn balance_inquiry_returns_the_signed_balance() {
     let e = env().await;
     let h = send(

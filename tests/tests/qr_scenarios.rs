@@ -26,6 +26,7 @@ fn start(order: &str, minor: u64, code: Option<&str>) -> QrStart {
         terminal_id: "10000001".into(),
         merchant_id: MERCHANT.into(),
         time: LocalTime::from_unix(0, 8 * 3600),
+        original: None,
     }
 }
 

@@ -189,6 +189,40 @@ fn draw_qr(c: &mut Canvas, data: &str, module: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// A QR symbol alone as a grayscale PNG for a screen: `module` pixels a module and a 4-module
+/// quiet zone.
+///
+/// ```
+/// let png = smartpos_core::hal::render::qr_png("hello", 4).unwrap();
+/// assert_eq!(&png[1..4], b"PNG");
+/// ```
+pub fn qr_png(data: &str, module: u32) -> Result<Vec<u8>, String> {
+    let code = qrcode::QrCode::new(data.as_bytes()).map_err(|e| e.to_string())?;
+    let n = code.width();
+    let colors = code.to_colors();
+    let m = module.clamp(1, 32) as usize;
+    let size = (n + 8) * m;
+    let mut pixels = vec![255u8; size * size];
+    for (i, color) in colors.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (mx, my) = (i % n + 4, i / n + 4);
+            for dy in 0..m {
+                let row = (my * m + dy) * size;
+                pixels[row + mx * m..row + mx * m + m].fill(0);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, size as u32, size as u32);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header().map_err(|e| e.to_string())?;
+        w.write_image_data(&pixels).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
 /// Renders a job to a grayscale PNG `DOT_WIDTH` dots wide; a QR code too large for the paper
 /// is an error.
 pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {

@@ -213,6 +213,8 @@ fn fill_from_result(e: &mut ResultEnvelope, r: &PaymentResult, unix_time: i64) {
     e.set("type", r.kind.name())
         .set("amount", amount)
         .set("currency", r.amount.currency().code());
+    e.set("method", r.method.name())
+        .set("wallet", r.wallet.map(|w| w.name()).unwrap_or_default());
     if let Some(b) = &r.balance {
         let sign = if b.overdrawn { "-" } else { "" };
         e.set("balance", format!("{sign}{}", b.amount.minor()));

@@ -83,7 +83,7 @@ impl ResultCode {
 }
 
 /// The result fields, in the order they are signed. Absent values are empty strings.
-pub const FIELDS: [&str; 20] = [
+pub const FIELDS: [&str; 22] = [
     "v",
     "code",
     "status",
@@ -104,6 +104,8 @@ pub const FIELDS: [&str; 20] = [
     "message",
     "host_code",
     "balance",
+    "method",
+    "wallet",
 ];
 
 /// A result envelope: one shape for every outcome.

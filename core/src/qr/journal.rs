@@ -39,8 +39,8 @@ impl Journal {
                 let time = serde_json::to_string(&start.time)
                     .map_err(|e| JournalError::Corrupt(e.to_string()))?;
                 tx.execute(
-                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json, method, wallet)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?10, ?11)",
+                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json, method, wallet, reference)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9, ?10, ?11, ?12)",
                     params![
                         start.caller,
                         start.order_id,
@@ -53,6 +53,7 @@ impl Journal {
                         time,
                         method.name(),
                         wallet.map(|w| w.name()),
+                        start.original,
                     ],
                 )?;
             }

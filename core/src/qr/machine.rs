@@ -70,6 +70,8 @@ pub struct QrStart {
     pub merchant_id: String,
     /// Local time at start.
     pub time: LocalTime,
+    /// Void or refund: the original sale's order number at the gateway.
+    pub original: Option<String>,
 }
 
 /// A durable write the machine needs before it goes on.
@@ -185,7 +187,7 @@ enum State {
 /// let start = QrStart { caller: "app".into(), kind: smartpos_core::payment::TransactionType::Sale, order_id: "Q-1".into(),
 ///     amount: Money::from_minor(100, Currency::CNY).unwrap(), code: Some("134567890123456789".into()),
 ///     trace: 1_000_001, batch: 1, terminal_id: "10000001".into(), merchant_id: "898310048990001".into(),
-///     time: LocalTime::from_unix(0, 0) };
+///     time: LocalTime::from_unix(0, 0), original: None };
 /// let (mut m, a) = QrPayment::start(start, QrSchedule::default(), QrForm::default(), 0).unwrap();
 /// assert!(matches!(a, QrAction::Persist(QrWrite::Created { .. })));
 /// let a = m.handle(QrEvent::Persisted(Ok(())), 0).unwrap();      // Sending
@@ -269,6 +271,18 @@ impl QrPayment {
         let a = m.call(m.query());
         m.state = State::ExpectQueryAnswer;
         (m, a)
+    }
+
+    /// What started the payment.
+    pub fn started(&self) -> &QrStart {
+        &self.start
+    }
+
+    /// The payment's result while its outcome is not known.
+    pub fn unknown_result(&self) -> PaymentResult {
+        self.result(Outcome::Unknown {
+            reason: UnknownReason::NoResponse,
+        })
     }
 
     /// Scan or display.

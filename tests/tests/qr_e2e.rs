@@ -1,0 +1,206 @@
+//! QR payments end to end over HTTPS against the simulated gateway: the scanner reads the
+//! customer's code, the terminal pays, refunds and voids through the gateway; QR totals per
+//! wallet appear in the batch report and the app's statement, and stay out of card settlement.
+
+use smartpos_core::engine::SettlementOutcome;
+use smartpos_core::journal::TxnState;
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Outcome, TransactionType};
+use smartpos_core::qr::{PaymentMethod, Wallet};
+use smartpos_core::reconcile::{batch_totals, statement};
+use smartpos_core::terminal::TerminalError;
+use smartpos_tests::{rig, sale, RigOptions};
+
+const CALLER: &str = "com.example.merchant";
+const MERCHANT: &str = "898310048990001";
+
+fn cny(minor: u64) -> Money {
+    Money::from_minor(minor, Currency::CNY).unwrap()
+}
+
+fn now() -> u64 {
+    smartpos_cli::server::unix_ms()
+}
+
+#[tokio::test]
+async fn scan_pay_refund_void_and_report() {
+    let mut r = rig(RigOptions {
+        qr_codes: vec![
+            "134567890123456789".into(),
+            "281234567890123456".into(),
+            "6228123456789012345".into(),
+        ],
+        ..Default::default()
+    })
+    .await;
+    r.terminal.sign_in().await.unwrap();
+    let card = r.terminal.sale(sale("CARD-1")).await.unwrap();
+    assert_eq!(card.outcome, Outcome::Approved);
+
+    let wx = r
+        .terminal
+        .qr_scan_sale(CALLER, "QR-WX", cny(1_000))
+        .await
+        .unwrap();
+    assert_eq!(wx.outcome, Outcome::Approved);
+    assert_eq!(
+        (wx.method, wx.wallet),
+        (PaymentMethod::QrScan, Some(Wallet::Wechat))
+    );
+    let ali = r
+        .terminal
+        .qr_scan_sale(CALLER, "QR-ALI", cny(2_000))
+        .await
+        .unwrap();
+    assert_eq!(ali.wallet, Some(Wallet::Alipay));
+    let up = r
+        .terminal
+        .qr_scan_sale(CALLER, "QR-UP", cny(3_000))
+        .await
+        .unwrap();
+    assert_eq!(up.wallet, Some(Wallet::Unionpay));
+
+    // A retry of the same order: the stored result, no second pay call.
+    let again = r
+        .terminal
+        .qr_scan_sale_with_code(CALLER, "QR-WX", cny(1_000), "134567890123456789")
+        .await
+        .unwrap();
+    assert_eq!(again, wx);
+    assert_eq!(
+        r.host
+            .qr
+            .lock()
+            .unwrap()
+            .order(MERCHANT, "QR-WX")
+            .unwrap()
+            .pay_calls,
+        1
+    );
+
+    // A code of no wallet: refused, nothing journaled.
+    let err = r
+        .terminal
+        .qr_scan_sale_with_code(CALLER, "QR-BAD", cny(100), "991234567890123456")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TerminalError::BadPaymentCode(_)), "{err}");
+    assert!(r.terminal.query(CALLER, "QR-BAD").unwrap().is_none());
+
+    // Refund part of the Alipay payment, by its gateway transaction id.
+    let ali_ref = ali.reference.clone().unwrap();
+    let refund = r
+        .terminal
+        .refund(CALLER, "QR-ALI-R", &ali_ref, cny(500))
+        .await
+        .unwrap();
+    assert_eq!(refund.outcome, Outcome::Approved);
+    assert_eq!(refund.method, PaymentMethod::QrScan);
+    assert_eq!(
+        r.host
+            .qr
+            .lock()
+            .unwrap()
+            .order(MERCHANT, "QR-ALI")
+            .unwrap()
+            .refunded_minor,
+        500
+    );
+    // Void the UnionPay payment: the gateway reverses it.
+    let void = r
+        .terminal
+        .void(CALLER, "QR-UP-V", up.reference.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(void.outcome, Outcome::Approved);
+    assert_eq!(
+        r.host
+            .qr
+            .lock()
+            .unwrap()
+            .order(MERCHANT, "QR-UP")
+            .unwrap()
+            .charged_at(now()),
+        0
+    );
+    assert_eq!(
+        r.terminal.query(CALLER, "QR-UP").unwrap().unwrap().state,
+        TxnState::Voided
+    );
+
+    // Batch report: QR per wallet beside the card line.
+    let entries = r.terminal.journal().entries().unwrap();
+    let totals = batch_totals(&entries, card.batch);
+    let line = |kind: &str, channel: &str| {
+        totals
+            .lines
+            .iter()
+            .find(|l| l.kind == kind && l.channel == channel)
+            .map(|l| (l.count, l.amount_minor))
+    };
+    assert_eq!(line("sale", "card"), Some((1, 1234)));
+    assert_eq!(line("sale", "qr:wechat"), Some((1, 1_000)));
+    assert_eq!(line("sale", "qr:alipay"), Some((1, 2_000)));
+    assert_eq!(line("refund", "qr:alipay"), Some((1, 500)));
+    assert_eq!(line("sale", "qr:unionpay"), None, "voided");
+    // The app's statement shows the wallet too.
+    let st = statement(&entries, CALLER);
+    assert!(st
+        .iter()
+        .any(|l| l.order_id == "QR-WX" && l.channel == "qr:wechat"));
+    // Card settlement knows nothing of QR and balances with the host.
+    assert_eq!(
+        r.terminal.settle().await.unwrap(),
+        SettlementOutcome::Balanced
+    );
+    assert_eq!(
+        r.terminal.query(CALLER, "QR-WX").unwrap().unwrap().state,
+        TxnState::Approved,
+        "QR stays out of card settlement"
+    );
+}
+
+#[tokio::test]
+async fn an_open_displayed_code_is_resolved_on_query() {
+    let mut r = rig(RigOptions::default()).await;
+    // .99: nobody pays by itself; the code is created without waiting
+    let payload = r
+        .terminal
+        .qr_code(CALLER, "QR-OPEN", cny(199))
+        .await
+        .unwrap();
+    assert!(smartpos_core::qr::emv::parse(&payload).is_ok());
+    let e = r.terminal.query(CALLER, "QR-OPEN").unwrap().unwrap();
+    assert_eq!(e.state, TxnState::Unknown, "open, not failed");
+    assert_eq!(
+        r.terminal.resolve_qr().await.unwrap(),
+        0,
+        "still open at the gateway"
+    );
+    assert_eq!(
+        r.terminal.query(CALLER, "QR-OPEN").unwrap().unwrap().state,
+        TxnState::Unknown
+    );
+    // the customer scans and pays
+    assert!(r
+        .host
+        .qr
+        .lock()
+        .unwrap()
+        .customer_pays(MERCHANT, "QR-OPEN", now()));
+    assert_eq!(r.terminal.resolve_qr().await.unwrap(), 1);
+    let e = r.terminal.query(CALLER, "QR-OPEN").unwrap().unwrap();
+    assert_eq!(e.state, TxnState::Approved);
+    assert_eq!(e.method, "qr_display");
+    assert!(e.wallet.is_some(), "the gateway said which wallet paid");
+    let res = e.result.unwrap();
+    assert_eq!(res.kind, TransactionType::Sale);
+    assert_eq!(res.outcome, Outcome::Approved);
+    // the same order again: the stored result
+    let err = r
+        .terminal
+        .qr_code(CALLER, "QR-OPEN", cny(199))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TerminalError::DuplicateOrder { .. }));
+}
