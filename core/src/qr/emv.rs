@@ -241,7 +241,7 @@ mod tests {
     fn refuses_broken_payloads() {
         let good = with_crc("000201010212".into());
         let mut bad = good.clone();
-        bad.replace_range(9..10, "1");
+        bad.replace_range(11..12, "1"); // "12" -> "11": same shape, other value
         assert!(matches!(parse(&bad), Err(EmvError::CrcMismatch { .. })));
         assert_eq!(parse("000201"), Err(EmvError::NoCrc));
         assert!(matches!(
