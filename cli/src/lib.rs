@@ -7,6 +7,7 @@ pub mod decode;
 pub mod demo;
 pub mod faults;
 pub mod hal_cmd;
+pub mod market_cmd;
 pub mod pki;
 pub mod qr_gateway;
 pub mod server;

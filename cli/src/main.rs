@@ -56,6 +56,12 @@ enum Command {
     /// Hardware abstraction tools for vendors and the bank.
     #[command(subcommand)]
     Hal(HalCommand),
+    /// Android APK signature verification, as a terminal at an SDK level would do it.
+    #[command(subcommand)]
+    Apk(ApkCommand),
+    /// The bank app market: keys, signing approved APKs, verification, revocation.
+    #[command(subcommand)]
+    Market(MarketCommand),
     /// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback);
     /// with --codec, ISO 8583 encode+decode beside pyiso8583 in the same run. Use --release.
     Bench {
@@ -200,6 +206,95 @@ impl CustomerArgs {
             qr_code: None,
         }
     }
+}
+
+#[derive(Subcommand)]
+enum MarketCommand {
+    /// Create the bank root key (unless KEYS has one) and a new market key certified by it.
+    Keygen {
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Name of the new market key (rotation: run again with a new name).
+        #[arg(long, default_value = "market-1")]
+        key_id: String,
+    },
+    /// Sign an approved APK in place: grants, package and version code from its manifest.
+    Sign {
+        /// The APK (rewritten in place).
+        file: PathBuf,
+        /// Key directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Payment types granted, e.g. sale,void,refund,query.
+        #[arg(long, default_value = "")]
+        payments: String,
+        /// Devices granted: printer,scanner,card_reader.
+        #[arg(long, default_value = "")]
+        devices: String,
+        /// The Android signature must verify at this SDK level.
+        #[arg(long, default_value_t = 28)]
+        sdk: u32,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify as the terminal's installer would. Exit 1 when refused.
+    Verify {
+        /// The APK.
+        file: PathBuf,
+        /// The bank root public key: hex, or a file holding it.
+        #[arg(long)]
+        root: String,
+        /// A revocation list signed by the root.
+        #[arg(long)]
+        revocations: Option<PathBuf>,
+        /// The terminal's SDK level.
+        #[arg(long, default_value_t = 28)]
+        sdk: u32,
+        /// Package name the installer reports.
+        #[arg(long, requires = "version_code")]
+        package: Option<String>,
+        /// Version code the installer reports.
+        #[arg(long, requires = "package")]
+        version_code: Option<u64>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a revocation list signed by the root.
+    Revoke {
+        /// Key directory (root.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// Serial (must increase).
+        #[arg(long)]
+        serial: u64,
+        /// Withdraw an app version: PACKAGE:VERSION_CODE (repeatable).
+        #[arg(long)]
+        app: Vec<String>,
+        /// Withdraw a market key by name (repeatable).
+        #[arg(long)]
+        market_key: Vec<String>,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApkCommand {
+    /// The Android-signature verdict alone: schemes found, signers, reason. Exit 1 when refused.
+    Verify {
+        /// The APK.
+        file: PathBuf,
+        /// Verify as a terminal at this SDK level.
+        #[arg(long, default_value_t = 28)]
+        sdk: u32,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -424,6 +519,37 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             let json = smartpos_cli::decode::frame_to_json(&bytes, unmasked)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Market(cmd) => market(cmd),
+        Command::Apk(ApkCommand::Verify { file, sdk, json }) => {
+            let verdict = smartpos_core::apk::Apk::open(&file).and_then(|mut a| a.verify(sdk));
+            match (&verdict, json) {
+                (Ok(v), true) => {
+                    println!("{}", serde_json::json!({"accepted": true, "verdict": v}))
+                }
+                (Err(e), true) => println!(
+                    "{}",
+                    serde_json::json!({"accepted": false, "sdk": sdk, "reason": e.to_string()})
+                ),
+                (Ok(v), false) => {
+                    println!(
+                        "accepted at SDK {sdk}: scheme {:?} (found {:?})",
+                        v.scheme, v.schemes_found
+                    );
+                    for c in &v.signer_cert_sha256 {
+                        println!("  signer certificate SHA-256 {c}");
+                    }
+                    if !v.lineage_sha256.is_empty() {
+                        println!("  rotation lineage: {}", v.lineage_sha256.join(" -> "));
+                    }
+                }
+                (Err(e), false) => println!("refused at SDK {sdk}: {e}"),
+            }
+            Ok(if verdict.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Hal(HalCommand::Conformance { r#break, json }) => {
             let report = smartpos_cli::hal_cmd::conformance(r#break);
@@ -1120,4 +1246,83 @@ fn write_qr_png(
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     std::fs::write(path, smartpos_core::hal::render::qr_png(payload, 8)?)?;
     Ok(())
+}
+
+fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
+    use smartpos_cli::market_cmd as m;
+    let now = smartpos_cli::terminal_cmd::unix_now();
+    match cmd {
+        MarketCommand::Keygen { keys, key_id } => {
+            let root = m::keygen(&keys, &key_id, now)?;
+            println!("market key {key_id} certified; root public key {root}");
+            println!("keep {} offline", keys.join("root.key").display());
+        }
+        MarketCommand::Sign {
+            file,
+            keys,
+            payments,
+            devices,
+            sdk,
+            json,
+        } => {
+            let grants = smartpos_core::apk::market::Grants {
+                payments: m::parse_payments(&payments)?,
+                devices: m::parse_devices(&devices)?,
+            };
+            let claim = m::sign(&file, &keys, grants, sdk, now)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&claim)?);
+            } else {
+                println!(
+                    "signed {} version {} ({})",
+                    claim["package"].as_str().unwrap_or(""),
+                    claim["version_code"],
+                    file.display()
+                );
+            }
+        }
+        MarketCommand::Verify {
+            file,
+            root,
+            revocations,
+            sdk,
+            package,
+            version_code,
+            json,
+        } => {
+            let store = m::trust(&root, revocations.as_deref())?;
+            let reported = package.as_deref().zip(version_code);
+            let r = store.check(&file, sdk, reported, &mut m::progress_printer("hashing"));
+            match (&r, json) {
+                (Ok(app), true) => {
+                    println!("{}", serde_json::json!({"accepted": true, "app": app}))
+                }
+                (Err(e), true) => println!(
+                    "{}",
+                    serde_json::json!({"accepted": false, "reason": e.to_string()})
+                ),
+                (Ok(app), false) => println!(
+                    "accepted: {} version {} (market key {}); grants: {:?}",
+                    app.package, app.version_code, app.key_id, app.grants
+                ),
+                (Err(e), false) => println!("{}", m::refusal(e)),
+            }
+            return Ok(if r.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        MarketCommand::Revoke {
+            keys,
+            serial,
+            app,
+            market_key,
+            out,
+        } => {
+            m::revoke(&keys, serial, &app, &market_key, &out)?;
+            println!("revocation list {serial} written to {}", out.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@
 //! - [`receipt`]: receipt text and a printer-width PNG.
 #![deny(missing_docs)]
 
+pub mod apk;
 pub mod card;
 pub mod crypto;
 pub mod engine;

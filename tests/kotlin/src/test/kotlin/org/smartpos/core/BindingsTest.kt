@@ -29,7 +29,7 @@ class BindingsTest {
     }
 
     // Signed by an independent Ed25519 implementation (Python cryptography) with secret key 07 * 32.
-    private val signedUri = "shop://paid?v=1&code=APPROVED&status=approved&request_hash=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&caller=com.example.merchant&order=K-1&type=sale&amount=1234&currency=CNY&masked_pan=622202%2A%2A%2A%2A%2A%2A%2A%2A%2A0123&auth_code=015838&reference=000000000002&trace=000002&batch=000001&terminal_id=10000001&merchant_id=898310048990001&time=1795385147&message=approved&host_code=00&sig=60d7ab00a7027cf46e91799a506060a9ff526ceb6a8348ca931e085364f02d754ac97e97673633e579ef9e00d2e096ee339458a7b7e6262fd77eeb98a9560203"
+    private val signedUri = "shop://paid?v=1&code=APPROVED&status=approved&request_hash=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&caller=com.example.merchant&order=K-1&type=sale&amount=1234&currency=CNY&masked_pan=622202%2A%2A%2A%2A%2A%2A%2A%2A%2A0123&auth_code=015838&reference=000000000002&trace=000002&batch=000001&terminal_id=10000001&merchant_id=898310048990001&time=1795385147&message=approved&host_code=00&balance=&method=card&wallet=&sig=7e80637e8c4a8f2dd3303fb03c07530bf0b4c51b117483f4031d26acb1ca66de1d792575a65c8367fdeddca7f6485b3a577ec095093f44e9ec7a6fd9d152bd07"
     private val publicKey = "ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c"
 
     @Test

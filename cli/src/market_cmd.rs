@@ -1,0 +1,169 @@
+//! `smartpos market keygen | sign | verify | revoke`: the app-market reviewer's tool.
+//!
+//! A key directory holds `root.key` / `root.pub` (the bank root; keep `root.key` offline),
+//! `market.key` / `market.pub` and `market-cert.json` (the market key certified by the root).
+
+use smartpos_core::apk::market::{
+    certify_market_key, public_key, secret_key, sign_in_place, sign_revocations, Device, Grants,
+    MarketError, MarketSigner, Revocations, RevokedApp, Signed, TrustStore,
+};
+use smartpos_core::handoff::RequestType;
+use std::path::Path;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn read_hex(path: &Path) -> Res<String> {
+    Ok(std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .trim()
+        .to_string())
+}
+
+fn write_secret(path: &Path, hex_key: &str) -> Res<()> {
+    std::fs::write(path, format!("{hex_key}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn random_key() -> Res<ed25519_dalek::SigningKey> {
+    let mut seed = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed)
+        .map_err(|_| "no system randomness")?;
+    let k = ed25519_dalek::SigningKey::from_bytes(&seed);
+    zeroize::Zeroize::zeroize(&mut seed);
+    Ok(k)
+}
+
+/// Creates the root (unless `dir` has one) and a new market key certified by it.
+pub fn keygen(dir: &Path, key_id: &str, now: i64) -> Res<String> {
+    std::fs::create_dir_all(dir)?;
+    let root_path = dir.join("root.key");
+    let root = if root_path.exists() {
+        secret_key(&read_hex(&root_path)?)?
+    } else {
+        let k = random_key()?;
+        write_secret(&root_path, &hex::encode(k.to_bytes()))?;
+        std::fs::write(
+            dir.join("root.pub"),
+            hex::encode(k.verifying_key().as_bytes()) + "\n",
+        )?;
+        k
+    };
+    let market = random_key()?;
+    write_secret(&dir.join("market.key"), &hex::encode(market.to_bytes()))?;
+    std::fs::write(
+        dir.join("market.pub"),
+        hex::encode(market.verifying_key().as_bytes()) + "\n",
+    )?;
+    let cert = certify_market_key(&root, key_id, &market.verifying_key(), now);
+    std::fs::write(
+        dir.join("market-cert.json"),
+        serde_json::to_string_pretty(&cert)?,
+    )?;
+    Ok(hex::encode(root.verifying_key().as_bytes()))
+}
+
+/// Parses `sale,refund,...`.
+pub fn parse_payments(list: &str) -> Res<Vec<RequestType>> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            RequestType::parse(s.trim()).ok_or_else(|| format!("unknown payment type {s:?}").into())
+        })
+        .collect()
+}
+
+/// Parses `printer,scanner,card_reader`.
+pub fn parse_devices(list: &str) -> Res<Vec<Device>> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            serde_json::from_value(serde_json::Value::String(s.trim().to_string()))
+                .map_err(|_| format!("unknown device {s:?} (printer, scanner, card_reader)").into())
+        })
+        .collect()
+}
+
+/// Progress on stderr for large files: a line every 10 %.
+pub fn progress_printer(label: &'static str) -> impl FnMut(u64, u64) {
+    let mut last = 0u64;
+    move |done, total| {
+        if total < 32 * 1024 * 1024 || total == 0 {
+            return;
+        }
+        let pct = done * 100 / total;
+        if pct >= last + 10 || (pct == 100 && last != 100) {
+            eprintln!("{label}: {pct}% of {} MiB", total / (1024 * 1024));
+            last = pct;
+        }
+    }
+}
+
+/// Signs `apk` in place with the market key in `dir`.
+pub fn sign(apk: &Path, dir: &Path, grants: Grants, sdk: u32, now: i64) -> Res<serde_json::Value> {
+    let key = secret_key(&read_hex(&dir.join("market.key"))?)?;
+    let cert: Signed =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("market-cert.json"))?)?;
+    let signer = MarketSigner {
+        key: &key,
+        key_cert: &cert,
+        grants,
+        now,
+        sdk,
+    };
+    let (claim, _) = sign_in_place(apk, &signer, &mut progress_printer("hashing"))?;
+    Ok(serde_json::to_value(claim)?)
+}
+
+/// Loads the trust store: the root public key (hex or a file holding it) and optionally a
+/// revocation list.
+pub fn trust(root: &str, revocations: Option<&Path>) -> Res<TrustStore> {
+    let hex_root = if Path::new(root).exists() {
+        read_hex(Path::new(root))?
+    } else {
+        root.to_string()
+    };
+    let mut store = TrustStore {
+        root: public_key(&hex_root)?,
+        revocations: Revocations::default(),
+    };
+    if let Some(p) = revocations {
+        let doc: Signed = serde_json::from_str(&std::fs::read_to_string(p)?)?;
+        store.update_revocations(&doc)?;
+    }
+    Ok(store)
+}
+
+/// Writes a revocation list signed by the root in `dir`.
+pub fn revoke(dir: &Path, serial: u64, apps: &[String], keys: &[String], out: &Path) -> Res<()> {
+    let root = secret_key(&read_hex(&dir.join("root.key"))?)?;
+    let apps = apps
+        .iter()
+        .map(|a| {
+            let (p, v) = a.rsplit_once(':').ok_or("--app is PACKAGE:VERSION_CODE")?;
+            Ok(RevokedApp {
+                package: p.to_string(),
+                version_code: v.parse().map_err(|_| "version code must be a number")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()?;
+    let list = Revocations {
+        serial,
+        apps,
+        market_keys: keys.to_vec(),
+    };
+    std::fs::write(
+        out,
+        serde_json::to_string_pretty(&sign_revocations(&root, &list))?,
+    )?;
+    Ok(())
+}
+
+/// A readable refusal line.
+pub fn refusal(e: &MarketError) -> String {
+    format!("refused: {e}")
+}

@@ -1,0 +1,264 @@
+//! APK signature verification as a terminal at a given SDK level would do it, and the bank
+//! market's signature on top (`market`). Streaming: the file is read in slices, never whole.
+//!
+//! A device verifies only the newest scheme that applies to it: v3.1 (SDK 33+) when present,
+//! else v3 (SDK 28+), else v2 (SDK 24+), else v1. This verifier does the same for the SDK
+//! level asked, with a stricter ZIP reading and a documented refusal of v1-only APKs, DSA,
+//! ECDSA with SHA-512 and RSA below 2048 bits (see sdk-docs: *App signing*).
+
+pub mod block;
+pub mod digest;
+pub mod manifest;
+pub mod market;
+pub mod scheme;
+pub mod zip;
+
+use block::{SigningBlock, V2_ID, V31_ID, V3_ID};
+use digest::{content_digests, ChunkedDigest};
+use scheme::{
+    parse_signers, Signer, LINEAGE_ATTR, ROTATION_MIN_SDK_ATTR, STRIPPING_PROTECTION_ATTR,
+};
+use std::io::{Read, Seek};
+use std::path::Path;
+
+/// Why an APK is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApkError {
+    /// Reading failed.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// The ZIP structure is unacceptable.
+    #[error("ZIP: {0}")]
+    Zip(String),
+    /// The APK Signing Block is malformed.
+    #[error("signing block: {0}")]
+    SigningBlock(String),
+    /// A scheme block is malformed.
+    #[error("malformed signature: {0}")]
+    Malformed(String),
+    /// The content does not match what was signed.
+    #[error("the APK's content does not match its signed digest (modified after signing)")]
+    DigestMismatch,
+    /// A signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// A newer scheme was stripped.
+    #[error("scheme v{0} was stripped (the signer also signed with it)")]
+    Stripped(u8),
+    /// No scheme this terminal accepts applies.
+    #[error("not signed for this terminal: {0}")]
+    NotSigned(String),
+    /// A key or algorithm the terminal does not accept.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+/// A signature scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scheme {
+    /// JAR signing.
+    V1,
+    /// APK Signature Scheme v2.
+    V2,
+    /// v3.
+    V3,
+    /// v3.1.
+    V31,
+}
+
+/// What the Android signature check found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Verdict {
+    /// The SDK level verified as.
+    pub sdk: u32,
+    /// Schemes present in the file.
+    pub schemes_found: Vec<Scheme>,
+    /// The scheme verified.
+    pub scheme: Scheme,
+    /// SHA-256 of each signer's certificate (hex), in signer order.
+    pub signer_cert_sha256: Vec<String>,
+    /// Certificates of the rotation lineage (SHA-256 hex, oldest first), when there is one.
+    pub lineage_sha256: Vec<String>,
+    /// The v2/v3 content digest (chunked SHA-256, hex): what the market signs.
+    pub content_digest_sha256: String,
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, b))
+}
+
+/// An opened APK: layout and signing block, read once.
+pub struct Apk<R> {
+    pub(crate) reader: R,
+    /// ZIP layout.
+    pub zip: zip::ZipLayout,
+    /// Signing block, if any.
+    pub block: Option<SigningBlock>,
+}
+
+impl Apk<std::fs::File> {
+    /// Opens a file.
+    pub fn open(path: &Path) -> Result<Self, ApkError> {
+        let f = std::fs::File::open(path)?;
+        Apk::new(f)
+    }
+}
+
+impl<R: Read + Seek> Apk<R> {
+    /// Reads the layout of `reader`.
+    pub fn new(mut reader: R) -> Result<Self, ApkError> {
+        let size = reader.seek(std::io::SeekFrom::End(0))?;
+        let zip = zip::ZipLayout::read(&mut reader, size)?;
+        if !zip.entries.iter().any(|e| e.name == b"AndroidManifest.xml") {
+            return Err(ApkError::Zip("no AndroidManifest.xml: not an APK".into()));
+        }
+        let block = SigningBlock::read(&mut reader, &zip)?;
+        Ok(Apk { reader, zip, block })
+    }
+
+    /// Schemes present.
+    pub fn schemes_found(&self) -> Vec<Scheme> {
+        let mut v = Vec::new();
+        if self.zip.entries.iter().any(|e| {
+            let n = String::from_utf8_lossy(&e.name).to_ascii_uppercase();
+            n.starts_with("META-INF/")
+                && (n.ends_with(".RSA") || n.ends_with(".EC") || n.ends_with(".DSA"))
+        }) {
+            v.push(Scheme::V1);
+        }
+        if let Some(b) = &self.block {
+            for (id, s) in [
+                (V2_ID, Scheme::V2),
+                (V3_ID, Scheme::V3),
+                (V31_ID, Scheme::V31),
+            ] {
+                if b.get(id).is_some() {
+                    v.push(s);
+                }
+            }
+        }
+        v
+    }
+
+    /// The chunked content digests (computed once, for every check that needs them).
+    pub fn content_digests(
+        &mut self,
+        algs: &[ChunkedDigest],
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Vec<(ChunkedDigest, Vec<u8>)>, ApkError> {
+        let offset = self.block.as_ref().map_or(self.zip.cd_offset, |b| b.offset);
+        content_digests(&mut self.reader, &self.zip, offset, algs, progress)
+    }
+
+    /// Verifies as a device at `sdk` would: the newest scheme that applies.
+    pub fn verify(&mut self, sdk: u32) -> Result<Verdict, ApkError> {
+        self.verify_with_progress(sdk, &mut |_, _| {})
+    }
+
+    /// [`Apk::verify`] reporting bytes hashed.
+    pub fn verify_with_progress(
+        &mut self,
+        sdk: u32,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Verdict, ApkError> {
+        let found = self.schemes_found();
+        let block = self.block.clone();
+        let get = |id| block.as_ref().and_then(|b| b.get(id));
+        let covering = |signers: Vec<Signer>| -> Option<Signer> {
+            signers
+                .into_iter()
+                .find(|s| s.min_sdk <= sdk && sdk <= s.max_sdk)
+        };
+        let mut chosen: Option<(Scheme, Vec<Signer>)> = None;
+        if sdk >= 33 {
+            if let Some(v) = get(V31_ID) {
+                if let Some(s) = covering(parse_signers(v, true)?) {
+                    chosen = Some((Scheme::V31, vec![s]));
+                }
+            }
+        }
+        if chosen.is_none() && sdk >= 28 {
+            if let Some(v) = get(V3_ID) {
+                let signers = parse_signers(v, true)?;
+                let s = covering(signers)
+                    .ok_or_else(|| ApkError::NotSigned(format!("no v3 signer covers SDK {sdk}")))?;
+                if let Some(min) = s.attribute(ROTATION_MIN_SDK_ATTR) {
+                    let min = u32::from_le_bytes(
+                        min.get(..4)
+                            .and_then(|m| m.try_into().ok())
+                            .unwrap_or([0; 4]),
+                    );
+                    if sdk >= min && get(V31_ID).is_none() {
+                        return Err(ApkError::Stripped(31));
+                    }
+                }
+                chosen = Some((Scheme::V3, vec![s]));
+            }
+        }
+        if chosen.is_none() && sdk >= 24 {
+            if let Some(v) = get(V2_ID) {
+                let signers = parse_signers(v, false)?;
+                for s in &signers {
+                    if let Some(attr) = s.attribute(STRIPPING_PROTECTION_ATTR) {
+                        let scheme = attr
+                            .get(..4)
+                            .map(|b| u32::from_le_bytes(b.try_into().expect("4")));
+                        if scheme == Some(3) && sdk >= 28 && get(V3_ID).is_none() {
+                            return Err(ApkError::Stripped(3));
+                        }
+                    }
+                }
+                chosen = Some((Scheme::V2, signers));
+            }
+        }
+        let Some((scheme, signers)) = chosen else {
+            return Err(ApkError::NotSigned(if found.contains(&Scheme::V1) {
+                "signed with v1 (JAR) only: this terminal accepts scheme v2 or newer".into()
+            } else {
+                "no APK signature".into()
+            }));
+        };
+        let mut algs: Vec<ChunkedDigest> = Vec::new();
+        for s in &signers {
+            let (alg, _) = scheme::chosen_signature(s)?;
+            let d = alg.digest().expect("non-verity");
+            if !algs.contains(&d) {
+                algs.push(d);
+            }
+        }
+        if !algs.contains(&ChunkedDigest::Sha256) {
+            algs.push(ChunkedDigest::Sha256);
+        }
+        let content = self.content_digests(&algs, progress)?;
+        for s in &signers {
+            scheme::verify_signer(s, &content)?;
+        }
+        let mut lineage = Vec::new();
+        if matches!(scheme, Scheme::V3 | Scheme::V31) {
+            if let Some(l) = signers[0].attribute(LINEAGE_ATTR) {
+                lineage = scheme::verify_lineage(l, &signers[0].certificates[0])?
+                    .iter()
+                    .map(|c| sha256_hex(c))
+                    .collect();
+            }
+        }
+        let sha = content
+            .iter()
+            .find(|(k, _)| *k == ChunkedDigest::Sha256)
+            .map(|(_, d)| hex::encode(d))
+            .unwrap_or_default();
+        Ok(Verdict {
+            sdk,
+            schemes_found: found,
+            scheme,
+            signer_cert_sha256: signers
+                .iter()
+                .map(|s| sha256_hex(&s.certificates[0]))
+                .collect(),
+            lineage_sha256: lineage,
+            content_digest_sha256: sha,
+        })
+    }
+}
