@@ -22,9 +22,9 @@ need python3 "install Python 3.11 (Debian: apt-get install python3 python3-venv)
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
-step "Debian packages (CJK font for receipts, zbar for QR decoding)"
+step "Debian packages (CJK font for receipts, zbar for QR decoding, apksigner/apkverifier/zipalign for APK checks)"
 missing=()
-for pkg in fonts-wqy-microhei zbar-tools; do
+for pkg in fonts-wqy-microhei zbar-tools apksigner apkverifier zipalign; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -34,6 +34,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || fail "could not install ${missing[*]}"
 fi
 need zbarimg "install Debian zbar-tools"
+need apksigner "install Debian apksigner"
+need apkverifier "install Debian apkverifier"
+need zipalign "install Debian zipalign"
+need javac "install a JDK 17 (javac compiles the apksig reference harness)"
+[ -f /usr/share/java/apksig.jar ] || fail "apksig.jar missing: install Debian apksigner"
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || fail "CJK font missing: install Debian fonts-wqy-microhei"
 
 step "python oracles (.cache/venv)"

@@ -47,7 +47,7 @@ impl SigningBlock {
         }
         let footer = read_at(r, zip.cd_offset - 24, 24)?;
         if &footer[8..] != MAGIC {
-            if zip.cd_offset != zip.entries_end {
+            if !super::zip::zeros(r, zip.entries_end, zip.cd_offset)? {
                 return Err(bad(
                     "bytes before the central directory are not a signing block",
                 ));

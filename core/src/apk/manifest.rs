@@ -12,6 +12,8 @@ pub struct ManifestInfo {
     pub package: String,
     /// `android:versionCode` (with `versionCodeMajor` in the high 32 bits when present).
     pub version_code: u64,
+    /// `<uses-sdk android:targetSdkVersion>` when given as a number.
+    pub target_sdk: Option<u32>,
 }
 
 const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
@@ -93,6 +95,8 @@ fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
     }
     let mut at = u16_at(x, 2)? as usize;
     let mut pool: Vec<String> = Vec::new();
+    let mut info: Option<ManifestInfo> = None;
+    let mut target = None;
     while at + 8 <= x.len() {
         let kind = u16_at(x, at)?;
         let size = u32_at(x, at + 4)? as usize;
@@ -103,45 +107,56 @@ fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
         match kind {
             0x0001 => pool = strings(chunk)?,
             0x0102 => {
-                // start element: header(16) | ns(4) name(4) | attrStart(2) attrSize(2) count(2) ...
-                let name = u32_at(chunk, 20)? as usize;
-                if pool.get(name).map(String::as_str) != Some("manifest") {
-                    at += size;
-                    continue;
-                }
+                // start element: header(16) | ns(4) name(4) | attrStart(2) attrSize(2) count(2)
+                let name = pool.get(u32_at(chunk, 20)? as usize).map(String::as_str);
                 let attr_start = u16_at(chunk, 24)? as usize;
                 let attr_size = u16_at(chunk, 26)? as usize;
                 let count = u16_at(chunk, 28)? as usize;
-                let (mut package, mut code, mut major) = (None, None, 0u64);
-                for i in 0..count {
+                let attrs = (0..count).filter_map(|i| {
                     let a = 16 + attr_start + i * attr_size;
-                    let an = pool.get(u32_at(chunk, a + 4)? as usize)?.as_str();
+                    let an = pool.get(u32_at(chunk, a + 4)? as usize)?.clone();
                     let raw = u32_at(chunk, a + 8)?;
                     let data_type = *chunk.get(a + 15)?;
                     let data = u32_at(chunk, a + 16)?;
-                    match an {
-                        "package" => {
-                            package = pool
-                                .get(if raw != u32::MAX { raw } else { data } as usize)
-                                .cloned()
-                        }
-                        "versionCode" if (0x10..=0x1f).contains(&data_type) => {
-                            code = Some(data as u64)
-                        }
-                        "versionCodeMajor" if (0x10..=0x1f).contains(&data_type) => {
-                            major = data as u64
-                        }
-                        _ => {}
-                    }
-                }
-                return Some(ManifestInfo {
-                    package: package?,
-                    version_code: (major << 32) | code.unwrap_or(0),
+                    Some((an, raw, data_type, data))
                 });
+                let int = |t: u8| (0x10..=0x1f).contains(&t);
+                match name {
+                    Some("manifest") if info.is_none() => {
+                        let (mut package, mut code, mut major) = (None, 0u64, 0u64);
+                        for (an, raw, t, data) in attrs {
+                            match an.as_str() {
+                                "package" => {
+                                    let i = if raw != u32::MAX { raw } else { data };
+                                    package = pool.get(i as usize).cloned();
+                                }
+                                "versionCode" if int(t) => code = data as u64,
+                                "versionCodeMajor" if int(t) => major = data as u64,
+                                _ => {}
+                            }
+                        }
+                        info = Some(ManifestInfo {
+                            package: package?,
+                            version_code: (major << 32) | code,
+                            target_sdk: None,
+                        });
+                    }
+                    Some("uses-sdk") => {
+                        for (an, _, t, data) in attrs {
+                            if an == "targetSdkVersion" && int(t) {
+                                target = Some(data);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
             }
             _ => {}
         }
         at += size;
     }
-    None
+    info.map(|mut i| {
+        i.target_sdk = target;
+        i
+    })
 }

@@ -57,6 +57,10 @@ pub struct Claim {
     pub content_digest_sha256: String,
     /// SHA-256 of the app signer's certificates (hex).
     pub signer_cert_sha256: Vec<String>,
+    /// SHA-256 (hex) of the signing block's other pairs (v2, v3, v3.1, ...; not the market
+    /// pair or verity padding): a scheme block the device does not check at its SDK level still
+    /// cannot be changed.
+    pub signing_block_sha256: String,
     /// What the app may do.
     pub grants: Grants,
     /// The market key that signs.
@@ -149,6 +153,20 @@ pub enum MarketError {
     /// Bad input (keys, files, JSON).
     #[error("{0}")]
     Input(String),
+}
+
+/// SHA-256 (hex) of a block's pairs other than the market's and the padding.
+fn other_pairs_sha256(block: &SigningBlock) -> String {
+    let pairs: Vec<(u32, Vec<u8>)> = block
+        .pairs
+        .iter()
+        .filter(|(id, _)| *id != MARKET_ID && *id != super::block::VERITY_PADDING_ID)
+        .cloned()
+        .collect();
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        &SigningBlock::encode(&pairs),
+    ))
 }
 
 fn sign_doc(key: &SigningKey, tag: &str, value: &impl Serialize) -> Signed {
@@ -297,11 +315,9 @@ impl TrustStore {
     ) -> Result<VerifiedApp, MarketError> {
         let mut apk = Apk::open(path)?;
         let android = apk.verify_with_progress(sdk, progress)?;
-        let raw = apk
-            .block
-            .as_ref()
-            .and_then(|b| b.get(MARKET_ID))
-            .ok_or(MarketError::Unsigned)?;
+        let sig_block = apk.block.as_ref().ok_or(MarketError::Unsigned)?;
+        let raw = sig_block.get(MARKET_ID).ok_or(MarketError::Unsigned)?;
+        let block_sha = other_pairs_sha256(sig_block);
         let block: MarketBlock = serde_json::from_slice(raw)
             .map_err(|e| MarketError::BadSignature(format!("market block: {e}")))?;
         let key: MarketKey = open_doc(&self.root, KEY_TAG, &block.key)?;
@@ -321,6 +337,9 @@ impl TrustStore {
         }
         if claim.content_digest_sha256 != android.content_digest_sha256 {
             return Err(MarketError::Tampered("content digest".into()));
+        }
+        if claim.signing_block_sha256 != block_sha {
+            return Err(MarketError::Tampered("the APK Signing Block".into()));
         }
         if claim.signer_cert_sha256 != android.signer_cert_sha256 {
             return Err(MarketError::Tampered(
@@ -408,12 +427,14 @@ pub fn sign_in_place(
     let mut apk = Apk::open(path)?;
     let verdict = apk.verify_with_progress(signer.sdk, progress)?;
     let manifest = read_manifest(&mut apk.reader, &apk.zip)?;
+    let old = apk.block.clone().ok_or(MarketError::Unsigned)?;
     let claim = Claim {
         v: 1,
         package: manifest.package.clone(),
         version_code: manifest.version_code,
         content_digest_sha256: verdict.content_digest_sha256.clone(),
         signer_cert_sha256: verdict.signer_cert_sha256.clone(),
+        signing_block_sha256: other_pairs_sha256(&old),
         grants: signer.grants.clone(),
         key_id: key.key_id.clone(),
         signed_at: signer.now,
@@ -423,7 +444,6 @@ pub fn sign_in_place(
         key: signer.key_cert.clone(),
     };
     let value = serde_json::to_vec(&block).expect("serializable");
-    let old = apk.block.clone().ok_or(MarketError::Unsigned)?;
     let mut pairs: Vec<(u32, Vec<u8>)> = old
         .pairs
         .into_iter()

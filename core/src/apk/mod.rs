@@ -172,6 +172,21 @@ impl<R: Read + Seek> Apk<R> {
                 .find(|s| s.min_sdk <= sdk && sdk <= s.max_sdk)
         };
         let mut chosen: Option<(Scheme, Vec<Signer>)> = None;
+        if let Some(v31) = get(V31_ID) {
+            // v3.1 rides on v3: the v3 block must be there, and its signers must say from which
+            // SDK the v3.1 block takes over (else a v3.1 block could be grafted on).
+            let v3 = get(V3_ID).ok_or(ApkError::Stripped(3))?;
+            let v3_signers = parse_signers(v3, true)?;
+            if v3_signers
+                .iter()
+                .any(|s| s.attribute(ROTATION_MIN_SDK_ATTR).is_none())
+            {
+                return Err(ApkError::Malformed(
+                    "a v3.1 block without the v3 signers' rotation-min-sdk attribute".into(),
+                ));
+            }
+            let _ = v31;
+        }
         if sdk >= 33 {
             if let Some(v) = get(V31_ID) {
                 if let Some(s) = covering(parse_signers(v, true)?) {
@@ -211,6 +226,18 @@ impl<R: Read + Seek> Apk<R> {
                     }
                 }
                 chosen = Some((Scheme::V2, signers));
+            }
+        }
+        // As apksig: an app targeting SDK 30+ must carry a v2 (or newer) signature block.
+        if get(V2_ID).is_none() && get(V3_ID).is_none() && get(V31_ID).is_none() {
+            // no newer scheme at all: handled below
+        } else if get(V2_ID).is_none() {
+            if let Ok(m) = manifest::read_manifest(&mut self.reader, &self.zip) {
+                if m.target_sdk.is_some_and(|t| t >= 30) {
+                    return Err(ApkError::NotSigned(
+                        "target SDK 30 or later requires a scheme v2 block".into(),
+                    ));
+                }
             }
         }
         let Some((scheme, signers)) = chosen else {

@@ -1,0 +1,124 @@
+//! The APK verifier against Debian's apksig (the library inside `apksigner`) over the apksig
+//! conformance corpus, file by file, at the SDK levels terminals run. Where we accept, apksig
+//! must accept too (never laxer), except where the peer itself cannot run an algorithm on this
+//! JVM. Every file we refuse and apksig accepts must be listed, with our reason, in
+//! `sdk-docs/src/bank/apk-corpus.md` (regenerate with `SMARTPOS_BLESS=1`).
+
+use smartpos_core::apk::Apk;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/apksig-corpus");
+const DOC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../sdk-docs/src/bank/apk-corpus.md"
+);
+const APKSIG_JAR: &str = "/usr/share/java/apksig.jar";
+const LEVELS: [u32; 3] = [24, 28, 33];
+const BEGIN: &str = "<!-- disagreements:begin -->";
+const END: &str = "<!-- disagreements:end -->";
+
+/// apksig's verdicts: file -> (accepted, first error).
+fn apksig(sdk: u32, classes: &Path) -> BTreeMap<String, (bool, String)> {
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(format!("{APKSIG_JAR}:{}", classes.display()))
+        .arg("ApksigVerdicts")
+        .arg(CORPUS)
+        .arg(sdk.to_string())
+        .output()
+        .expect("java missing: install a JDK 17");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let name = f.next().unwrap().to_string();
+            let ok = f.next() == Some("accepted");
+            (name, (ok, f.next().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
+    assert!(
+        Path::new(APKSIG_JAR).exists(),
+        "{APKSIG_JAR} missing: install Debian apksigner (scripts/test.sh does)"
+    );
+    let classes = tempfile::tempdir().unwrap();
+    let javac = Command::new("javac")
+        .arg("-cp")
+        .arg(APKSIG_JAR)
+        .arg("-d")
+        .arg(classes.path())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/apk/ApksigVerdicts.java"
+        ))
+        .status()
+        .expect("javac missing: install a JDK 17");
+    assert!(javac.success());
+
+    let mut stricter = Vec::new();
+    let mut peer_cannot = Vec::new();
+    let mut agree = 0;
+    for sdk in LEVELS {
+        let peer = apksig(sdk, classes.path());
+        assert!(peer.len() > 300, "the corpus has {} APKs", peer.len());
+        for (name, (peer_ok, peer_why)) in &peer {
+            let ours = Apk::open(&Path::new(CORPUS).join(name)).and_then(|mut a| a.verify(sdk));
+            match (&ours, *peer_ok) {
+                (Ok(_), true) | (Err(_), false) => agree += 1,
+                (Err(e), true) => stricter.push(format!("| {sdk} | `{name}` | {e} |")),
+                (Ok(v), false) => {
+                    // apksig 31.0.2 cannot run RSA-PSS on this JVM and predates scheme v3.1
+                    assert!(
+                        peer_why.contains("NoSuchAlgorithmException")
+                            || v.scheme == smartpos_core::apk::Scheme::V31,
+                        "LAXER than apksig at SDK {sdk}: {name} accepted, apksig says {peer_why}"
+                    );
+                    peer_cannot.push(format!("| {sdk} | `{name}` | {peer_why} |"));
+                }
+            }
+        }
+    }
+    let table = format!(
+        "{BEGIN}\n\nWe refuse, apksig accepts ({} cases):\n\n| SDK | file | our reason |\n|---|---|---|\n{}\n\n\
+         We accept, apksig 31.0.2 on this JVM cannot check it: RSA-PSS, or scheme v3.1, which it predates ({} cases):\n\n| SDK | file | apksig's error |\n|---|---|---|\n{}\n\n{END}",
+        stricter.len(),
+        stricter.join("\n"),
+        peer_cannot.len(),
+        peer_cannot.join("\n"),
+    );
+    let doc = std::fs::read_to_string(DOC).unwrap_or_default();
+    let current = match (doc.find(BEGIN), doc.find(END)) {
+        (Some(a), Some(b)) => doc[a..b + END.len()].to_string(),
+        _ => String::new(),
+    };
+    if current != table {
+        if std::env::var("SMARTPOS_BLESS").is_ok() {
+            let new = match (doc.find(BEGIN), doc.find(END)) {
+                (Some(a), Some(b)) => format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]),
+                _ => format!("{doc}\n{table}\n"),
+            };
+            std::fs::write(DOC, new).unwrap();
+        } else {
+            panic!(
+                "the documented disagreements are out of date ({agree} verdicts agree); \
+                 run with SMARTPOS_BLESS=1 and review sdk-docs/src/bank/apk-corpus.md"
+            );
+        }
+    }
+    println!(
+        "apksig corpus: {agree} verdicts agree, {} stricter (documented), {} the peer cannot check",
+        stricter.len(),
+        peer_cannot.len()
+    );
+}
