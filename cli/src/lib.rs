@@ -3,6 +3,7 @@
 
 pub mod acquirer;
 pub mod bench;
+pub mod bench_apk;
 pub mod decode;
 pub mod demo;
 pub mod faults;

@@ -367,3 +367,13 @@ fn attack_files_are_refused() {
         "compression method",
     );
 }
+
+#[test]
+fn the_apk_bench_builds_signs_and_measures_with_every_peer() {
+    let r = smartpos_cli::bench_apk::run(2, 1).unwrap();
+    assert!(r.size > 2 * 1024 * 1024, "the asset is in the APK");
+    assert!(
+        r.smartpos_ms > 0.0 && r.sha256_ms > 0.0 && r.apksigner_ms > 0.0 && r.apkverifier_ms > 0.0
+    );
+    assert!(r.small_cpu_ms >= 0.0 && r.peak_rss_kib > 0);
+}
