@@ -312,10 +312,10 @@ fn attack_files_are_refused() {
         .filter(|(id, _)| *id != V3_ID)
         .collect();
     refused_with(&with_block(&v2v3, Some(no_v3)), "stripped");
-    // both stripped from a v1+v2+v3 APK: v1 alone is not accepted
+    // both stripped from a v1+v2+v3 APK: v1's X-Android-APK-Signed names them
     let v1v2v3 = corpus("golden-aligned-v1v2v3-out.apk");
-    refused_with(&with_block(&v1v2v3, None), "v1 (JAR) only");
-    // v2 stripped (v3 left): at SDK 28 the device checks v3, which still holds
+    refused_with(&with_block(&v1v2v3, None), "stripped"); // v1 announces v2 and v3
+                                                          // v2 stripped (v3 left): at SDK 28 the device checks v3, which still holds
     let no_v2: Vec<_> = pairs_of(&v2v3)
         .into_iter()
         .filter(|(id, _)| *id != V2_ID)

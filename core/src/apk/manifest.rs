@@ -14,6 +14,8 @@ pub struct ManifestInfo {
     pub version_code: u64,
     /// `<uses-sdk android:targetSdkVersion>` when given as a number.
     pub target_sdk: Option<u32>,
+    /// `android:targetSandboxVersion` (2 requires scheme v2).
+    pub target_sandbox: Option<u32>,
 }
 
 const MAX_MANIFEST: u64 = 4 * 1024 * 1024;
@@ -124,6 +126,7 @@ fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
                 match name {
                     Some("manifest") if info.is_none() => {
                         let (mut package, mut code, mut major) = (None, 0u64, 0u64);
+                        let mut sandbox = None;
                         for (an, raw, t, data) in attrs {
                             match an.as_str() {
                                 "package" => {
@@ -132,6 +135,7 @@ fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
                                 }
                                 "versionCode" if int(t) => code = data as u64,
                                 "versionCodeMajor" if int(t) => major = data as u64,
+                                "targetSandboxVersion" if int(t) => sandbox = Some(data),
                                 _ => {}
                             }
                         }
@@ -139,6 +143,7 @@ fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
                             package: package?,
                             version_code: (major << 32) | code,
                             target_sdk: None,
+                            target_sandbox: sandbox,
                         });
                     }
                     Some("uses-sdk") => {

@@ -427,7 +427,11 @@ pub fn sign_in_place(
     let mut apk = Apk::open(path)?;
     let verdict = apk.verify_with_progress(signer.sdk, progress)?;
     let manifest = read_manifest(&mut apk.reader, &apk.zip)?;
-    let old = apk.block.clone().ok_or(MarketError::Unsigned)?;
+    // a v1-only APK gets a signing block of its own, where its central directory was
+    let old = apk.block.clone().unwrap_or(SigningBlock {
+        offset: apk.zip.cd_offset,
+        pairs: Vec::new(),
+    });
     let claim = Claim {
         v: 1,
         package: manifest.package.clone(),

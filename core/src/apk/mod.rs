@@ -2,15 +2,17 @@
 //! market's signature on top (`market`). Streaming: the file is read in slices, never whole.
 //!
 //! A device verifies only the newest scheme that applies to it: v3.1 (SDK 33+) when present,
-//! else v3 (SDK 28+), else v2 (SDK 24+), else v1. This verifier does the same for the SDK
-//! level asked, with a stricter ZIP reading and a documented refusal of v1-only APKs, DSA,
-//! ECDSA with SHA-512 and RSA below 2048 bits (see sdk-docs: *App signing*).
+//! else v3 (SDK 28+), else v2 (SDK 24+), else v1 (JAR, [`v1`]). This verifier does the same for
+//! the SDK level asked, with a stricter ZIP reading and a documented refusal of what `ring`
+//! does not verify: DSA, ECDSA with SHA-1 or SHA-512, MD5 and SHA-224, RSA outside 2048..=8192
+//! bits (see sdk-docs: *App signing*).
 
 pub mod block;
 pub mod digest;
 pub mod manifest;
 pub mod market;
 pub mod scheme;
+pub mod v1;
 pub mod zip;
 
 use block::{SigningBlock, V2_ID, V31_ID, V3_ID};
@@ -228,12 +230,15 @@ impl<R: Read + Seek> Apk<R> {
                 chosen = Some((Scheme::V2, signers));
             }
         }
-        // As apksig: an app targeting SDK 30+ must carry a v2 (or newer) signature block.
-        if get(V2_ID).is_none() && get(V3_ID).is_none() && get(V31_ID).is_none() {
-            // no newer scheme at all: handled below
-        } else if get(V2_ID).is_none() {
+        // As apksig: targetSandboxVersion 2, and (on SDK 30+) target SDK 30+, need a v2 block.
+        if get(V2_ID).is_none() {
             if let Ok(m) = manifest::read_manifest(&mut self.reader, &self.zip) {
-                if m.target_sdk.is_some_and(|t| t >= 30) {
+                if m.target_sandbox.is_some_and(|v| v >= 2) {
+                    return Err(ApkError::NotSigned(
+                        "target sandbox version 2 requires a scheme v2 block".into(),
+                    ));
+                }
+                if sdk >= 30 && m.target_sdk.is_some_and(|t| t >= 30) {
                     return Err(ApkError::NotSigned(
                         "target SDK 30 or later requires a scheme v2 block".into(),
                     ));
@@ -241,11 +246,26 @@ impl<R: Read + Seek> Apk<R> {
             }
         }
         let Some((scheme, signers)) = chosen else {
-            return Err(ApkError::NotSigned(if found.contains(&Scheme::V1) {
-                "signed with v1 (JAR) only: this terminal accepts scheme v2 or newer".into()
-            } else {
-                "no APK signature".into()
-            }));
+            if !found.contains(&Scheme::V1) {
+                return Err(ApkError::NotSigned("no APK signature".into()));
+            }
+            // v1: below SDK 24, or no newer scheme applies
+            let mut present = Vec::new();
+            for (id, n) in [(V2_ID, 2u8), (V3_ID, 3), (V31_ID, 3)] {
+                if get(id).is_some() {
+                    present.push(n);
+                }
+            }
+            let certs = v1::verify_v1(&mut self.reader, &self.zip, &present)?;
+            let content = self.content_digests(&[ChunkedDigest::Sha256], progress)?;
+            return Ok(Verdict {
+                sdk,
+                schemes_found: found,
+                scheme: Scheme::V1,
+                signer_cert_sha256: certs.iter().map(|c| sha256_hex(c)).collect(),
+                lineage_sha256: Vec::new(),
+                content_digest_sha256: hex::encode(&content[0].1),
+            });
         };
         let mut algs: Vec<ChunkedDigest> = Vec::new();
         for s in &signers {

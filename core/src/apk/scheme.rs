@@ -160,6 +160,77 @@ pub fn verify_signature(alg: SigAlg, spki: &[u8], msg: &[u8], sig: &[u8]) -> Res
         .map_err(|_| ApkError::BadSignature("the signature does not verify".into()))
 }
 
+/// Signature algorithms of v1 (JAR) signature blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RawAlg {
+    /// RSA PKCS#1 v1.5 with SHA-1 (legacy APKs).
+    RsaPkcs1Sha1,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RsaPkcs1Sha256,
+    /// RSA PKCS#1 v1.5 with SHA-384.
+    RsaPkcs1Sha384,
+    /// RSA PKCS#1 v1.5 with SHA-512.
+    RsaPkcs1Sha512,
+    /// ECDSA with SHA-256 (P-256 or P-384 key).
+    EcdsaSha256,
+    /// ECDSA with SHA-384 (P-256 or P-384 key).
+    EcdsaSha384,
+}
+
+/// Verifies a v1 signature with the key in `spki`.
+pub fn verify_signature_raw(
+    alg: RawAlg,
+    spki: &[u8],
+    msg: &[u8],
+    sig: &[u8],
+) -> Result<(), ApkError> {
+    let info = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki)
+        .map_err(|e| ApkError::Malformed(format!("public key: {e}")))?;
+    let key = info.subject_public_key.raw_bytes();
+    let curve = info
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
+        .map(|o| o.to_string());
+    let unsupported = |why: &str| ApkError::Unsupported(why.to_string());
+    let ring_alg: &'static dyn VerificationAlgorithm = match (alg, curve.as_deref()) {
+        (RawAlg::RsaPkcs1Sha1, _) => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        (RawAlg::RsaPkcs1Sha256, _) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        (RawAlg::RsaPkcs1Sha384, _) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        (RawAlg::RsaPkcs1Sha512, _) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        (RawAlg::EcdsaSha256, Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA256_ASN1,
+        (RawAlg::EcdsaSha256, Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA256_ASN1,
+        (RawAlg::EcdsaSha384, Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA384_ASN1,
+        (RawAlg::EcdsaSha384, Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA384_ASN1,
+        (RawAlg::EcdsaSha256 | RawAlg::EcdsaSha384, _) => {
+            return Err(unsupported(
+                "ECDSA keys other than P-256 and P-384 are not accepted",
+            ))
+        }
+    };
+    if matches!(
+        alg,
+        RawAlg::RsaPkcs1Sha1
+            | RawAlg::RsaPkcs1Sha256
+            | RawAlg::RsaPkcs1Sha384
+            | RawAlg::RsaPkcs1Sha512
+    ) {
+        match rsa_bits(key) {
+            Some(b) if b < 2048 => {
+                return Err(unsupported("RSA keys below 2048 bits are not accepted"))
+            }
+            Some(b) if b > 8192 => {
+                return Err(unsupported("RSA keys above 8192 bits are not accepted"))
+            }
+            _ => {}
+        }
+    }
+    UnparsedPublicKey::new(ring_alg, key)
+        .verify(msg, sig)
+        .map_err(|_| ApkError::BadSignature("the v1 signature does not verify".into()))
+}
+
 /// Bit length of an RSAPublicKey's modulus (`SEQUENCE { INTEGER n, INTEGER e }`).
 fn rsa_bits(der: &[u8]) -> Option<usize> {
     fn tlv(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {

@@ -1,0 +1,447 @@
+//! Scheme v1 (JAR signing), for APKs with no newer scheme and terminals below SDK 24:
+//! `META-INF/MANIFEST.MF` lists a digest of every entry; each `META-INF/X.SF` holds digests of the
+//! manifest (whole, or per section); each `X.RSA`/`X.EC` is a CMS SignedData whose signature
+//! covers the `.SF`. Every signer must verify; every entry must be listed and match. Entries are
+//! decompressed and hashed as streams. Signature algorithms through `ring`; SHA-1 ECDSA, MD5,
+//! SHA-224, DSA and RSA outside 2048..=8192 bits are refused with that reason.
+
+use super::scheme::{verify_signature_raw, RawAlg};
+use super::zip::{Entry, ZipLayout};
+use super::ApkError;
+use cms::content_info::ContentInfo;
+use cms::signed_data::{SignedData, SignerIdentifier};
+use ring::digest::{Algorithm, Context, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA384, SHA512};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use x509_cert::der::{Decode, Encode};
+
+const MAX_META: u64 = 8 * 1024 * 1024;
+
+fn bad(s: impl Into<String>) -> ApkError {
+    ApkError::Malformed(format!("v1: {}", s.into()))
+}
+
+/// Reads an entry's uncompressed bytes (small META-INF files only).
+fn read_small<R: Read + Seek>(r: &mut R, e: &Entry) -> Result<Vec<u8>, ApkError> {
+    if e.uncompressed > MAX_META || e.compressed > MAX_META {
+        return Err(bad("signature file too large"));
+    }
+    let mut out = Vec::new();
+    stream_entry(r, e, &mut |b| out.extend_from_slice(b))?;
+    Ok(out)
+}
+
+/// Feeds an entry's uncompressed bytes to `sink` in pieces.
+fn stream_entry<R: Read + Seek>(
+    r: &mut R,
+    e: &Entry,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<(), ApkError> {
+    r.seek(SeekFrom::Start(e.data_offset))?;
+    let raw = r.take(e.compressed);
+    let mut reader: Box<dyn Read> = match e.method {
+        0 => Box::new(raw),
+        8 => Box::new(flate2::read::DeflateDecoder::new(raw)),
+        m => return Err(bad(format!("compression method {m}"))),
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .map_err(|_| bad("corrupt compressed entry"))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > e.uncompressed {
+            return Err(bad("entry inflates beyond its declared size"));
+        }
+        sink(&buf[..n]);
+    }
+    if total != e.uncompressed {
+        return Err(bad("entry size differs from its header"));
+    }
+    Ok(())
+}
+
+/// A manifest (or .SF) file: main attributes and named sections with their raw bytes.
+struct Manifest {
+    main: HashMap<String, String>,
+    main_raw_len: usize,
+    sections: Vec<(String, HashMap<String, String>, Vec<u8>)>,
+}
+
+fn parse_manifest(text: &[u8]) -> Result<Manifest, ApkError> {
+    // split into sections at blank lines, keeping each section's exact bytes (with its
+    // terminating blank line) for the per-section digests of the .SF
+    let mut sections_raw: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let eol = |i: usize| -> Option<usize> {
+        match text.get(i) {
+            Some(b'\r') if text.get(i + 1) == Some(&b'\n') => Some(2),
+            Some(b'\r') | Some(b'\n') => Some(1),
+            _ => None,
+        }
+    };
+    let mut at_line_start = true;
+    while i < text.len() {
+        if let Some(n) = eol(i) {
+            if at_line_start {
+                sections_raw.push(&text[start..i + n]);
+                start = i + n;
+            }
+            at_line_start = true;
+            i += n;
+        } else {
+            at_line_start = false;
+            i += 1;
+        }
+    }
+    if start < text.len() {
+        sections_raw.push(&text[start..]);
+    }
+    let attrs = |raw: &[u8]| -> Result<HashMap<String, String>, ApkError> {
+        let s = std::str::from_utf8(raw).map_err(|_| bad("manifest is not UTF-8"))?;
+        let mut lines: Vec<String> = Vec::new();
+        for line in s.split(['\n']).map(|l| l.trim_end_matches('\r')) {
+            if let Some(cont) = line.strip_prefix(' ') {
+                lines
+                    .last_mut()
+                    .ok_or_else(|| bad("continuation without a line"))?
+                    .push_str(cont);
+            } else if !line.is_empty() {
+                lines.push(line.to_string());
+            }
+        }
+        let mut m = HashMap::new();
+        for l in lines {
+            let (k, v) = l
+                .split_once(": ")
+                .ok_or_else(|| bad(format!("malformed line {l:?}")))?;
+            m.insert(k.to_ascii_lowercase(), v.to_string());
+        }
+        Ok(m)
+    };
+    let mut it = sections_raw.into_iter();
+    let main_raw = it.next().unwrap_or(&[]);
+    let main = attrs(main_raw)?;
+    let mut sections = Vec::new();
+    for raw in it {
+        let a = attrs(raw)?;
+        if a.is_empty() {
+            continue;
+        }
+        let name = a
+            .get("name")
+            .cloned()
+            .ok_or_else(|| bad("section without Name"))?;
+        sections.push((name, a, raw.to_vec()));
+    }
+    Ok(Manifest {
+        main,
+        main_raw_len: main_raw.len(),
+        sections,
+    })
+}
+
+fn digest_alg(attr_key: &str) -> Option<&'static Algorithm> {
+    match attr_key {
+        "sha-256" => Some(&SHA256),
+        "sha-384" => Some(&SHA384),
+        "sha-512" => Some(&SHA512),
+        "sha1" | "sha-1" => Some(&SHA1_FOR_LEGACY_USE_ONLY),
+        _ => None,
+    }
+}
+
+fn b64(s: &str) -> Result<Vec<u8>, ApkError> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.trim().bytes() {
+        if c == b'=' {
+            break;
+        }
+        let v = T
+            .iter()
+            .position(|&x| x == c)
+            .ok_or_else(|| bad("bad base64"))? as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
+}
+
+/// The strongest `X-Digest` attribute of a set: (algorithm, expected digest).
+fn strongest(
+    attrs: &HashMap<String, String>,
+    suffix: &str,
+) -> Result<Option<(&'static Algorithm, Vec<u8>)>, ApkError> {
+    for name in ["sha-512", "sha-384", "sha-256", "sha1", "sha-1"] {
+        if let Some(v) = attrs.get(&format!("{name}{suffix}")) {
+            return Ok(Some((digest_alg(name).expect("known"), b64(v)?)));
+        }
+    }
+    if attrs.keys().any(|k| k.ends_with(suffix)) {
+        return Err(ApkError::Unsupported(
+            "v1 digest algorithm (MD5 or SHA-224)".into(),
+        ));
+    }
+    Ok(None)
+}
+
+fn digest(alg: &'static Algorithm, data: &[u8]) -> Vec<u8> {
+    ring::digest::digest(alg, data).as_ref().to_vec()
+}
+
+/// Verifies the CMS SignedData in `block` over `sf`; returns the signer's certificate (DER).
+fn verify_pkcs7(block: &[u8], sf: &[u8]) -> Result<Vec<u8>, ApkError> {
+    let ci = ContentInfo::from_der(block).map_err(|e| bad(format!("PKCS#7: {e}")))?;
+    let sd: SignedData = ci
+        .content
+        .decode_as()
+        .map_err(|e| bad(format!("SignedData: {e}")))?;
+    let certs: Vec<x509_cert::Certificate> = sd
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|c| match c {
+            cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    // every SignerInfo must verify (a good one does not excuse a bad one)
+    let mut first_cert = None;
+    if sd.signer_infos.0.is_empty() {
+        return Err(bad("no SignerInfo"));
+    }
+    for si in sd.signer_infos.0.iter() {
+        let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
+            return Err(bad("signer identified by key id"));
+        };
+        // by serial and issuer; issuer names may be encoded differently, so a unique serial suffices
+        let same_serial: Vec<&x509_cert::Certificate> = certs
+            .iter()
+            .filter(|c| c.tbs_certificate.serial_number == ias.serial_number)
+            .collect();
+        let cert = match same_serial.as_slice() {
+            [one] => *one,
+            many => many
+                .iter()
+                .find(|c| c.tbs_certificate.issuer == ias.issuer)
+                .copied()
+                .ok_or_else(|| bad("the signer's certificate is not in the PKCS#7 block"))?,
+        };
+        let digest_oid = si.digest_alg.oid.to_string();
+        let (hash, hash_name): (&'static Algorithm, &str) = match digest_oid.as_str() {
+            "1.3.14.3.2.26" => (&SHA1_FOR_LEGACY_USE_ONLY, "sha1"),
+            "2.16.840.1.101.3.4.2.1" => (&SHA256, "sha256"),
+            "2.16.840.1.101.3.4.2.2" => (&SHA384, "sha384"),
+            "2.16.840.1.101.3.4.2.3" => (&SHA512, "sha512"),
+            other => {
+                return Err(ApkError::Unsupported(format!(
+                    "v1 digest algorithm {other}"
+                )))
+            }
+        };
+        let message: Vec<u8> = match &si.signed_attrs {
+            None => sf.to_vec(),
+            Some(attrs) => {
+                let content_type = attrs
+                    .iter()
+                    .find(|a| a.oid.to_string() == "1.2.840.113549.1.9.3")
+                    .and_then(|a| a.values.iter().next())
+                    .and_then(|v| v.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
+                    .ok_or_else(|| bad("signed attributes without a content type"))?;
+                if content_type.to_string() != "1.2.840.113549.1.7.1" {
+                    return Err(bad("signed attributes name a content type other than data"));
+                }
+                let md_oid = "1.2.840.113549.1.9.4";
+                let md = attrs
+                    .iter()
+                    .find(|a| a.oid.to_string() == md_oid)
+                    .and_then(|a| a.values.iter().next())
+                    .and_then(|v| v.decode_as::<x509_cert::der::asn1::OctetString>().ok())
+                    .ok_or_else(|| bad("signed attributes without a message digest"))?;
+                if md.as_bytes() != digest(hash, sf) {
+                    return Err(ApkError::DigestMismatch);
+                }
+                attrs
+                    .to_der()
+                    .map_err(|e| bad(format!("signed attributes: {e}")))?
+            }
+        };
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .map_err(|e| bad(e.to_string()))?;
+        let key_oid = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .algorithm
+            .oid
+            .to_string();
+        let alg = match (key_oid.as_str(), hash_name) {
+            ("1.2.840.113549.1.1.1", "sha1") => RawAlg::RsaPkcs1Sha1,
+            ("1.2.840.113549.1.1.1", "sha256") => RawAlg::RsaPkcs1Sha256,
+            ("1.2.840.113549.1.1.1", "sha384") => RawAlg::RsaPkcs1Sha384,
+            ("1.2.840.113549.1.1.1", "sha512") => RawAlg::RsaPkcs1Sha512,
+            ("1.2.840.10045.2.1", "sha256") => RawAlg::EcdsaSha256,
+            ("1.2.840.10045.2.1", "sha384") => RawAlg::EcdsaSha384,
+            ("1.2.840.10045.2.1", _) => {
+                return Err(ApkError::Unsupported(format!(
+                    "ECDSA with {hash_name} in v1"
+                )))
+            }
+            _ => return Err(ApkError::Unsupported("DSA keys are not accepted".into())),
+        };
+        let sig_oid = si.signature_algorithm.oid.to_string();
+        if sig_oid.starts_with("1.2.840.10040") {
+            return Err(ApkError::Unsupported("DSA keys are not accepted".into()));
+        }
+        if matches!(
+            sig_oid.as_str(),
+            "1.2.840.113549.1.1.4" | "1.2.840.113549.1.1.14"
+        ) {
+            return Err(ApkError::Unsupported(
+                "MD5 and SHA-224 signatures are not accepted".into(),
+            ));
+        }
+        verify_signature_raw(alg, &spki, &message, si.signature.as_bytes())?;
+        if first_cert.is_none() {
+            first_cert = Some(cert.to_der().map_err(|e| bad(e.to_string()))?);
+        }
+    }
+    first_cert.ok_or_else(|| bad("no SignerInfo"))
+}
+
+/// Verifies the v1 signature; returns each signer's certificate (DER), signers sorted by name.
+pub fn verify_v1<R: Read + Seek>(
+    r: &mut R,
+    zip: &ZipLayout,
+    newer_schemes_present: &[u8],
+) -> Result<Vec<Vec<u8>>, ApkError> {
+    let by_name: HashMap<&[u8], &Entry> =
+        zip.entries.iter().map(|e| (e.name.as_slice(), e)).collect();
+    let manifest_entry = by_name
+        .get(b"META-INF/MANIFEST.MF".as_slice())
+        .ok_or_else(|| ApkError::NotSigned("no META-INF/MANIFEST.MF".into()))?;
+    let manifest_bytes = read_small(r, manifest_entry)?;
+    let manifest = parse_manifest(&manifest_bytes)?;
+    // signers: X.SF with X.RSA / X.EC / X.DSA
+    let mut signers: Vec<(String, &Entry, &Entry)> = Vec::new();
+    for e in &zip.entries {
+        let name = String::from_utf8_lossy(&e.name).to_string();
+        let Some(base) = name
+            .strip_prefix("META-INF/")
+            .and_then(|n| n.strip_suffix(".SF"))
+        else {
+            continue;
+        };
+        if base.contains('/') {
+            continue;
+        }
+        let block = ["RSA", "EC", "DSA"]
+            .iter()
+            .find_map(|ext| by_name.get(format!("META-INF/{base}.{ext}").as_bytes()))
+            .ok_or_else(|| bad(format!("{base}.SF has no signature block")))?;
+        signers.push((base.to_string(), e, block));
+    }
+    if signers.is_empty() {
+        return Err(ApkError::NotSigned("no v1 signers".into()));
+    }
+    if signers.len() > 10 {
+        return Err(bad("more than 10 signers"));
+    }
+    signers.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut certs = Vec::new();
+    for (base, sf_e, block_e) in &signers {
+        let sf = read_small(r, sf_e)?;
+        let block = read_small(r, block_e)?;
+        certs.push(verify_pkcs7(&block, &sf)?);
+        let sfm = parse_manifest(&sf)?;
+        // stripping protection: the signer also signed with v2/v3
+        if let Some(v) = sfm.main.get("x-android-apk-signed") {
+            for id in v.split(',').map(str::trim) {
+                if let Ok(n) = id.parse::<u8>() {
+                    if n >= 2 && !newer_schemes_present.contains(&n) {
+                        return Err(ApkError::Stripped(n));
+                    }
+                }
+            }
+        }
+        // the whole manifest, else its main section and every listed section
+        let whole_ok = match strongest(&sfm.main, "-digest-manifest")? {
+            Some((alg, want)) => digest(alg, &manifest_bytes) == want,
+            None => false,
+        };
+        if !whole_ok {
+            if let Some((alg, want)) = strongest(&sfm.main, "-digest-manifest-main-attributes")? {
+                if digest(alg, &manifest_bytes[..manifest.main_raw_len]) != want {
+                    return Err(bad(format!("{base}.SF: main attributes digest")));
+                }
+            }
+            for (name, attrs, _) in &sfm.sections {
+                let (alg, want) = strongest(attrs, "-digest")?
+                    .ok_or_else(|| bad(format!("{base}.SF: no digest for {name}")))?;
+                let section = manifest
+                    .sections
+                    .iter()
+                    .find(|(n, _, _)| n == name)
+                    .ok_or_else(|| bad(format!("{base}.SF names {name}, the manifest does not")))?;
+                if digest(alg, &section.2) != want {
+                    return Err(bad(format!(
+                        "{base}.SF: digest of the manifest section {name}"
+                    )));
+                }
+            }
+        }
+    }
+    // every entry (but the signature files) is in the manifest, and matches
+    let listed: HashMap<&str, &HashMap<String, String>> = manifest
+        .sections
+        .iter()
+        .map(|(n, a, _)| (n.as_str(), a))
+        .collect();
+    for e in &zip.entries {
+        let name = String::from_utf8_lossy(&e.name).to_string();
+        if name.ends_with('/') {
+            continue;
+        }
+        let upper = name.to_ascii_uppercase();
+        if upper == "META-INF/MANIFEST.MF"
+            || (upper.starts_with("META-INF/")
+                && !upper["META-INF/".len()..].contains('/')
+                && [".SF", ".RSA", ".EC", ".DSA"]
+                    .iter()
+                    .any(|x| upper.ends_with(x)))
+        {
+            continue;
+        }
+        let attrs = listed
+            .get(name.as_str())
+            .ok_or_else(|| bad(format!("{name} is not in the manifest")))?;
+        let (alg, want) = strongest(attrs, "-digest")?
+            .ok_or_else(|| bad(format!("{name}: no digest in the manifest")))?;
+        let mut ctx = Context::new(alg);
+        stream_entry(r, e, &mut |b| ctx.update(b))?;
+        if ctx.finish().as_ref() != want.as_slice() {
+            return Err(ApkError::DigestMismatch);
+        }
+    }
+    for (name, _, _) in &manifest.sections {
+        if !by_name.contains_key(name.as_bytes()) {
+            return Err(bad(format!(
+                "the manifest lists {name}, the APK has no such entry"
+            )));
+        }
+    }
+    Ok(certs)
+}
