@@ -341,6 +341,9 @@ enum TerminalCommand {
         /// qr-display: also write the shown code as PNG here.
         #[arg(long)]
         qr_png: Option<PathBuf>,
+        /// qr-display: print the code on the simulated receipt printer and save the slip as PNG.
+        #[arg(long)]
+        slip_png: Option<PathBuf>,
         /// Print the receipt on the simulated printer and write it here as PNG.
         #[arg(long)]
         receipt_png: Option<PathBuf>,
@@ -895,6 +898,7 @@ async fn terminal(
             method,
             code,
             qr_png,
+            slip_png,
             receipt_png,
             paper_out,
             json,
@@ -912,11 +916,31 @@ async fn terminal(
                 }
                 PayMethod::QrScan => t.qr_scan_sale(&caller, &order, amount).await?,
                 PayMethod::QrDisplay => {
-                    let mut show = |payload: &str| {
+                    let identity = t.config().identity.clone();
+                    let order_id = order.clone();
+                    let mut show = move |payload: &str| {
                         eprintln!("show this code: {payload}");
                         if let Some(path) = &qr_png {
                             if let Err(e) = write_qr_png(payload, path) {
                                 eprintln!("QR image not written: {e}");
+                            }
+                        }
+                        if let Some(path) = &slip_png {
+                            // the printer is a convenience: a failure never stops the payment
+                            use smartpos_core::hal::Printer;
+                            let job = smartpos_core::receipt::qr_payment_slip(
+                                payload, &amount, &order_id, &identity,
+                            );
+                            let printer = smartpos_core::hal::sim::SimPrinter::default();
+                            let printed = printer
+                                .print(&job)
+                                .map_err(|e| e.to_string())
+                                .and_then(|()| smartpos_core::hal::render::render_png(&job))
+                                .and_then(|png| {
+                                    std::fs::write(path, png).map_err(|e| e.to_string())
+                                });
+                            if let Err(e) = printed {
+                                eprintln!("slip not printed: {e}");
                             }
                         }
                     };

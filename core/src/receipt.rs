@@ -115,6 +115,44 @@ pub fn receipt_job(
     j
 }
 
+/// The slip the terminal prints for a customer-scans-merchant payment: amount, order and the one
+/// code every wallet can scan.
+///
+/// ```
+/// # use smartpos_core::{receipt::*, money::*, engine::EngineConfig, hal::PrintCommand};
+/// let job = qr_payment_slip("000201...6304ABCD", &Money::from_minor(600, Currency::CNY).unwrap(),
+///     "Q-1", &EngineConfig::demo().identity);
+/// assert!(job.iter().any(|c| matches!(c, PrintCommand::Qr { .. })));
+/// assert!(job_text(&job).iter().any(|l| l.contains("CNY 6.00")));
+/// ```
+pub fn qr_payment_slip(
+    payload: &str,
+    amount: &crate::money::Money,
+    order_id: &str,
+    who: &TerminalIdentity,
+) -> Vec<PrintCommand> {
+    use PrintCommand as P;
+    vec![
+        P::center("扫码付款 SCAN TO PAY", TextSize::Large),
+        P::center("微信 / 支付宝 / 云闪付", TextSize::Normal),
+        P::center("WeChat Pay / Alipay / UnionPay", TextSize::Normal),
+        P::Rule,
+        P::line(format!("商户名称 MERCHANT: {}", who.merchant_name)),
+        P::line(format!("订单号 ORDER: {order_id}")),
+        P::line("金额 AMOUNT:"),
+        P::Text {
+            text: amount.to_string(),
+            align: crate::hal::Align::Right,
+            size: TextSize::Large,
+        },
+        P::Qr {
+            data: payload.to_string(),
+            module: 4,
+        },
+        P::Feed { lines: 2 },
+    ]
+}
+
 /// The text lines of a job (QR codes and bitmaps shown as placeholders), for consoles.
 pub fn job_text(job: &[PrintCommand]) -> Vec<String> {
     job.iter()

@@ -78,13 +78,16 @@ def test_scan_and_display_sales_through_the_cli(smartpos_bin, tmp_path, host):
                               "--order", "PY-QR-3"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "no wallet" in bad.stderr
     png = tmp_path / "shown.png"
+    slip = tmp_path / "slip.png"
     started = time.monotonic()
     shown = subprocess.run(t + ["sale", "--method", "qr-display", "--amount", "6.00", "--order", "PY-QR-4",
-                                "--qr-png", str(png), "--json"], capture_output=True, text=True, timeout=60)
+                                "--qr-png", str(png), "--slip-png", str(slip), "--json"],
+                           capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["outcome"]["status"] == "approved"
     assert time.monotonic() - started >= 4, "the simulated customer pays 4 s after the code appears"
     payload = shown.stderr.split("show this code: ")[1].splitlines()[0]
     assert zbar(png) == payload and cemacqr.parse_payload(payload).crc_ok
+    assert zbar(slip) == payload, "the printed slip (384 dots) carries the same code"
     totals = subprocess.run(t + ["totals"], check=True, capture_output=True, text=True, timeout=60).stdout
     assert "qr:alipay" in totals

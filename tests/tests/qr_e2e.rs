@@ -204,3 +204,33 @@ async fn an_open_displayed_code_is_resolved_on_query() {
         .unwrap_err();
     assert!(matches!(err, TerminalError::DuplicateOrder { .. }));
 }
+
+#[tokio::test]
+async fn a_displayed_code_paid_by_the_customer_is_approved() {
+    let mut r = rig(RigOptions::default()).await;
+    let gateway = r.host.qr.clone();
+    let mut shown = Vec::new();
+    // the customer scans the code as soon as it is on the screen, and pays
+    let mut show = |payload: &str| {
+        shown.push(payload.to_string());
+        assert!(gateway
+            .lock()
+            .unwrap()
+            .customer_pays(MERCHANT, "QR-SHOW", now()));
+    };
+    let res = r
+        .terminal
+        .qr_display_sale(CALLER, "QR-SHOW", cny(500), &mut show)
+        .await
+        .unwrap();
+    assert_eq!(res.outcome, Outcome::Approved);
+    assert_eq!(res.method, PaymentMethod::QrDisplay);
+    assert!(res.wallet.is_some());
+    assert_eq!(shown.len(), 1, "one code for every wallet");
+    let objects = smartpos_core::qr::emv::parse(&shown[0]).unwrap();
+    assert!(objects.iter().any(|o| o.tag == "54" && o.value == "5.00"));
+    assert_eq!(
+        r.terminal.query(CALLER, "QR-SHOW").unwrap().unwrap().state,
+        TxnState::Approved
+    );
+}
