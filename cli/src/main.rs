@@ -51,7 +51,7 @@ enum Command {
         #[arg(long)]
         profile: Option<PathBuf>,
         #[command(subcommand)]
-        command: TerminalCommand,
+        command: Box<TerminalCommand>,
     },
     /// Hardware abstraction tools for vendors and the bank.
     #[command(subcommand)]
@@ -759,7 +759,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                     .map_err(|e| format!("cannot read profile {}: {e}", p.display()))?;
                 smartpos_cli::terminal_cmd::set_profile(AcquirerProfile::from_json(&text)?);
             }
-            terminal(data_dir, host, ca, command).await
+            terminal(data_dir, host, ca, *command).await
         }
         Command::Demo { out, frames } => {
             let dir = match out {
