@@ -132,6 +132,15 @@ impl QrGateway {
         r
     }
 
+    /// A pay or precreate for an order that exists: counted, answered with its status, never
+    /// charged again.
+    fn repeated(&mut self, key: &(String, String), now: u64) -> Option<SimReply> {
+        let o = self.orders.get_mut(key)?;
+        o.pay_calls += 1;
+        let o = o.clone();
+        Some(SimReply::Reply(self.reply(&o, now)))
+    }
+
     /// Handles one call at `now_ms`.
     pub fn handle(&mut self, call: &GatewayCall, now_ms: u64) -> SimReply {
         let now = now_ms;
@@ -145,11 +154,8 @@ impl QrGateway {
                 ..
             } => {
                 let key = (merchant_id.clone(), order.clone());
-                if let Some(o) = self.orders.get_mut(&key) {
-                    // A repeated pay for the same order never charges again.
-                    o.pay_calls += 1;
-                    let o = o.clone();
-                    return SimReply::Reply(self.reply(&o, now));
+                if let Some(r) = self.repeated(&key, now) {
+                    return r;
                 }
                 let Ok(wallet) = detect_wallet(auth_code) else {
                     let mut r = GatewayReply::status(QrStatus::Failed);
@@ -200,10 +206,8 @@ impl QrGateway {
                 ..
             } => {
                 let key = (merchant_id.clone(), order.clone());
-                if let Some(o) = self.orders.get_mut(&key) {
-                    o.pay_calls += 1;
-                    let o = o.clone();
-                    return SimReply::Reply(self.reply(&o, now));
+                if let Some(r) = self.repeated(&key, now) {
+                    return r;
                 }
                 self.counter += 1;
                 use Scenario::*;

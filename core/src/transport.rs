@@ -58,14 +58,8 @@ impl HostLink {
         if !url.starts_with("https://") {
             return Err(TransportError::BadUrl(url.to_string()));
         }
-        let tls = pinned_client_config(ca_pem)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(HostLink {
-            client,
+            client: pinned_client(ca_pem)?,
             url: url.to_string(),
         })
     }
@@ -76,31 +70,50 @@ impl HostLink {
         frame: Vec<u8>,
         timeout: Duration,
     ) -> Result<Vec<u8>, TransportFailure> {
-        let sent = self
-            .client
-            .post(&self.url)
-            .header("Content-Type", CONTENT_TYPE)
-            .timeout(timeout)
-            .body(frame)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            // Connection and TLS failures happen before the request leaves.
-            Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
-            Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
-        };
-        if !resp.status().is_success() {
-            return Err(TransportFailure::NoAnswer(format!(
-                "HTTP status {}",
-                resp.status()
-            )));
-        }
-        match resp.bytes().await {
-            Ok(b) => Ok(b.to_vec()),
-            Err(e) => Err(TransportFailure::NoAnswer(error_chain(&e))),
-        }
+        post(&self.client, &self.url, CONTENT_TYPE, frame, timeout).await
     }
+}
+
+/// An HTTPS client that trusts only `ca_pem`.
+fn pinned_client(ca_pem: &[u8]) -> Result<reqwest::Client, TransportError> {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(pinned_client_config(ca_pem)?)
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| TransportError::Client(e.to_string()))
+}
+
+/// One POST: a failure to connect is `NotSent` (nothing left); anything later is `NoAnswer`.
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Vec<u8>, TransportFailure> {
+    let sent = client
+        .post(url)
+        .header("Content-Type", content_type)
+        .timeout(timeout)
+        .body(body)
+        .send()
+        .await;
+    let resp = match sent {
+        Ok(r) => r,
+        // Connection and TLS failures happen before the request leaves.
+        Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
+        Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
+    };
+    if !resp.status().is_success() {
+        return Err(TransportFailure::NoAnswer(format!(
+            "HTTP status {}",
+            resp.status()
+        )));
+    }
+    resp.bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| TransportFailure::NoAnswer(error_chain(&e)))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -137,14 +150,8 @@ impl GatewayLink {
         if authority.is_empty() {
             return Err(TransportError::BadUrl(base.to_string()));
         }
-        let tls = pinned_client_config(ca_pem)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(GatewayLink {
-            client,
+            client: pinned_client(ca_pem)?,
             base: format!("https://{authority}"),
         })
     }
@@ -158,29 +165,7 @@ impl GatewayLink {
         let url = format!("{}/qr/v1/{}", self.base, call.path());
         let body =
             serde_json::to_vec(call).map_err(|e| TransportFailure::NotSent(e.to_string()))?;
-        let sent = self
-            .client
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .timeout(timeout)
-            .body(body)
-            .send()
-            .await;
-        let resp = match sent {
-            Ok(r) => r,
-            Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
-            Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
-        };
-        if !resp.status().is_success() {
-            return Err(TransportFailure::NoAnswer(format!(
-                "HTTP status {}",
-                resp.status()
-            )));
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TransportFailure::NoAnswer(error_chain(&e)))?;
+        let bytes = post(&self.client, &url, "application/json", body, timeout).await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| TransportFailure::NoAnswer(format!("not a gateway reply: {e}")))
     }

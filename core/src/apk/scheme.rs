@@ -102,19 +102,40 @@ impl SigAlg {
     }
 }
 
-/// Verifies `sig` over `msg` with the SubjectPublicKeyInfo `spki`. What `ring` cannot verify is
-/// refused with the reason: DSA, ECDSA with SHA-512 (P-384/P-521 keys), RSA below 2048 bits.
-pub fn verify_signature(alg: SigAlg, spki: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), ApkError> {
+/// The key bytes ring wants, the key's algorithm OID and (EC) curve OID.
+fn key_parts(spki: &[u8]) -> Result<(&[u8], String, Option<String>), ApkError> {
     let info = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki)
         .map_err(|e| ApkError::Malformed(format!("public key: {e}")))?;
-    let key = info.subject_public_key.raw_bytes();
-    let oid = info.algorithm.oid.to_string();
     let curve = info
         .algorithm
         .parameters
         .as_ref()
         .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
         .map(|o| o.to_string());
+    Ok((
+        info.subject_public_key.raw_bytes(),
+        info.algorithm.oid.to_string(),
+        curve,
+    ))
+}
+
+/// RSA keys outside 2048..=8192 bits are refused with the reason.
+fn check_rsa_size(key: &[u8]) -> Result<(), ApkError> {
+    match rsa_bits(key) {
+        Some(b) if b < 2048 => Err(ApkError::Unsupported(
+            "RSA keys below 2048 bits are not accepted".into(),
+        )),
+        Some(b) if b > 8192 => Err(ApkError::Unsupported(
+            "RSA keys above 8192 bits are not accepted".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Verifies `sig` over `msg` with the SubjectPublicKeyInfo `spki`. What `ring` cannot verify is
+/// refused with the reason: DSA, ECDSA with SHA-512 (P-384/P-521 keys), RSA below 2048 bits.
+pub fn verify_signature(alg: SigAlg, spki: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), ApkError> {
+    let (key, oid, curve) = key_parts(spki)?;
     let unsupported = |why: &str| ApkError::Unsupported(why.to_string());
     let ring_alg: &'static dyn VerificationAlgorithm = match (alg, oid.as_str(), curve.as_deref()) {
         (SigAlg::RsaPssSha256, "1.2.840.113549.1.1.1", _) => &signature::RSA_PSS_2048_8192_SHA256,
@@ -145,15 +166,7 @@ pub fn verify_signature(alg: SigAlg, spki: &[u8], msg: &[u8], sig: &[u8]) -> Res
         }
     };
     if oid == "1.2.840.113549.1.1.1" {
-        match rsa_bits(key) {
-            Some(b) if b < 2048 => {
-                return Err(unsupported("RSA keys below 2048 bits are not accepted"))
-            }
-            Some(b) if b > 8192 => {
-                return Err(unsupported("RSA keys above 8192 bits are not accepted"))
-            }
-            _ => {}
-        }
+        check_rsa_size(key)?;
     }
     UnparsedPublicKey::new(ring_alg, key)
         .verify(msg, sig)
@@ -184,15 +197,7 @@ pub fn verify_signature_raw(
     msg: &[u8],
     sig: &[u8],
 ) -> Result<(), ApkError> {
-    let info = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki)
-        .map_err(|e| ApkError::Malformed(format!("public key: {e}")))?;
-    let key = info.subject_public_key.raw_bytes();
-    let curve = info
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
-        .map(|o| o.to_string());
+    let (key, _, curve) = key_parts(spki)?;
     let unsupported = |why: &str| ApkError::Unsupported(why.to_string());
     let ring_alg: &'static dyn VerificationAlgorithm = match (alg, curve.as_deref()) {
         (RawAlg::RsaPkcs1Sha1, _) => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
@@ -209,22 +214,8 @@ pub fn verify_signature_raw(
             ))
         }
     };
-    if matches!(
-        alg,
-        RawAlg::RsaPkcs1Sha1
-            | RawAlg::RsaPkcs1Sha256
-            | RawAlg::RsaPkcs1Sha384
-            | RawAlg::RsaPkcs1Sha512
-    ) {
-        match rsa_bits(key) {
-            Some(b) if b < 2048 => {
-                return Err(unsupported("RSA keys below 2048 bits are not accepted"))
-            }
-            Some(b) if b > 8192 => {
-                return Err(unsupported("RSA keys above 8192 bits are not accepted"))
-            }
-            _ => {}
-        }
+    if !matches!(alg, RawAlg::EcdsaSha256 | RawAlg::EcdsaSha384) {
+        check_rsa_size(key)?;
     }
     UnparsedPublicKey::new(ring_alg, key)
         .verify(msg, sig)
