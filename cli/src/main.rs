@@ -224,6 +224,9 @@ enum MarketCommand {
         /// Name of the new market key (rotation: run again with a new name).
         #[arg(long, default_value = "market-1")]
         key_id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
     /// Sign an approved APK in place: grants, package and version code from its manifest.
     Sign {
@@ -285,6 +288,9 @@ enum MarketCommand {
         /// Output file.
         #[arg(long)]
         out: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -1321,10 +1327,17 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
     use smartpos_cli::market_cmd as m;
     let now = smartpos_cli::terminal_cmd::unix_now();
     match cmd {
-        MarketCommand::Keygen { keys, key_id } => {
+        MarketCommand::Keygen { keys, key_id, json } => {
             let root = m::keygen(&keys, &key_id, now)?;
-            println!("market key {key_id} certified; root public key {root}");
-            println!("keep {} offline", keys.join("root.key").display());
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"key_id": key_id, "root_public_key": root, "keys": keys})
+                );
+            } else {
+                println!("market key {key_id} certified; root public key {root}");
+                println!("keep {} offline", keys.join("root.key").display());
+            }
         }
         MarketCommand::Sign {
             file,
@@ -1388,9 +1401,17 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
             app,
             market_key,
             out,
+            json,
         } => {
             m::revoke(&keys, serial, &app, &market_key, &out)?;
-            println!("revocation list {serial} written to {}", out.display());
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"serial": serial, "apps": app, "market_keys": market_key, "out": out})
+                );
+            } else {
+                println!("revocation list {serial} written to {}", out.display());
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
