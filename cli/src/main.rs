@@ -669,14 +669,18 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                let met = r.smartpos_pairs_per_sec >= 1_000_000.0;
+                let met = r.smartpos_reused_pairs_per_sec >= 1_000_000.0;
                 println!(
                     "ISO 8583 sale request + response, encode + decode, one core ({} pairs):",
                     r.pairs
                 );
                 println!(
-                    "  smartpos   {:>12.0} pairs/s  [target >= 1,000,000: {}]",
-                    r.smartpos_pairs_per_sec,
+                    "  smartpos   {:>12.0} pairs/s  (a new buffer for every frame)",
+                    r.smartpos_pairs_per_sec
+                );
+                println!(
+                    "  smartpos   {:>12.0} pairs/s  (buffers reused)  [target >= 1,000,000: {}]",
+                    r.smartpos_reused_pairs_per_sec,
                     if met { "met" } else { "MISSED" }
                 );
                 println!(

@@ -18,6 +18,19 @@ fn bench(c: &mut Criterion) {
             black_box((a2, z2))
         })
     });
+    let (mut abuf, mut zbuf) = (Vec::with_capacity(256), Vec::with_capacity(256));
+    let (mut fa, mut fz) = (req.clone(), resp.clone());
+    g.bench_function("encode_decode_request_and_response_reused_buffers", |b| {
+        b.iter(|| {
+            black_box(&req).encode_into(&CUP_FIELDS, &mut abuf).unwrap();
+            black_box(&resp)
+                .encode_into(&CUP_FIELDS, &mut zbuf)
+                .unwrap();
+            fa.decode_into(black_box(&abuf), &CUP_FIELDS).unwrap();
+            fz.decode_into(black_box(&zbuf), &CUP_FIELDS).unwrap();
+            black_box((&fa, &fz));
+        })
+    });
     g.finish();
 }
 

@@ -57,10 +57,21 @@ impl Frame {
     /// Encodes with the 2-byte length prefix.
     pub fn encode(&self, table: &[Option<FieldSpec>; 65]) -> Result<Vec<u8>, EncodeError> {
         let mut out = Vec::with_capacity(160);
+        self.encode_into(table, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Frame::encode`] into `out` (cleared first), reusing its capacity.
+    pub fn encode_into(
+        &self,
+        table: &[Option<FieldSpec>; 65],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        out.clear();
         out.extend_from_slice(&[0, 0]);
         out.extend_from_slice(&self.tpdu);
         out.extend_from_slice(&self.header.0);
-        self.message.encode_into(table, &mut out)?;
+        self.message.encode_into(table, out)?;
         let body = out.len() - 2;
         if body > u16::MAX as usize {
             return Err(EncodeError::BadLength {
@@ -70,7 +81,29 @@ impl Frame {
             });
         }
         out[..2].copy_from_slice(&(body as u16).to_be_bytes());
-        Ok(out)
+        Ok(())
+    }
+
+    /// [`Frame::decode`] into this frame, reusing the message's buffer.
+    pub fn decode_into(
+        &mut self,
+        bytes: &[u8],
+        table: &[Option<FieldSpec>; 65],
+    ) -> Result<(), DecodeError> {
+        let env = |k| DecodeError::new(0, k);
+        if bytes.len() < 13 {
+            return Err(env(DecodeErrorKind::Truncated));
+        }
+        let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
+        if declared != bytes.len() - 2 {
+            return Err(env(DecodeErrorKind::LengthMismatch {
+                declared,
+                actual: bytes.len() - 2,
+            }));
+        }
+        self.tpdu = bytes[2..7].try_into().expect("5 bytes");
+        self.header = Header(bytes[7..13].try_into().expect("6 bytes"));
+        self.message.decode_into(&bytes[13..], table)
     }
 
     /// Decodes a whole frame; the length prefix must match exactly.
@@ -86,14 +119,13 @@ impl Frame {
                 actual: bytes.len() - 2,
             }));
         }
-        let tpdu: [u8; 5] = bytes[2..7].try_into().expect("5 bytes");
-        let header = Header(bytes[7..13].try_into().expect("6 bytes"));
-        let message = Message::decode(&bytes[13..], table)?;
-        Ok(Frame {
-            tpdu,
-            header,
-            message,
-        })
+        let mut f = Frame {
+            tpdu: [0; 5],
+            header: Header([0; 6]),
+            message: Message::with_capacity(super::message::Mti::EMPTY, 2 * bytes.len()),
+        };
+        f.decode_into(bytes, table)?;
+        Ok(f)
     }
 
     /// The TPDU with source and destination swapped, as a host answers.

@@ -16,6 +16,8 @@ use super::spec::{FieldSpec, Kind, LenRule};
 pub struct Mti(u16);
 
 impl Mti {
+    /// 0000: a placeholder until a message is decoded into.
+    pub(crate) const EMPTY: Mti = Mti(0);
     /// An MTI from its number (0..=9999).
     pub fn new(n: u16) -> Option<Self> {
         (n <= 9999).then_some(Mti(n))
@@ -91,7 +93,7 @@ impl Message {
     pub fn new(mti: Mti) -> Self {
         Self::with_capacity(mti, 0)
     }
-    fn with_capacity(mti: Mti, bytes: usize) -> Self {
+    pub(crate) fn with_capacity(mti: Mti, bytes: usize) -> Self {
         Message {
             mti,
             present: 0,
@@ -197,18 +199,41 @@ impl Message {
 
     /// Unpacks MTI, bitmap and fields; every byte must be consumed.
     pub fn decode(bytes: &[u8], table: &[Option<FieldSpec>; 65]) -> Result<Message, DecodeError> {
+        // digits unpack to twice their packed size; one allocation for every field
+        let mut msg = Message::with_capacity(Mti::EMPTY, 2 * bytes.len());
+        msg.decode_into(bytes, table)?;
+        Ok(msg)
+    }
+
+    /// [`Message::decode`] into this message, reusing its buffer (no allocation once the buffer
+    /// is large enough). On error the message is left empty.
+    ///
+    /// ```
+    /// use smartpos_core::iso8583::{Message, Mti, CUP_FIELDS};
+    /// let mut a = Message::new(Mti::new(800).unwrap());
+    /// a.set(11, "000001");
+    /// let bytes = a.encode(&CUP_FIELDS).unwrap();
+    /// let mut b = Message::new(Mti::new(200).unwrap());
+    /// b.decode_into(&bytes, &CUP_FIELDS).unwrap();
+    /// assert_eq!(a, b);
+    /// ```
+    pub fn decode_into(
+        &mut self,
+        bytes: &[u8],
+        table: &[Option<FieldSpec>; 65],
+    ) -> Result<(), DecodeError> {
+        self.present = 0;
+        self.data.clear();
         let env = |k| DecodeError::new(0, k);
         if bytes.len() < 10 {
             return Err(env(DecodeErrorKind::Truncated));
         }
         let mti_n = bcd::read_len(&bytes[..2]).ok_or(env(DecodeErrorKind::BadBcd))? as u16;
-        // digits unpack to twice their packed size; one allocation for every field
-        let mut msg = Message::with_capacity(Mti(mti_n), 2 * bytes.len());
         let present = u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes"));
         if present & bit(1) != 0 {
             return Err(env(DecodeErrorKind::SecondaryBitmap));
         }
-        msg.present = present;
+        self.mti = Mti(mti_n);
         let mut pos = 10;
         let mut rest = present;
         while rest != 0 {
@@ -217,16 +242,17 @@ impl Message {
             let spec = table[n as usize]
                 .as_ref()
                 .ok_or(DecodeError::new(n, DecodeErrorKind::UndefinedField))?;
-            let start = msg.data.len();
-            let used = decode_field(spec, &bytes[pos..], &mut msg.data)
+            let start = self.data.len();
+            let used = decode_field(spec, &bytes[pos..], &mut self.data)
                 .map_err(|k| DecodeError::new(n, k))?;
-            msg.spans[n as usize] = (start as u32, (msg.data.len() - start) as u32);
+            self.spans[n as usize] = (start as u32, (self.data.len() - start) as u32);
             pos += used;
         }
         if pos != bytes.len() {
             return Err(env(DecodeErrorKind::TrailingBytes(bytes.len() - pos)));
         }
-        Ok(msg)
+        self.present = present;
+        Ok(())
     }
 }
 
@@ -403,7 +429,12 @@ mod tests {
             let mut m = Message::new(Mti::new(210).unwrap());
             m.set(2, pan).set(4, amount).set(22, "051").set(39, "00").set(60, f60).set(62, f62).set(63, f63);
             let b = m.encode(&CUP_FIELDS).unwrap();
-            prop_assert_eq!(Message::decode(&b, &CUP_FIELDS).unwrap(), m);
+            prop_assert_eq!(&Message::decode(&b, &CUP_FIELDS).unwrap(), &m);
+            // decoding into a message that held other fields leaves none of them behind
+            let mut reused = Message::new(Mti::new(800).unwrap());
+            reused.set(11, "000001").set(41, "12345678").set(62, vec![7u8; 40]);
+            reused.decode_into(&b, &CUP_FIELDS).unwrap();
+            prop_assert_eq!(reused, m);
         }
 
         #[test]
