@@ -128,6 +128,28 @@ async fn qr_scan_sale_through_the_handoff_returns_method_and_wallet_signed() {
 }
 
 #[tokio::test]
+async fn qr_display_sale_through_the_handoff_is_paid_by_the_simulated_customer() {
+    let e = env().await;
+    // the simulated customer scans the shown code and pays 4 s after it is created
+    let h = send(
+        &e,
+        &link(
+            "type=sale&amount=700&currency=CNY&order=H-QRD&method=qr_display",
+            "nonce-000000000061",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&h), "APPROVED", "{:?}", h.result.envelope);
+    let pk = e.dir.terminal_key().unwrap().public_hex();
+    let back = SignedResult::from_callback_uri(&h.return_uri().unwrap()).unwrap();
+    back.verify(&pk).unwrap();
+    assert_eq!(back.envelope.get("method"), "qr_display");
+    assert!(!back.envelope.get("wallet").is_empty(), "the gateway says which wallet paid");
+    assert_eq!(host_messages(&e), 0, "no ISO 8583 message for a QR payment");
+}
+
+#[tokio::test]
 async fn balance_inquiry_returns_the_signed_balance() {
     let e = env().await;
     let h = send(
