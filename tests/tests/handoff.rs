@@ -145,7 +145,10 @@ async fn qr_display_sale_through_the_handoff_is_paid_by_the_simulated_customer()
     let back = SignedResult::from_callback_uri(&h.return_uri().unwrap()).unwrap();
     back.verify(&pk).unwrap();
     assert_eq!(back.envelope.get("method"), "qr_display");
-    assert!(!back.envelope.get("wallet").is_empty(), "the gateway says which wallet paid");
+    assert!(
+        !back.envelope.get("wallet").is_empty(),
+        "the gateway says which wallet paid"
+    );
     assert_eq!(host_messages(&e), 0, "no ISO 8583 message for a QR payment");
 }
 
