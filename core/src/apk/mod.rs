@@ -174,12 +174,16 @@ impl<R: Read + Seek> Apk<R> {
                 .find(|s| s.min_sdk <= sdk && sdk <= s.max_sdk)
         };
         let mut chosen: Option<(Scheme, Vec<Signer>)> = None;
-        if let Some(v31) = get(V31_ID) {
+        // The v3 signers, parsed once, when a check below needs them.
+        let v3_signers = match get(V3_ID) {
+            Some(v) if get(V31_ID).is_some() || sdk >= 28 => Some(parse_signers(v, true)?),
+            _ => None,
+        };
+        if get(V31_ID).is_some() {
             // v3.1 rides on v3: the v3 block must be there, and its signers must say from which
             // SDK the v3.1 block takes over (else a v3.1 block could be grafted on).
-            let v3 = get(V3_ID).ok_or(ApkError::Stripped(3))?;
-            let v3_signers = parse_signers(v3, true)?;
-            if v3_signers
+            let v3 = v3_signers.as_ref().ok_or(ApkError::Stripped(3))?;
+            if v3
                 .iter()
                 .any(|s| s.attribute(ROTATION_MIN_SDK_ATTR).is_none())
             {
@@ -187,7 +191,6 @@ impl<R: Read + Seek> Apk<R> {
                     "a v3.1 block without the v3 signers' rotation-min-sdk attribute".into(),
                 ));
             }
-            let _ = v31;
         }
         if sdk >= 33 {
             if let Some(v) = get(V31_ID) {
@@ -197,8 +200,7 @@ impl<R: Read + Seek> Apk<R> {
             }
         }
         if chosen.is_none() && sdk >= 28 {
-            if let Some(v) = get(V3_ID) {
-                let signers = parse_signers(v, true)?;
+            if let Some(signers) = v3_signers {
                 let s = covering(signers)
                     .ok_or_else(|| ApkError::NotSigned(format!("no v3 signer covers SDK {sdk}")))?;
                 if let Some(min) = s.attribute(ROTATION_MIN_SDK_ATTR) {

@@ -339,11 +339,12 @@ pub fn parse_signers(value: &[u8], v3: bool) -> Result<Vec<Signer>, ApkError> {
     Ok(out)
 }
 
-/// The signature this terminal checks for a signer: the strongest it supports.
-pub fn chosen_signature(s: &Signer) -> Result<(SigAlg, &[u8]), ApkError> {
-    let mut best: Option<(SigAlg, &[u8])> = None;
+/// The signature this terminal checks for a signer, the strongest it supports: its algorithm
+/// and its position in the signer's list.
+pub fn chosen_signature(s: &Signer) -> Result<(SigAlg, usize), ApkError> {
+    let mut best: Option<(SigAlg, usize)> = None;
     let mut refusal = None;
-    for (id, sig) in &s.signatures {
+    for (i, (id, _)) in s.signatures.iter().enumerate() {
         let Some(alg) = SigAlg::from_id(*id) else {
             continue;
         };
@@ -356,7 +357,7 @@ pub fn chosen_signature(s: &Signer) -> Result<(SigAlg, &[u8]), ApkError> {
             _ => {}
         }
         if best.is_none_or(|(b, _)| alg.rank() > b.rank()) {
-            best = Some((alg, sig));
+            best = Some((alg, i));
         }
     }
     match (best, refusal) {
@@ -373,8 +374,8 @@ pub fn chosen_signature(s: &Signer) -> Result<(SigAlg, &[u8]), ApkError> {
 
 /// Verifies one signer against the computed content digests.
 pub fn verify_signer(s: &Signer, content: &[(ChunkedDigest, Vec<u8>)]) -> Result<(), ApkError> {
-    let (alg, sig) = chosen_signature(s)?;
-    verify_signature(alg, &s.public_key, &s.signed_data, sig)?;
+    let (alg, at) = chosen_signature(s)?;
+    verify_signature(alg, &s.public_key, &s.signed_data, &s.signatures[at].1)?;
     // The signed digests list the same algorithms as the signatures, in order.
     let sig_ids: Vec<u32> = s.signatures.iter().map(|(i, _)| *i).collect();
     let dig_ids: Vec<u32> = s.digests.iter().map(|(i, _)| *i).collect();
@@ -383,18 +384,7 @@ pub fn verify_signer(s: &Signer, content: &[(ChunkedDigest, Vec<u8>)]) -> Result
             "signature and digest algorithm lists differ".into(),
         ));
     }
-    let want_id = s
-        .signatures
-        .iter()
-        .find(|(_, v)| v.as_slice() == sig)
-        .map(|(i, _)| *i)
-        .expect("chosen from the list");
-    let signed_digest = &s
-        .digests
-        .iter()
-        .find(|(i, _)| *i == want_id)
-        .expect("lists agree")
-        .1;
+    let signed_digest = &s.digests[at].1; // the lists agree, position for position
     let kind = alg.digest().expect("non-verity");
     let computed = &content
         .iter()

@@ -45,7 +45,12 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let outcome_is_approved = outcome == Outcome::Approved;
+    let balance = match resp.and_then(|m| m.get_str(54)) {
+        Some(f54) if outcome == Outcome::Approved && ctx.req.kind == TransactionType::Balance => {
+            AccountBalance::from_field54(f54)
+        }
+        _ => None,
+    };
     PaymentResult {
         order_id: ctx.req.order_id.clone(),
         kind: ctx.req.kind,
@@ -59,12 +64,7 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
         terminal_id: s.config.identity.terminal_id.clone(),
         merchant_id: s.config.identity.merchant_id.clone(),
         time: ctx.time,
-        balance: match (&outcome_is_approved, resp.and_then(|m| m.get_str(54))) {
-            (true, Some(f54)) if ctx.req.kind == TransactionType::Balance => {
-                AccountBalance::from_field54(f54)
-            }
-            _ => None,
-        },
+        balance,
         method: crate::qr::PaymentMethod::Card,
         wallet: None,
     }

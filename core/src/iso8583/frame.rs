@@ -108,17 +108,6 @@ impl Frame {
 
     /// Decodes a whole frame; the length prefix must match exactly.
     pub fn decode(bytes: &[u8], table: &[Option<FieldSpec>; 65]) -> Result<Frame, DecodeError> {
-        let env = |k| DecodeError::new(0, k);
-        if bytes.len() < 13 {
-            return Err(env(DecodeErrorKind::Truncated));
-        }
-        let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
-        if declared != bytes.len() - 2 {
-            return Err(env(DecodeErrorKind::LengthMismatch {
-                declared,
-                actual: bytes.len() - 2,
-            }));
-        }
         let mut f = Frame {
             tpdu: [0; 5],
             header: Header([0; 6]),
