@@ -2,6 +2,7 @@
 //! traits, and the conformance kit callable from Kotlin.
 
 use smartpos_core::card::{CardData, EntryMode, Pan};
+use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
 use smartpos_core::hal::conformance::{self, Operator, Subject};
 use smartpos_core::hal::{
     Align, CardReader, EncryptedPinBlock, EncryptedWorkingKeys, HalError, PaperStatus, PinEntry,
@@ -95,9 +96,40 @@ pub struct CardRead {
     pub card_sequence: Option<String>,
 }
 
+/// The cipher of a key hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum KeyCipher {
+    /// DES, or 3DES for 16-byte keys: 8-byte blocks, check value = first 4 bytes of E(0^8).
+    Des,
+    /// SM4: 16-byte keys and blocks, check value = first 4 bytes of E(0^16).
+    Sm4,
+}
+
+impl From<KeyAlgorithm> for KeyCipher {
+    fn from(a: KeyAlgorithm) -> Self {
+        match a {
+            KeyAlgorithm::Des => KeyCipher::Des,
+            KeyAlgorithm::Sm4 => KeyCipher::Sm4,
+        }
+    }
+}
+
+/// Which ANSI X9.8 PIN block to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PinFormat {
+    /// PIN field XOR card-number field (ISO 9564 format 0; widened to 16 bytes for SM4).
+    WithPan,
+    /// The PIN field alone.
+    WithoutPan,
+}
+
 /// Working keys encrypted under the master key, with 4-byte check values.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct WorkingKeys {
+    /// The keys' cipher; the same as the master key's, or the load is refused.
+    pub cipher: KeyCipher,
+    /// The PIN block `online_pin` builds from now on.
+    pub pin_format: PinFormat,
     /// PIN key, encrypted.
     pub pin_key: Vec<u8>,
     /// Its check value.
@@ -113,7 +145,7 @@ pub struct WorkingKeys {
 /// What a Kotlin PIN pad returns.
 #[derive(Debug, Clone, uniffi::Enum)]
 pub enum PinResult {
-    /// An ISO 9564 format-0 block encrypted under the PIN key (8 bytes).
+    /// The PIN block encrypted under the PIN key (8 bytes with DES keys, 16 with SM4).
     Block {
         /// The encrypted block.
         block: Vec<u8>,
@@ -175,8 +207,13 @@ pub trait CardReaderDriver: Send + Sync {
 /// A PIN pad implemented in Kotlin. Same contract as `smartpos_core::hal::PinPad`.
 #[uniffi::export(with_foreign)]
 pub trait PinPadDriver: Send + Sync {
-    /// Loads the master key; refuses a wrong check value.
-    fn load_master_key(&self, key: Vec<u8>, kcv: Vec<u8>) -> Result<(), DriverError>;
+    /// Loads the master key of this cipher; refuses a wrong check value.
+    fn load_master_key(
+        &self,
+        cipher: KeyCipher,
+        key: Vec<u8>,
+        kcv: Vec<u8>,
+    ) -> Result<(), DriverError>;
     /// Loads working keys; refuses wrong check values and keeps the keys in force.
     fn load_working_keys(&self, keys: WorkingKeys) -> Result<(), DriverError>;
     /// Online PIN for this card number.
@@ -186,7 +223,7 @@ pub trait PinPadDriver: Send + Sync {
         amount_minor: u64,
         timeout_ms: u64,
     ) -> Result<PinResult, DriverError>;
-    /// UnionPay ECB MAC (8 ASCII hex bytes).
+    /// UnionPay ECB MAC (8 ASCII hex bytes; 16-byte blocks with SM4 keys).
     fn mac(&self, data: Vec<u8>) -> Result<Vec<u8>, DriverError>;
     /// Cancels a waiting call.
     fn cancel(&self);
@@ -254,11 +291,23 @@ impl CardReader for CardReaderAdapter {
 
 struct PinPadAdapter(Arc<dyn PinPadDriver>);
 impl PinPad for PinPadAdapter {
-    fn load_master_key(&self, key: &[u8], check_value: &[u8; 4]) -> Result<(), HalError> {
-        Ok(self.0.load_master_key(key.to_vec(), check_value.to_vec())?)
+    fn load_master_key(
+        &self,
+        algorithm: KeyAlgorithm,
+        key: &[u8],
+        check_value: &[u8; 4],
+    ) -> Result<(), HalError> {
+        Ok(self
+            .0
+            .load_master_key(algorithm.into(), key.to_vec(), check_value.to_vec())?)
     }
     fn load_working_keys(&self, k: &EncryptedWorkingKeys) -> Result<(), HalError> {
         Ok(self.0.load_working_keys(WorkingKeys {
+            cipher: k.algorithm.into(),
+            pin_format: match k.pin_format {
+                PinBlockFormat::WithPan => PinFormat::WithPan,
+                PinBlockFormat::WithoutPan => PinFormat::WithoutPan,
+            },
             pin_key: k.pin_key.clone(),
             pin_kcv: k.pin_kcv.to_vec(),
             mac_key: k.mac_key.clone(),
@@ -277,10 +326,12 @@ impl PinPad for PinPadAdapter {
             .online_pin(pan.expose_digits().to_string(), amount.minor(), ms(timeout))?
         {
             PinResult::Bypassed => Ok(PinEntry::Bypassed),
-            PinResult::Block { block } => Ok(PinEntry::Block(EncryptedPinBlock(
-                block
-                    .try_into()
-                    .map_err(|_| HalError::Device("PIN block must be 8 bytes".into()))?,
+            PinResult::Block { block } if block.len() == 8 || block.len() == 16 => {
+                Ok(PinEntry::Block(EncryptedPinBlock(block)))
+            }
+            PinResult::Block { block } => Err(HalError::Device(format!(
+                "a PIN block is 8 or 16 bytes, the driver returned {}",
+                block.len()
             ))),
         }
     }

@@ -1,18 +1,20 @@
 //! `smartpos iso8583 decode`: a frame as JSON, for people and for peer cross-checks.
 
 use smartpos_core::card::mask_pan;
-use smartpos_core::iso8583::{Frame, Kind, CUP_FIELDS};
+use smartpos_core::iso8583::{FieldTable, Frame, Kind};
 
-/// Decodes a whole frame (length prefix included) to JSON. Card data is masked and PIN and
-/// key material hidden unless `unmasked` (test cards only).
+/// Decodes a whole frame (length prefix included) with a profile's field table
+/// ([`smartpos_core::profile::AcquirerProfile::fields`]) to JSON. Card data is masked and PIN
+/// and key material hidden unless `unmasked` (test cards only).
 pub fn frame_to_json(
     bytes: &[u8],
+    table: &FieldTable,
     unmasked: bool,
 ) -> Result<serde_json::Value, smartpos_core::iso8583::DecodeError> {
-    let frame = Frame::decode(bytes, &CUP_FIELDS)?;
+    let frame = Frame::decode(bytes, table)?;
     let mut fields = serde_json::Map::new();
     for (n, v) in frame.message.iter() {
-        let spec = CUP_FIELDS[n as usize]
+        let spec = table[n as usize]
             .as_ref()
             .expect("decoded fields are defined");
         let text = match spec.kind {

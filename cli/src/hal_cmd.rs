@@ -2,6 +2,7 @@
 //! catching each broken contract.
 
 use smartpos_core::card::{CardData, Pan};
+use smartpos_core::crypto::{clear_pin_block, CipherKey, KeyAlgorithm, PinBlockFormat};
 use smartpos_core::hal::compliance::{check, ComplianceFailure, ComplianceProfile};
 use smartpos_core::hal::conformance::{run, Report, SimSet, Subject};
 use smartpos_core::hal::{
@@ -9,6 +10,7 @@ use smartpos_core::hal::{
     PinEntry, PinPad, PrintCommand, Printer,
 };
 use smartpos_core::money::Money;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// A broken behaviour to plant in the simulated drivers.
@@ -24,15 +26,22 @@ pub enum Breakage {
     SilentPrinter,
 }
 
-struct SkipKcvPad<'a>(&'a dyn PinPad, &'a smartpos_core::crypto::DesKey);
+/// Remembers the master key it was given, to defeat the working keys' check values.
+struct SkipKcvPad<'a>(&'a dyn PinPad, Mutex<Option<CipherKey>>);
 impl PinPad for SkipKcvPad<'_> {
-    fn load_master_key(&self, key: &[u8], cv: &[u8; 4]) -> Result<(), HalError> {
-        self.0.load_master_key(key, cv)
+    fn load_master_key(&self, alg: KeyAlgorithm, key: &[u8], cv: &[u8; 4]) -> Result<(), HalError> {
+        self.0.load_master_key(alg, key, cv)?;
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) = CipherKey::new(alg, key).ok();
+        Ok(())
     }
     fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError> {
         // Recompute the check values from what arrived: the check is defeated.
+        let master = self.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let fix = |enc: &[u8]| -> [u8; 4] {
-            smartpos_core::crypto::DesKey::new(&self.1.decrypt_ecb(enc).unwrap_or_default())
+            master
+                .as_ref()
+                .and_then(|m| m.decrypt_ecb(enc).ok())
+                .and_then(|clear| CipherKey::new(keys.algorithm, &clear).ok())
                 .map(|k| k.check_value())
                 .unwrap_or_default()
         };
@@ -54,23 +63,30 @@ impl PinPad for SkipKcvPad<'_> {
     }
 }
 
-struct ClearPinPad<'a>(&'a dyn PinPad);
+/// Returns the clear PIN block of the format and length its working keys asked for.
+struct ClearPinPad<'a>(&'a dyn PinPad, Mutex<(PinBlockFormat, usize)>);
 impl PinPad for ClearPinPad<'_> {
-    fn load_master_key(&self, key: &[u8], cv: &[u8; 4]) -> Result<(), HalError> {
-        self.0.load_master_key(key, cv)
+    fn load_master_key(&self, alg: KeyAlgorithm, key: &[u8], cv: &[u8; 4]) -> Result<(), HalError> {
+        self.0.load_master_key(alg, key, cv)
     }
     fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError> {
-        self.0.load_working_keys(keys)
+        self.0.load_working_keys(keys)?;
+        *self.1.lock().unwrap_or_else(|p| p.into_inner()) =
+            (keys.pin_format, keys.algorithm.block_len());
+        Ok(())
     }
     fn online_pin(&self, pan: &Pan, amount: &Money, t: Duration) -> Result<PinEntry, HalError> {
         match self.0.online_pin(pan, amount, t)? {
             PinEntry::Block(_) => {
-                let clear = smartpos_core::crypto::iso9564_format0(
+                let (format, len) = *self.1.lock().unwrap_or_else(|p| p.into_inner());
+                let clear = clear_pin_block(
+                    format,
                     smartpos_core::hal::conformance::TEST_PIN,
                     pan.expose_digits(),
+                    len,
                 )
                 .map_err(|e| HalError::Device(e.to_string()))?;
-                Ok(PinEntry::Block(EncryptedPinBlock(clear)))
+                Ok(PinEntry::Block(EncryptedPinBlock(clear.to_vec())))
             }
             other => Ok(other),
         }
@@ -111,11 +127,9 @@ impl Printer for SilentPrinter<'_> {
 /// Runs the kit against the simulated drivers, with one contract broken if asked.
 pub fn conformance(breakage: Option<Breakage>) -> Report {
     let set = SimSet::default();
-    let tmk = smartpos_core::crypto::DesKey::from_hex(smartpos_core::hal::conformance::KIT_TMK_HEX)
-        .expect("valid");
     let base = set.subject();
-    let skip = SkipKcvPad(&set.pin_pad, &tmk);
-    let clear = ClearPinPad(&set.pin_pad);
+    let skip = SkipKcvPad(&set.pin_pad, Mutex::new(None));
+    let clear = ClearPinPad(&set.pin_pad, Mutex::new((PinBlockFormat::WithPan, 8)));
     let deaf = DeafReader(&set.card_reader);
     let silent = SilentPrinter(&set.printer);
     let subject = match breakage {

@@ -138,6 +138,10 @@ enum IsoCommand {
         /// Show card data in clear (test cards only).
         #[arg(long)]
         unmasked: bool,
+        /// Acquirer profile (JSON) whose field table to use (SM4 profiles carry a 16-byte F52);
+        /// default: the CUP defaults.
+        #[arg(long)]
+        profile: Option<PathBuf>,
     },
 }
 
@@ -529,9 +533,17 @@ async fn main() -> ExitCode {
 
 async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send + Sync>> {
     match cmd {
-        Command::Iso8583(IsoCommand::Decode { hex, unmasked }) => {
+        Command::Iso8583(IsoCommand::Decode {
+            hex,
+            unmasked,
+            profile,
+        }) => {
             let bytes = hex::decode(hex.trim()).map_err(|e| format!("frame is not hex: {e}"))?;
-            let json = smartpos_cli::decode::frame_to_json(&bytes, unmasked)?;
+            let profile = match profile {
+                Some(p) => read_profile(&p)?,
+                None => AcquirerProfile::cup_default(),
+            };
+            let json = smartpos_cli::decode::frame_to_json(&bytes, profile.fields(), unmasked)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -765,9 +777,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                 host_timeout_ms,
             ));
             if let Some(p) = profile {
-                let text = std::fs::read_to_string(&p)
-                    .map_err(|e| format!("cannot read profile {}: {e}", p.display()))?;
-                smartpos_cli::terminal_cmd::set_profile(AcquirerProfile::from_json(&text)?);
+                smartpos_cli::terminal_cmd::set_profile(read_profile(&p)?);
             }
             terminal(data_dir, host, ca, *command).await
         }
@@ -797,7 +807,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             faults,
         } => {
             let profile = match profile {
-                Some(p) => AcquirerProfile::from_json(&std::fs::read_to_string(&p)?)?,
+                Some(p) => read_profile(&p)?,
                 None => AcquirerProfile::cup_default(),
             };
             let config = SimConfig {
@@ -1419,4 +1429,11 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and validates an acquirer profile file, naming the file in errors.
+fn read_profile(path: &std::path::Path) -> Result<AcquirerProfile, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;
+    AcquirerProfile::from_json(&text).map_err(|e| format!("profile {}: {e}", path.display()))
 }

@@ -4,7 +4,7 @@
 
 use crate::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_core::card::EntryMode;
-use smartpos_core::crypto::DesKey;
+use smartpos_core::crypto::CipherKey;
 use smartpos_core::engine::{EngineConfig, EngineError};
 use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::handoff::{
@@ -188,13 +188,14 @@ pub fn build_terminal(
                 .map(|c| smartpos_core::hal::sim::ScanScript::Code(c.clone())),
         ))),
     };
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX)?;
     Ok(Terminal::new(
         config,
         dir.journal()?,
         link,
         Box::new(SimCardReader::new([card])),
         Box::new(SimPinPad::new(
-            DesKey::from_hex(TEST_TMK_HEX)?,
+            master,
             [PinScript::Pin(customer.pin.clone())],
         )),
         Box::new(crate::demo::cst_now),

@@ -1,6 +1,9 @@
-//! What varies between acquirers: TPDU, header, key layout and MAC key use. A profile is data
-//! (JSON), read by both the terminal and the host simulator.
+//! What varies between acquirers: TPDU, header, key layout, key algorithm (DES or SM4), MAC key
+//! use and PIN-block format. A profile is data (JSON), read by both the terminal and the host
+//! simulator.
 
+use crate::crypto::{KeyAlgorithm, PinBlockFormat};
+use crate::iso8583::{FieldTable, CUP_FIELDS, CUP_SM4_FIELDS};
 use serde::{Deserialize, Serialize};
 
 /// Key layout of the sign-in response (network-management code 60.3).
@@ -72,6 +75,14 @@ pub struct AcquirerProfile {
     pub key_layout: KeyLayout,
     /// MAC key use.
     pub mac_key_use: MacKeyUse,
+    /// Cipher of the key hierarchy (master, PIN and MAC keys): `des` (3DES for double-length
+    /// keys) or `sm4`. SM4 needs a double-length key layout (16-byte keys) and the whole MAC key.
+    #[serde(default)]
+    pub key_algorithm: KeyAlgorithm,
+    /// PIN block: `with_pan` (ANSI X9.8 with the card number, ISO 9564 format 0) or
+    /// `without_pan`. With SM4 the block is 16 bytes.
+    #[serde(default)]
+    pub pin_block: PinBlockFormat,
     /// Acquiring institution id sent in field 32 where needed.
     pub acquirer_id: String,
     /// How customer-scans-merchant QR codes look: an EMVCo payload or the acquirer's URL.
@@ -92,6 +103,12 @@ pub enum ProfileError {
     /// Header must be 12 decimal digits.
     #[error("header must be 12 decimal digits")]
     BadHeader,
+    /// SM4 keys are 16 bytes: the key layout must be `double` or `double_with_track`.
+    #[error("SM4 keys are 16 bytes: key_layout must be double or double_with_track")]
+    Sm4NeedsDoubleLength,
+    /// An SM4 key has no halves to MAC with.
+    #[error("SM4 MACs use the whole MAC key: mac_key_use must be full")]
+    Sm4NeedsFullMacKey,
 }
 
 impl AcquirerProfile {
@@ -103,6 +120,8 @@ impl AcquirerProfile {
             header_hex: "603100311001".into(),
             key_layout: KeyLayout::Double,
             mac_key_use: MacKeyUse::Full,
+            key_algorithm: KeyAlgorithm::Des,
+            pin_block: PinBlockFormat::WithPan,
             acquirer_id: "48020000".into(),
             qr_form: crate::qr::QrForm::default(),
         }
@@ -111,9 +130,45 @@ impl AcquirerProfile {
     pub fn from_json(text: &str) -> Result<Self, ProfileError> {
         let p: AcquirerProfile =
             serde_json::from_str(text).map_err(|e| ProfileError::Malformed(e.to_string()))?;
-        p.tpdu()?;
-        p.header()?;
+        p.validate()?;
         Ok(p)
+    }
+    /// Checks that the profile describes a usable acquirer.
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        self.tpdu()?;
+        self.header()?;
+        if self.key_algorithm == KeyAlgorithm::Sm4 {
+            if self.key_layout.key_len() != 16 {
+                return Err(ProfileError::Sm4NeedsDoubleLength);
+            }
+            if self.mac_key_use != MacKeyUse::Full {
+                return Err(ProfileError::Sm4NeedsFullMacKey);
+            }
+        }
+        Ok(())
+    }
+    /// The field table for this profile (F52 is 8 bytes with DES, 16 with SM4).
+    pub fn fields(&self) -> &'static FieldTable {
+        match self.key_algorithm {
+            KeyAlgorithm::Des => &CUP_FIELDS,
+            KeyAlgorithm::Sm4 => &CUP_SM4_FIELDS,
+        }
+    }
+    /// Field 53 (security control information) sent with a PIN: PIN-block format (`2` with
+    /// card number, `1` without), algorithm (`0` single DES, `6` double-length 3DES, `4` SM4),
+    /// track encryption (`0`: none), then 13 zeros.
+    ///
+    /// ```
+    /// use smartpos_core::profile::AcquirerProfile;
+    /// assert_eq!(AcquirerProfile::cup_default().f53(), "2600000000000000");
+    /// ```
+    pub fn f53(&self) -> String {
+        let algorithm = match (self.key_algorithm, self.key_layout) {
+            (KeyAlgorithm::Sm4, _) => '4',
+            (KeyAlgorithm::Des, KeyLayout::Single) => '0',
+            (KeyAlgorithm::Des, _) => '6',
+        };
+        format!("{}{algorithm}00000000000000", self.pin_block.f53_digit())
     }
     /// TPDU bytes.
     pub fn tpdu(&self) -> Result<[u8; 5], ProfileError> {
@@ -154,5 +209,51 @@ mod tests {
             AcquirerProfile::from_json("{\"name\":1}"),
             Err(ProfileError::Malformed(_))
         ));
+        let mut p = AcquirerProfile::cup_default();
+        p.key_algorithm = KeyAlgorithm::Sm4;
+        p.key_layout = KeyLayout::Single;
+        let j = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            AcquirerProfile::from_json(&j),
+            Err(ProfileError::Sm4NeedsDoubleLength)
+        );
+        p.key_layout = KeyLayout::Double;
+        p.mac_key_use = MacKeyUse::FirstHalf;
+        let j = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            AcquirerProfile::from_json(&j),
+            Err(ProfileError::Sm4NeedsFullMacKey)
+        );
+    }
+
+    #[test]
+    fn security_settings_reach_field_53_and_the_field_table() {
+        let mut p = AcquirerProfile::cup_default();
+        assert_eq!(
+            p.fields()[52].unwrap().len,
+            crate::iso8583::LenRule::Fixed(8)
+        );
+        p.key_layout = KeyLayout::Single;
+        assert_eq!(p.f53(), "2000000000000000");
+        p.key_layout = KeyLayout::Double;
+        p.key_algorithm = KeyAlgorithm::Sm4;
+        p.pin_block = PinBlockFormat::WithoutPan;
+        assert_eq!(p.f53(), "1400000000000000");
+        assert_eq!(
+            p.fields()[52].unwrap().len,
+            crate::iso8583::LenRule::Fixed(16)
+        );
+        // Profiles written before these settings existed read as DES with the card number.
+        let mut old = serde_json::to_value(AcquirerProfile::cup_default()).unwrap();
+        old.as_object_mut().unwrap().remove("key_algorithm");
+        old.as_object_mut().unwrap().remove("pin_block");
+        let p = AcquirerProfile::from_json(&old.to_string()).unwrap();
+        assert_eq!(p.key_algorithm, KeyAlgorithm::Des);
+        assert_eq!(p.pin_block, PinBlockFormat::WithPan);
+        old["pin_block"] = "iso4".into();
+        match AcquirerProfile::from_json(&old.to_string()) {
+            Err(ProfileError::Malformed(m)) => assert!(m.contains("unknown variant `iso4`"), "{m}"),
+            other => panic!("expected a malformed profile, got {other:?}"),
+        }
     }
 }

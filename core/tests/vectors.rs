@@ -57,3 +57,25 @@ fn key_check_values_match_vectors() {
         );
     }
 }
+
+#[test]
+fn sm4_blocks_match_vectors() {
+    use smartpos_core::crypto::Sm4Key;
+    for case in vectors()["sm4"].as_array().unwrap() {
+        let k = Sm4Key::from_hex(case["key_hex"].as_str().unwrap()).unwrap();
+        let plain: [u8; 16] = hex::decode(case["plain_hex"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let c = k.encrypt_block(plain);
+        assert_eq!(hex::encode_upper(c), case["cipher_hex"].as_str().unwrap());
+        assert_eq!(k.decrypt_block(c), plain);
+        if plain == [0; 16] {
+            assert_eq!(
+                k.check_value()[..],
+                c[..4],
+                "the check value is E_K(0^16)[..4]"
+            );
+        }
+    }
+}

@@ -4,7 +4,7 @@ use smartpos_cli::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_cli::faults::Fault;
 use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_core::card::EntryMode;
-use smartpos_core::crypto::DesKey;
+use smartpos_core::crypto::CipherKey;
 use smartpos_core::engine::EngineConfig;
 use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::journal::Journal;
@@ -48,6 +48,8 @@ pub struct RigOptions {
     pub frames: Option<std::path::PathBuf>,
     /// Acquirer profile for both host and terminal.
     pub profile: smartpos_core::profile::AcquirerProfile,
+    /// A different profile for the terminal (a misconfigured terminal), if any.
+    pub terminal_profile: Option<smartpos_core::profile::AcquirerProfile>,
     /// Payment codes the simulated scanner reads, in order (QR, B scans C).
     pub qr_codes: Vec<String>,
 }
@@ -62,6 +64,7 @@ impl Default for RigOptions {
             pins: vec![PinScript::Pin("123456".into()); 4],
             frames: None,
             profile: smartpos_core::profile::AcquirerProfile::cup_default(),
+            terminal_profile: None,
             qr_codes: Vec::new(),
         }
     }
@@ -90,16 +93,15 @@ pub async fn rig(opts: RigOptions) -> Rig {
                 .map(smartpos_core::hal::sim::ScanScript::Code),
         ))),
     };
-    config.profile = opts.profile;
+    config.profile = opts.terminal_profile.unwrap_or(opts.profile);
+    // The PIN pad's master key is injected for the terminal's key algorithm.
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
     let terminal = Terminal::new(
         config,
         journal,
         link,
         Box::new(SimCardReader::new(opts.cards)),
-        Box::new(SimPinPad::new(
-            DesKey::from_hex(TEST_TMK_HEX).unwrap(),
-            opts.pins,
-        )),
+        Box::new(SimPinPad::new(master, opts.pins)),
         Box::new(smartpos_cli::demo::cst_now),
     )
     .expect("terminal")

@@ -8,7 +8,14 @@ fn simulated_drivers_pass_and_each_breakage_is_named() {
     assert!(ok.passed(), "{:#?}", ok.failures());
     for (breakage, contract) in [
         (Breakage::SkipKcv, vec!["pin_pad.working_key_kcv"]),
-        (Breakage::ClearPin, vec!["pin_pad.pin_block"]),
+        (
+            Breakage::ClearPin,
+            vec![
+                "pin_pad.pin_block",
+                "pin_pad.pin_block_without_pan",
+                "pin_pad.sm4_pin_block",
+            ],
+        ),
         (Breakage::IgnoreCancel, vec!["card_reader.cancel"]),
         (
             Breakage::SilentPrinter,

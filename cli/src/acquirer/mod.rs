@@ -5,8 +5,8 @@ pub mod cards;
 
 use cards::TestCard;
 use random::random_bytes;
-use smartpos_core::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
-use smartpos_core::iso8583::{Frame, Message, CUP_FIELDS};
+use smartpos_core::crypto::{clear_pin_block, cup_ecb_mac, BlockKey, CipherKey};
+use smartpos_core::iso8583::{Frame, Message};
 use smartpos_core::profile::{AcquirerProfile, MacKeyUse};
 use smartpos_core::time::LocalTime;
 use std::collections::HashMap;
@@ -125,14 +125,14 @@ pub enum HostReject {
 }
 
 struct Keys {
-    pin: DesKey,
-    mac: DesKey,
+    pin: CipherKey,
+    mac: CipherKey,
 }
 
 /// The simulated acquirer.
 pub struct Acquirer {
     profile: AcquirerProfile,
-    tmk: DesKey,
+    tmk: CipherKey,
     state: HostState,
     keys: HashMap<String, Keys>,
 }
@@ -182,8 +182,8 @@ impl Acquirer {
     /// A host resuming from saved state.
     pub fn with_state(profile: AcquirerProfile, state: HostState) -> Self {
         Acquirer {
+            tmk: CipherKey::from_hex(profile.key_algorithm, TEST_TMK_HEX).expect("valid test key"),
             profile,
-            tmk: DesKey::from_hex(TEST_TMK_HEX).expect("valid test key"),
             state,
             keys: HashMap::new(),
         }
@@ -314,7 +314,7 @@ impl Acquirer {
 
     /// Answers one request frame at local time `now`.
     pub fn handle(&mut self, request: &[u8], now: LocalTime) -> Result<Vec<u8>, HostReject> {
-        let frame = Frame::decode(request, &CUP_FIELDS)?;
+        let frame = Frame::decode(request, self.profile.fields())?;
         let req = &frame.message;
         let mut header = frame.header;
         let mut resp = Message::new(req.mti.response().unwrap_or(req.mti));
@@ -367,7 +367,9 @@ impl Acquirer {
         set_text(&mut resp, 39, &code);
         if req.mti.value() != 800 && code != "97" && code != "A0" {
             if let Some(k) = self.keys.get(&tid) {
-                let mab = resp.mac_block(&CUP_FIELDS).expect("well-formed response");
+                let mab = resp
+                    .mac_block(self.profile.fields())
+                    .expect("well-formed response");
                 resp.set(64, cup_ecb_mac(&k.mac, &mab));
             }
         }
@@ -376,7 +378,9 @@ impl Acquirer {
             header,
             message: resp,
         };
-        Ok(out.encode(&CUP_FIELDS).expect("well-formed response"))
+        Ok(out
+            .encode(self.profile.fields())
+            .expect("well-formed response"))
     }
 
     fn next_rrn(&mut self) -> String {
@@ -388,11 +392,12 @@ impl Acquirer {
         let layout = self.profile.key_layout;
         let mut raw = vec![0u8; layout.key_len()];
         random_bytes(&mut raw);
-        let pin = DesKey::new(&raw).expect("key length");
+        let alg = self.profile.key_algorithm;
+        let pin = CipherKey::new(alg, &raw).expect("key length checked by the profile");
         random_bytes(&mut raw);
-        let mac = DesKey::new(&raw).expect("key length");
-        let (pin_enc, pin_kcv) = self.tmk.wrap_key(&pin);
-        let (mac_enc, mac_kcv) = self.tmk.wrap_key(&mac);
+        let mac = CipherKey::new(alg, &raw).expect("key length checked by the profile");
+        let (pin_enc, pin_kcv) = self.tmk.wrap_key(&pin).expect("one algorithm");
+        let (mac_enc, mac_kcv) = self.tmk.wrap_key(&mac).expect("one algorithm");
         let mut f62 = Vec::new();
         f62.extend_from_slice(&pin_enc);
         f62.extend_from_slice(&pin_kcv);
@@ -400,7 +405,9 @@ impl Acquirer {
         f62.extend_from_slice(&mac_kcv);
         let mac_effective = match self.profile.mac_key_use {
             MacKeyUse::Full => mac,
-            MacKeyUse::FirstHalf => mac.first_half(),
+            MacKeyUse::FirstHalf => mac
+                .first_half()
+                .expect("the profile allows halves only with DES"),
         };
         self.keys.insert(
             tid.to_string(),
@@ -429,7 +436,7 @@ impl Acquirer {
     }
 
     fn mac_ok(&self, tid: &str, req: &Message) -> bool {
-        match (self.keys.get(tid), req.mac_block(&CUP_FIELDS)) {
+        match (self.keys.get(tid), req.mac_block(self.profile.fields())) {
             (Some(k), Ok(mab)) => req.get(64) == Some(&cup_ecb_mac(&k.mac, &mab)[..]),
             _ => false,
         }
@@ -614,13 +621,21 @@ impl Acquirer {
             let Some(keys) = self.keys.get(tid) else {
                 return Err("A0");
             };
-            let Ok(block): Result<[u8; 8], _> = block.try_into() else {
+            // F53 must announce the PIN block the profile agreed on: 99 = PIN format error.
+            if req.get_str(53) != Some(self.profile.f53().as_str()) {
                 return Err("99");
-            };
-            let clear = keys.pin.decrypt_block(block);
-            match iso9564_format0(&card.pin, pan) {
-                Ok(expected) if expected == clear => {}
-                _ => return Err("55"),
+            }
+            let mut clear = block.to_vec();
+            if keys.pin.decrypt_in_place(&mut clear).is_err() {
+                return Err("99");
+            }
+            let ok = matches!(
+                clear_pin_block(self.profile.pin_block, &card.pin, pan, clear.len()),
+                Ok(expected) if expected[..] == clear[..]
+            );
+            zeroize::Zeroize::zeroize(&mut clear);
+            if !ok {
+                return Err("55");
             }
         }
         Ok(card)

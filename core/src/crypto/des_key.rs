@@ -10,9 +10,25 @@ pub enum KeyError {
     /// DES keys are 8, 16 or 24 bytes.
     #[error("a DES key is 8, 16 or 24 bytes, not {0}")]
     BadLength(usize),
-    /// ECB data must be a whole number of 8-byte blocks.
-    #[error("ECB data must be a multiple of 8 bytes, not {0}")]
-    NotBlockAligned(usize),
+    /// SM4 keys are 16 bytes.
+    #[error("an SM4 key is 16 bytes, not {0}")]
+    BadSm4Length(usize),
+    /// ECB data must be a whole number of cipher blocks.
+    #[error("ECB data must be a multiple of {block} bytes, not {len}")]
+    NotBlockAligned {
+        /// Data length.
+        len: usize,
+        /// The cipher's block length.
+        block: usize,
+    },
+    /// A key was wrapped under, or checked against, a key of another algorithm.
+    #[error("a {wanted} key cannot be used where a {got} key is loaded")]
+    AlgorithmMismatch {
+        /// The algorithm asked for.
+        wanted: &'static str,
+        /// The algorithm of the key held.
+        got: &'static str,
+    },
     /// The key's check value does not match the one supplied with it.
     #[error("key check value mismatch")]
     CheckValueMismatch,
@@ -110,7 +126,10 @@ impl DesKey {
     }
     fn ecb(&self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, KeyError> {
         if data.len() % 8 != 0 {
-            return Err(KeyError::NotBlockAligned(data.len()));
+            return Err(KeyError::NotBlockAligned {
+                len: data.len(),
+                block: 8,
+            });
         }
         let mut out = data.to_vec();
         for chunk in out.chunks_exact_mut(8) {
@@ -138,10 +157,7 @@ impl DesKey {
         let key = DesKey::new(&clear);
         clear.zeroize();
         let key = key?;
-        if key.check_value()[..] != check_value[..check_value.len().min(4)] || check_value.len() < 4
-        {
-            return Err(KeyError::CheckValueMismatch);
-        }
+        super::check_value_matches(&key.check_value(), check_value)?;
         Ok(key)
     }
     /// Encrypts another key under this one (ECB), returning it with its check value.

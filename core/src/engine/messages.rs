@@ -3,7 +3,7 @@
 use super::Session;
 use crate::card::CardData;
 use crate::hal::PinEntry;
-use crate::iso8583::{DecodeError, Frame, Message, Mti, CUP_FIELDS};
+use crate::iso8583::{DecodeError, FieldTable, Frame, Message, Mti};
 use crate::money::Money;
 use crate::payment::{Original, TransactionType};
 use crate::time::LocalTime;
@@ -31,10 +31,14 @@ pub enum ResponseProblem {
     Mismatch(u8),
 }
 
-/// Checks a response frame against the request: MTI + 10, F39 present, F3/F11/F41 echoed, and
-/// F4/F42 equal where the response carries them.
-pub fn check_response(request: &Message, response_bytes: &[u8]) -> Result<Frame, ResponseProblem> {
-    let frame = Frame::decode(response_bytes, &CUP_FIELDS)?;
+/// Checks a response frame, decoded with the profile's field table, against the request:
+/// MTI + 10, F39 present, F3/F11/F41 echoed, and F4/F42 equal where the response carries them.
+pub fn check_response(
+    request: &Message,
+    response_bytes: &[u8],
+    fields: &FieldTable,
+) -> Result<Frame, ResponseProblem> {
+    let frame = Frame::decode(response_bytes, fields)?;
     let resp = &frame.message;
     let expected = request.mti.response().unwrap_or(request.mti);
     if resp.mti != expected {
@@ -208,8 +212,8 @@ pub(super) fn financial_request(
     identity(s, &mut m);
     m.set(49, amount.currency().numeric());
     if let PinEntry::Block(b) = pin {
-        m.set(52, b.0);
-        m.set(53, "2600000000000000");
+        m.set(52, &b.0[..]);
+        m.set(53, s.config.profile.f53());
     }
     if !card.icc_data().is_empty() {
         m.set(55, card.icc_data());

@@ -3,7 +3,7 @@
 
 use super::messages::{check_response, frame};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
-use crate::iso8583::{Message, CUP_FIELDS};
+use crate::iso8583::Message;
 
 /// A reversal waiting in the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +50,8 @@ fn finish(p: &PendingReversal, outcome: ReversalOutcome) -> Action {
 }
 
 impl Reversal {
-    pub fn start(_s: &mut Session, p: PendingReversal) -> (Option<Reversal>, Action) {
-        let mut msg = match Message::decode(&p.message, &CUP_FIELDS) {
+    pub fn start(s: &mut Session, p: PendingReversal) -> (Option<Reversal>, Action) {
+        let mut msg = match Message::decode(&p.message, s.config.profile.fields()) {
             Ok(m) => m,
             Err(e) => {
                 let why = format!("stored reversal is corrupt: {e}");
@@ -66,7 +66,7 @@ impl Reversal {
         msg.set(39, p.reason.as_bytes());
         msg.remove(64);
         let mab = msg
-            .mac_block(&CUP_FIELDS)
+            .mac_block(s.config.profile.fields())
             .expect("decoded messages re-encode");
         (Some(Reversal::ExpectMac(p, msg)), Action::ComputeMac(mab))
     }
@@ -78,7 +78,7 @@ impl Reversal {
                 Ok(mac) => {
                     msg.set(64, mac);
                     let bytes = frame(s, msg.clone())
-                        .encode(&CUP_FIELDS)
+                        .encode(s.config.profile.fields())
                         .expect("well-formed");
                     let a = Action::Persist(JournalWrite::ReversalAttempt {
                         trace: p.trace,
@@ -111,7 +111,7 @@ impl Reversal {
                     Ok(b) => b,
                     Err(e) => return failed(format!("{e:?}")),
                 };
-                let resp = match check_response(&msg, &bytes) {
+                let resp = match check_response(&msg, &bytes, s.config.profile.fields()) {
                     Ok(f) => f.message,
                     Err(e) => return failed(e.to_string()),
                 };

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::card::CardData;
 use crate::hal::{HalError, PinEntry};
-use crate::iso8583::{HostRequest, Message, CUP_FIELDS};
+use crate::iso8583::{HostRequest, Message};
 use crate::payment::{
     response_message, AccountBalance, Declined, Outcome, PaymentRequest, PaymentResult,
     TransactionType, UnknownReason,
@@ -171,7 +171,9 @@ impl Sale {
                         ctx.req.original.as_ref(),
                     );
                     drop(card);
-                    let mab = req.mac_block(&CUP_FIELDS).expect("well-formed request");
+                    let mab = req
+                        .mac_block(s.config.profile.fields())
+                        .expect("well-formed request");
                     Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
                 }
                 Ok(card) => {
@@ -186,6 +188,17 @@ impl Sale {
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
             },
             (ExpectPin(ctx, card), Event::PinEntered(r)) => match r {
+                Ok(PinEntry::Block(b))
+                    if b.0.len() != s.config.profile.key_algorithm.block_len() =>
+                {
+                    let e = HalError::Device(format!(
+                        "the PIN pad returned a {}-byte PIN block; {} keys need {}",
+                        b.0.len(),
+                        s.config.profile.key_algorithm.name(),
+                        s.config.profile.key_algorithm.block_len()
+                    ));
+                    Ok(conclude(&ctx, s, local_decline(e), None))
+                }
                 Ok(pin) => {
                     let req = financial_request(
                         s,
@@ -198,7 +211,9 @@ impl Sale {
                         ctx.req.original.as_ref(),
                     );
                     drop(card);
-                    let mab = req.mac_block(&CUP_FIELDS).expect("well-formed request");
+                    let mab = req
+                        .mac_block(s.config.profile.fields())
+                        .expect("well-formed request");
                     Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
                 }
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
@@ -208,7 +223,7 @@ impl Sale {
                     req.set(64, mac);
                     let reversal = spec(ctx.req.kind).reversible.then(|| {
                         reversal_of(&req, ctx.batch, ctx.trace, "98")
-                            .encode(&CUP_FIELDS)
+                            .encode(s.config.profile.fields())
                             .expect("well-formed reversal")
                     });
                     let write = JournalWrite::Sending {
@@ -218,7 +233,7 @@ impl Sale {
                         reversal,
                     };
                     let bytes = frame(s, req.clone())
-                        .encode(&CUP_FIELDS)
+                        .encode(s.config.profile.fields())
                         .expect("well-formed request");
                     Ok((
                         Some(ExpectSendingPersisted(ctx, req, bytes)),
@@ -260,7 +275,7 @@ impl Sale {
                         ))
                     }
                 };
-                let resp = match check_response(&req, &bytes) {
+                let resp = match check_response(&req, &bytes, s.config.profile.fields()) {
                     Ok(f) => {
                         if f.header.host_request() == HostRequest::SignInAgain {
                             s.signed_in = false;
@@ -282,7 +297,7 @@ impl Sale {
                 };
                 let code = resp.get_str(39).unwrap_or("").to_string();
                 if code == "00" {
-                    let Ok(mab) = resp.mac_block(&CUP_FIELDS) else {
+                    let Ok(mab) = resp.mac_block(s.config.profile.fields()) else {
                         let o = Outcome::Unknown {
                             reason: UnknownReason::MalformedResponse,
                         };

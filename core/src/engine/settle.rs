@@ -8,7 +8,7 @@
 
 use super::messages::{check_response, frame};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
-use crate::iso8583::{Message, Mti, CUP_FIELDS};
+use crate::iso8583::{Message, Mti};
 
 /// The terminal's totals for a batch, and what it would upload.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -101,8 +101,11 @@ fn base(s: &Session, mti: u16, trace: u32, f60_3: &str) -> Message {
     m
 }
 
-fn mac(msg: &Message) -> Action {
-    Action::ComputeMac(msg.mac_block(&CUP_FIELDS).expect("well-formed"))
+fn mac(s: &Session, msg: &Message) -> Action {
+    Action::ComputeMac(
+        msg.mac_block(s.config.profile.fields())
+            .expect("well-formed"),
+    )
 }
 
 fn failed(why: String) -> (Option<Settle>, Action) {
@@ -122,7 +125,7 @@ impl Settle {
         msg.set(48, input.f48());
         msg.set(49, "156");
         msg.set(63, "001");
-        let a = mac(&msg);
+        let a = mac(s, &msg);
         (Settle::ExpectSettleMac { input, msg }, a)
     }
 
@@ -147,7 +150,7 @@ impl Settle {
                 m
             }
         };
-        let a = mac(&msg);
+        let a = mac(s, &msg);
         (Some(Settle::ExpectUploadMac { input, next, msg }), a)
     }
 
@@ -166,7 +169,7 @@ impl Settle {
         use Settle::*;
         let send = |s: &Session, msg: &Message| Action::SendToHost {
             frame: frame(s, msg.clone())
-                .encode(&CUP_FIELDS)
+                .encode(s.config.profile.fields())
                 .expect("well-formed"),
             timeout: s.config.host_timeout,
         };
@@ -180,10 +183,9 @@ impl Settle {
                 Err(e) => Ok(failed(format!("PIN pad: {e}"))),
             },
             (ExpectSettleAnswer { input, msg }, Event::HostAnswered(answer)) => {
-                let resp = match answer
-                    .map_err(|e| format!("{e:?}"))
-                    .and_then(|b| check_response(&msg, &b).map_err(|e| e.to_string()))
-                {
+                let resp = match answer.map_err(|e| format!("{e:?}")).and_then(|b| {
+                    check_response(&msg, &b, s.config.profile.fields()).map_err(|e| e.to_string())
+                }) {
                     Ok(f) => f.message,
                     Err(e) => return Ok(failed(e)),
                 };
@@ -225,10 +227,9 @@ impl Settle {
                 Err(e) => Ok(failed(format!("PIN pad: {e}"))),
             },
             (ExpectUploadAnswer { input, next, msg }, Event::HostAnswered(answer)) => {
-                match answer
-                    .map_err(|e| format!("{e:?}"))
-                    .and_then(|b| check_response(&msg, &b).map_err(|e| e.to_string()))
-                {
+                match answer.map_err(|e| format!("{e:?}")).and_then(|b| {
+                    check_response(&msg, &b, s.config.profile.fields()).map_err(|e| e.to_string())
+                }) {
                     Ok(f) if f.message.get_str(39) == Some("00") => {}
                     Ok(f) => {
                         return Ok(failed(format!(

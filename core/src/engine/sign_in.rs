@@ -3,7 +3,7 @@
 use super::messages::{check_response, frame, sign_in_request};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session, SignInError};
 use crate::hal::EncryptedWorkingKeys;
-use crate::iso8583::{Message, CUP_FIELDS};
+use crate::iso8583::Message;
 use crate::time::LocalTime;
 
 /// States, named for what they wait for (as rustls names its handshake states).
@@ -39,7 +39,7 @@ impl SignIn {
                     return Ok(fail(SignInError::Journal(e)));
                 }
                 let bytes = frame(s, (*request).clone())
-                    .encode(&CUP_FIELDS)
+                    .encode(s.config.profile.fields())
                     .expect("well-formed request");
                 let timeout = s.config.host_timeout;
                 Ok((
@@ -55,7 +55,7 @@ impl SignIn {
                     Ok(b) => b,
                     Err(e) => return Ok(fail(SignInError::Unreachable(format!("{e:?}")))),
                 };
-                let resp = match check_response(&request, &bytes) {
+                let resp = match check_response(&request, &bytes, s.config.profile.fields()) {
                     Ok(f) => f.message,
                     Err(p) => return Ok(fail(SignInError::BadResponse(p.to_string()))),
                 };
@@ -88,6 +88,8 @@ impl SignIn {
                 let k = layout.key_len();
                 let kcv = |at: usize| -> [u8; 4] { f62[at..at + 4].try_into().expect("4 bytes") };
                 let keys = EncryptedWorkingKeys {
+                    algorithm: s.config.profile.key_algorithm,
+                    pin_format: s.config.profile.pin_block,
                     pin_key: f62[..k].to_vec(),
                     pin_kcv: kcv(k),
                     mac_key: f62[k + 4..2 * k + 4].to_vec(),
@@ -144,7 +146,7 @@ impl Management {
             format!("00{:06}{}", s.batch, if sign_out { "002" } else { "301" }),
         );
         let bytes = frame(s, m.clone())
-            .encode(&CUP_FIELDS)
+            .encode(s.config.profile.fields())
             .expect("well-formed request");
         let timeout = s.config.host_timeout;
         (
@@ -168,7 +170,10 @@ impl Management {
             (Management::ExpectHostAnswer { request, sign_out }, Event::HostAnswered(answer)) => {
                 let ok = answer
                     .map_err(|e| format!("{e:?}"))
-                    .and_then(|b| check_response(&request, &b).map_err(|e| e.to_string()))
+                    .and_then(|b| {
+                        check_response(&request, &b, s.config.profile.fields())
+                            .map_err(|e| e.to_string())
+                    })
                     .and_then(|f| match f.message.get_str(39) {
                         Some("00") => Ok(()),
                         other => Err(format!("host answered {}", other.unwrap_or("no code"))),

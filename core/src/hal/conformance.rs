@@ -6,7 +6,9 @@
 //! the paper out): the kit asks an [`Operator`]. The simulated drivers come with one.
 
 use super::*;
-use crate::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
+use crate::crypto::{
+    clear_pin_block, cup_ecb_mac, BlockKey, CipherKey, KeyAlgorithm, PinBlockFormat,
+};
 use std::time::Instant;
 
 /// The test card the operator presents (track 2 equivalent data).
@@ -17,6 +19,8 @@ pub const TEST_PIN: &str = "123456";
 pub const TEST_CODE: &str = "134567890123456789";
 /// The kit's terminal master key (test only).
 pub const KIT_TMK_HEX: &str = "1C2D3E4F5A6B7C8D8D7C6B5A4F3E2D1C";
+/// The kit's SM4 terminal master key (test only).
+pub const KIT_SM4_TMK_HEX: &str = "6D5C4B3A29180F1E2D3C4B5A69788796";
 const KIT_PIN_KEY_HEX: &str = "0A1B2C3D4E5F60718293A4B5C6D7E8F9";
 const KIT_MAC_KEY_HEX: &str = "F1E2D3C4B5A6978879695A4B3C2D1E0F";
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -136,17 +140,69 @@ fn cancels<T: std::fmt::Debug + Send>(
     })
 }
 
-fn wrap(master: &DesKey, k: &DesKey) -> (Vec<u8>, [u8; 4]) {
-    master.wrap_key(k)
+fn wrap(master: &CipherKey, k: &CipherKey) -> (Vec<u8>, [u8; 4]) {
+    master.wrap_key(k).expect("kit keys share one algorithm")
+}
+
+fn kit_key(algorithm: KeyAlgorithm, hex: &str) -> CipherKey {
+    CipherKey::from_hex(algorithm, hex).expect("valid kit key")
+}
+
+fn working_keys(
+    master: &CipherKey,
+    pin: &CipherKey,
+    mac: &CipherKey,
+    pin_format: PinBlockFormat,
+) -> EncryptedWorkingKeys {
+    EncryptedWorkingKeys::wrap(master, pin, mac, pin_format).expect("kit keys share one algorithm")
+}
+
+fn mac_is(s: &Subject<'_>, data: &[u8], want: &[u8; 8]) -> Result<(), String> {
+    match s.pin_pad.mac(data) {
+        Ok(m) if &m == want => Ok(()),
+        other => Err(format!(
+            "expected {:?}, got {other:?}",
+            String::from_utf8_lossy(want)
+        )),
+    }
+}
+
+/// Enters the test PIN and checks the block decrypts under `pin_key` to the expected clear block.
+fn pin_block_is(
+    s: &Subject<'_>,
+    pan: &Pan,
+    amount: &Money,
+    pin_key: &CipherKey,
+    format: PinBlockFormat,
+) -> Result<(), String> {
+    s.operator.enter_pin(TEST_PIN);
+    let clear = clear_pin_block(format, TEST_PIN, pan.expose_digits(), pin_key.block_len())
+        .expect("valid test card and PIN");
+    match s.pin_pad.online_pin(pan, amount, Duration::from_secs(5)) {
+        Ok(PinEntry::Block(b)) if b.0 == clear[..] => Err("the PIN block is not encrypted".into()),
+        Ok(PinEntry::Block(b)) if b.0.len() != clear.len() => Err(format!(
+            "the PIN block is {} bytes; {} keys need {}",
+            b.0.len(),
+            pin_key.algorithm().name(),
+            clear.len()
+        )),
+        Ok(PinEntry::Block(b)) if pin_key.decrypt_ecb(&b.0).ok().as_deref() == Some(&clear[..]) => {
+            Ok(())
+        }
+        other => Err(format!(
+            "block does not decrypt to the {format:?} block of the test PIN and card: {other:?}"
+        )),
+    }
 }
 
 /// Runs every check.
 pub fn run(s: &Subject<'_>) -> Report {
     let mut kit = Kit { checks: Vec::new() };
     let amount = Money::from_minor(1234, crate::money::Currency::CNY).expect("valid");
-    let tmk = DesKey::from_hex(KIT_TMK_HEX).expect("valid");
-    let pin_key = DesKey::from_hex(KIT_PIN_KEY_HEX).expect("valid");
-    let mac_key = DesKey::from_hex(KIT_MAC_KEY_HEX).expect("valid");
+    let des = KeyAlgorithm::Des;
+    let tmk = kit_key(des, KIT_TMK_HEX);
+    let pin_key = kit_key(des, KIT_PIN_KEY_HEX);
+    let mac_key = kit_key(des, KIT_MAC_KEY_HEX);
     let pan = Pan::new("6222021234567890123").expect("valid");
 
     // PIN pad: keys.
@@ -156,7 +212,7 @@ pub fn run(s: &Subject<'_>) -> Report {
         "pin_pad.master_key_kcv",
         "a master key with a wrong check value is refused with KeyCheckFailed",
         expect(
-            s.pin_pad.load_master_key(tmk.expose_bytes(), &bad_kcv),
+            s.pin_pad.load_master_key(des, tmk.expose_bytes(), &bad_kcv),
             HalError::KeyCheckFailed,
         ),
     );
@@ -164,18 +220,10 @@ pub fn run(s: &Subject<'_>) -> Report {
         "pin_pad.master_key_load",
         "a master key with its check value is accepted",
         s.pin_pad
-            .load_master_key(tmk.expose_bytes(), &tmk.check_value())
+            .load_master_key(des, tmk.expose_bytes(), &tmk.check_value())
             .map_err(|e| e.to_string()),
     );
-    let (pk, pkcv) = wrap(&tmk, &pin_key);
-    let (mk, mkcv) = wrap(&tmk, &mac_key);
-    let good = EncryptedWorkingKeys {
-        pin_key: pk,
-        pin_kcv: pkcv,
-        mac_key: mk,
-        mac_kcv: mkcv,
-        mac_key_use: MacKeyUse::Full,
-    };
+    let good = working_keys(&tmk, &pin_key, &mac_key, PinBlockFormat::WithPan);
     kit.check(
         "pin_pad.working_keys_load",
         "working keys encrypted under the master key, with check values, are accepted",
@@ -188,15 +236,9 @@ pub fn run(s: &Subject<'_>) -> Report {
     kit.check(
         "pin_pad.mac",
         "the MAC is the UnionPay ECB MAC under the loaded MAC key",
-        match s.pin_pad.mac(&data) {
-            Ok(m) if m == want_mac => Ok(()),
-            other => Err(format!(
-                "expected {:?}, got {other:?}",
-                String::from_utf8_lossy(&want_mac)
-            )),
-        },
+        mac_is(s, &data, &want_mac),
     );
-    let other_mac = DesKey::from_hex("0F1E2D3C4B5A69788796A5B4C3D2E1F0").expect("valid");
+    let other_mac = kit_key(des, "0F1E2D3C4B5A69788796A5B4C3D2E1F0");
     let (omk, mut omkcv) = wrap(&tmk, &other_mac);
     omkcv[3] ^= 0x01;
     let bad = EncryptedWorkingKeys {
@@ -207,23 +249,25 @@ pub fn run(s: &Subject<'_>) -> Report {
     kit.check(
         "pin_pad.working_key_kcv",
         "a working key with a wrong check value is refused with KeyCheckFailed and the keys in force stay",
-        expect(s.pin_pad.load_working_keys(&bad), HalError::KeyCheckFailed).and_then(|()| match s.pin_pad.mac(&data) {
-            Ok(m) if m == want_mac => Ok(()),
-            other => Err(format!("keys changed after a refused load: MAC now {other:?}")),
+        expect(s.pin_pad.load_working_keys(&bad), HalError::KeyCheckFailed).and_then(|()| {
+            mac_is(s, &data, &want_mac).map_err(|e| format!("keys changed after a refused load: {e}"))
         }),
     );
 
     // PIN pad: PIN entry.
-    s.operator.enter_pin(TEST_PIN);
-    let clear = iso9564_format0(TEST_PIN, pan.expose_digits()).expect("valid");
     kit.check(
         "pin_pad.pin_block",
         "online PIN returns the ISO 9564 format-0 block encrypted under the PIN key, never the clear block",
-        match s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(5)) {
-            Ok(PinEntry::Block(b)) if b.0 == clear => Err("the PIN block is not encrypted".into()),
-            Ok(PinEntry::Block(b)) if pin_key.decrypt_block(b.0) == clear => Ok(()),
-            other => Err(format!("block does not decrypt to format 0 of the test PIN and card: {other:?}")),
-        },
+        pin_block_is(s, &pan, &amount, &pin_key, PinBlockFormat::WithPan),
+    );
+    let without_pan = working_keys(&tmk, &pin_key, &mac_key, PinBlockFormat::WithoutPan);
+    kit.check(
+        "pin_pad.pin_block_without_pan",
+        "with working keys that ask for ANSI X9.8 without the card number, the block is the PIN field alone, encrypted",
+        s.pin_pad
+            .load_working_keys(&without_pan)
+            .map_err(|e| e.to_string())
+            .and_then(|()| pin_block_is(s, &pan, &amount, &pin_key, PinBlockFormat::WithoutPan)),
     );
     s.operator.bypass_pin();
     kit.check(
@@ -251,6 +295,47 @@ pub fn run(s: &Subject<'_>) -> Report {
             || s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(10)),
             || s.pin_pad.cancel(),
         ),
+    );
+
+    // PIN pad: the SM4 hierarchy.
+    let sm4 = KeyAlgorithm::Sm4;
+    let sm4_tmk = kit_key(sm4, KIT_SM4_TMK_HEX);
+    let sm4_pin = kit_key(sm4, KIT_PIN_KEY_HEX);
+    let sm4_mac = kit_key(sm4, KIT_MAC_KEY_HEX);
+    kit.check(
+        "pin_pad.sm4_master_key_load",
+        "an SM4 master key with its SM4 check value is accepted",
+        s.pin_pad
+            .load_master_key(sm4, sm4_tmk.expose_bytes(), &sm4_tmk.check_value())
+            .map_err(|e| e.to_string()),
+    );
+    let sm4_keys = working_keys(&sm4_tmk, &sm4_pin, &sm4_mac, PinBlockFormat::WithPan);
+    kit.check(
+        "pin_pad.sm4_working_keys_load",
+        "SM4 working keys wrapped under the SM4 master key, with SM4 check values, are accepted",
+        s.pin_pad
+            .load_working_keys(&sm4_keys)
+            .map_err(|e| e.to_string()),
+    );
+    let want_sm4_mac = cup_ecb_mac(&sm4_mac, &data);
+    kit.check(
+        "pin_pad.sm4_mac",
+        "with SM4 keys the MAC is the UnionPay ECB MAC on 16-byte blocks",
+        mac_is(s, &data, &want_sm4_mac),
+    );
+    kit.check(
+        "pin_pad.sm4_pin_block",
+        "with SM4 keys online PIN returns the 16-byte ANSI X9.8 block encrypted under the SM4 PIN key",
+        pin_block_is(s, &pan, &amount, &sm4_pin, PinBlockFormat::WithPan),
+    );
+    kit.check(
+        "pin_pad.algorithm_mismatch",
+        "DES working keys under an SM4 master key are refused and the keys in force stay",
+        match s.pin_pad.load_working_keys(&good) {
+            Ok(()) => Err("DES working keys were accepted under an SM4 master key".into()),
+            Err(_) => mac_is(s, &data, &want_sm4_mac)
+                .map_err(|e| format!("keys changed after a refused load: {e}")),
+        },
     );
 
     // Card reader.
@@ -443,6 +528,6 @@ mod tests {
         let set = SimSet::default();
         let report = run(&set.subject());
         assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 20);
+        assert_eq!(report.checks.len(), 26);
     }
 }

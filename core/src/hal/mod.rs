@@ -5,8 +5,11 @@
 //! - Blocking calls take a timeout and return [`HalError::Timeout`] when it passes with nothing
 //!   done; `cancel()` from another thread makes a blocked call return [`HalError::Cancelled`]
 //!   promptly, and does not affect the next call.
-//! - A clear PIN never leaves the PIN pad: [`PinPad::online_pin`] returns an ISO 9564 format-0
-//!   block encrypted under the loaded PIN key.
+//! - A clear PIN never leaves the PIN pad: [`PinPad::online_pin`] returns the ANSI X9.8 PIN
+//!   block the working keys asked for (with or without the card number; 8 bytes under a DES
+//!   key, 16 under an SM4 key), encrypted under the loaded PIN key.
+//! - A key hierarchy has one algorithm: the master key is loaded as DES or SM4, and working
+//!   keys of the other algorithm are refused.
 //! - Keys arrive with check values; a key whose check value does not match is refused with
 //!   [`HalError::KeyCheckFailed`] and the keys in force stay in force.
 //! - Printer faults (`OutOfPaper`, `CoverOpen`) are reported by `status()` and by `print()`,
@@ -23,6 +26,7 @@ pub use device::{DeviceInformation, HardwareModule};
 pub use printer::{Align, PaperStatus, PrintCommand, TextSize};
 
 use crate::card::{CardData, Pan};
+use crate::crypto::{CipherKey, KeyAlgorithm, KeyError, PinBlockFormat};
 use crate::money::Money;
 use crate::profile::MacKeyUse;
 use std::time::Duration;
@@ -57,9 +61,12 @@ pub enum HalError {
     Device(String),
 }
 
-/// Working keys from the sign-in response (F62), still encrypted under the terminal master key.
+/// Working keys from the sign-in response (F62), still encrypted under the terminal master key,
+/// with what the acquirer profile says about their use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncryptedWorkingKeys {
+    /// The algorithm of the keys (and of the master key they are wrapped under).
+    pub algorithm: KeyAlgorithm,
     /// PIN key, encrypted.
     pub pin_key: Vec<u8>,
     /// PIN key check value.
@@ -68,13 +75,50 @@ pub struct EncryptedWorkingKeys {
     pub mac_key: Vec<u8>,
     /// MAC key check value.
     pub mac_kcv: [u8; 4],
-    /// Whether the MAC uses the whole MAC key or only its first 8 bytes.
+    /// Whether the MAC uses the whole MAC key or only its first 8 bytes (DES only).
     pub mac_key_use: MacKeyUse,
+    /// The PIN block `online_pin` builds.
+    pub pin_format: PinBlockFormat,
 }
 
-/// An ISO 9564 format-0 PIN block encrypted under the PIN key. `Debug` hides it.
+impl EncryptedWorkingKeys {
+    /// Wraps clear working keys under `master` (what a host does at sign-in), for simulators,
+    /// test jigs and the conformance kit. The MAC uses the whole MAC key.
+    ///
+    /// ```
+    /// use smartpos_core::crypto::{CipherKey, KeyAlgorithm, PinBlockFormat};
+    /// use smartpos_core::hal::EncryptedWorkingKeys;
+    /// let k = |h| CipherKey::from_hex(KeyAlgorithm::Sm4, h).unwrap();
+    /// let tmk = k("0123456789ABCDEFFEDCBA9876543210");
+    /// let pin = k("00112233445566778899AABBCCDDEEFF");
+    /// let mac = k("FFEEDDCCBBAA99887766554433221100");
+    /// let keys = EncryptedWorkingKeys::wrap(&tmk, &pin, &mac, PinBlockFormat::WithPan).unwrap();
+    /// assert_eq!(keys.pin_kcv, pin.check_value());
+    /// ```
+    pub fn wrap(
+        master: &CipherKey,
+        pin: &CipherKey,
+        mac: &CipherKey,
+        pin_format: PinBlockFormat,
+    ) -> Result<Self, KeyError> {
+        let (pin_key, pin_kcv) = master.wrap_key(pin)?;
+        let (mac_key, mac_kcv) = master.wrap_key(mac)?;
+        Ok(EncryptedWorkingKeys {
+            algorithm: master.algorithm(),
+            pin_key,
+            pin_kcv,
+            mac_key,
+            mac_kcv,
+            mac_key_use: MacKeyUse::Full,
+            pin_format,
+        })
+    }
+}
+
+/// An ANSI X9.8 PIN block encrypted under the PIN key: 8 bytes (DES) or 16 (SM4). `Debug`
+/// hides it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct EncryptedPinBlock(pub [u8; 8]);
+pub struct EncryptedPinBlock(pub Vec<u8>);
 
 impl std::fmt::Debug for EncryptedPinBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -104,18 +148,27 @@ pub trait CardReader: Send + Sync {
 
 /// A PIN pad with a secure key store.
 pub trait PinPad: Send + Sync {
-    /// Loads the terminal master key (key-injection ceremony); refuses a wrong check value.
-    fn load_master_key(&self, key: &[u8], check_value: &[u8; 4]) -> Result<(), HalError>;
-    /// Loads working keys encrypted under the master key, after checking their check values.
+    /// Loads the terminal master key of this algorithm (key-injection ceremony); refuses a wrong
+    /// check value (the first 4 bytes of the key's encryption of a zero block).
+    fn load_master_key(
+        &self,
+        algorithm: KeyAlgorithm,
+        key: &[u8],
+        check_value: &[u8; 4],
+    ) -> Result<(), HalError>;
+    /// Loads working keys encrypted under the master key, after checking their check values;
+    /// refuses keys of another algorithm than the master key's.
     fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError>;
-    /// Asks the customer for an online PIN for this card and amount.
+    /// Asks the customer for an online PIN for this card and amount; returns the PIN block in
+    /// the format the working keys named.
     fn online_pin(
         &self,
         pan: &Pan,
         amount: &Money,
         timeout: Duration,
     ) -> Result<PinEntry, HalError>;
-    /// Computes the UnionPay ECB MAC over `data` with the loaded MAC key.
+    /// Computes the UnionPay ECB MAC over `data` with the loaded MAC key (8-byte blocks for
+    /// DES, 16-byte for SM4; always 8 ASCII hex bytes).
     fn mac(&self, data: &[u8]) -> Result<[u8; 8], HalError>;
     /// Makes a blocked `online_pin` return `Cancelled` promptly.
     fn cancel(&self);

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::card::EntryMode;
-use crate::crypto::{cup_ecb_mac, iso9564_format0, DesKey};
+use crate::crypto::{clear_pin_block, cup_ecb_mac, BlockKey, CipherKey};
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
@@ -199,9 +199,10 @@ pub enum PinScript {
 
 #[derive(Default)]
 struct Keys {
-    master: Option<DesKey>,
-    pin: Option<DesKey>,
-    mac: Option<DesKey>,
+    master: Option<CipherKey>,
+    pin: Option<CipherKey>,
+    mac: Option<CipherKey>,
+    pin_format: PinBlockFormat,
 }
 
 /// A PIN pad that holds its keys in memory (zeroized on drop) and plays back PIN entries.
@@ -217,11 +218,11 @@ impl std::fmt::Debug for SimPinPad {
 }
 
 impl SimPinPad {
-    /// A PIN pad with this terminal master key already injected.
-    pub fn new(master: DesKey, script: impl IntoIterator<Item = PinScript>) -> Self {
+    /// A PIN pad with this terminal master key (DES or SM4) already injected.
+    pub fn new(master: impl Into<CipherKey>, script: impl IntoIterator<Item = PinScript>) -> Self {
         SimPinPad {
             keys: Mutex::new(Keys {
-                master: Some(master),
+                master: Some(master.into()),
                 ..Default::default()
             }),
             queue: ActionQueue::new(script),
@@ -251,15 +252,19 @@ fn key_error(e: crate::crypto::KeyError) -> HalError {
 }
 
 impl PinPad for SimPinPad {
-    fn load_master_key(&self, key: &[u8], check_value: &[u8; 4]) -> Result<(), HalError> {
-        let k = DesKey::new(key).map_err(key_error)?;
+    fn load_master_key(
+        &self,
+        algorithm: KeyAlgorithm,
+        key: &[u8],
+        check_value: &[u8; 4],
+    ) -> Result<(), HalError> {
+        let k = CipherKey::new(algorithm, key).map_err(key_error)?;
         if &k.check_value() != check_value {
             return Err(HalError::KeyCheckFailed);
         }
         *self.keys() = Keys {
             master: Some(k),
-            pin: None,
-            mac: None,
+            ..Default::default()
         };
         Ok(())
     }
@@ -267,6 +272,13 @@ impl PinPad for SimPinPad {
     fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError> {
         let mut st = self.keys();
         let master = st.master.as_ref().ok_or(HalError::NoKeys)?;
+        if master.algorithm() != keys.algorithm {
+            return Err(HalError::Device(format!(
+                "working keys are {}, the master key is {}",
+                keys.algorithm.name(),
+                master.algorithm().name()
+            )));
+        }
         let pin = master
             .unwrap_key(&keys.pin_key, &keys.pin_kcv)
             .map_err(key_error)?;
@@ -275,10 +287,13 @@ impl PinPad for SimPinPad {
             .map_err(key_error)?;
         let mac = match keys.mac_key_use {
             MacKeyUse::Full => mac,
-            MacKeyUse::FirstHalf => mac.first_half(),
+            MacKeyUse::FirstHalf => mac.first_half().ok_or_else(|| {
+                HalError::Device("an SM4 MAC key has no first half to MAC with".into())
+            })?,
         };
         st.pin = Some(pin);
         st.mac = Some(mac);
+        st.pin_format = keys.pin_format;
         Ok(())
     }
 
@@ -293,13 +308,13 @@ impl PinPad for SimPinPad {
         }
         match self.queue.next(timeout)? {
             PinScript::Pin(pin) => {
-                let mut clear = iso9564_format0(&pin, pan.expose_digits())
-                    .map_err(|e| HalError::Device(e.to_string()))?;
                 let keys = self.keys();
                 let key = keys.pin.as_ref().ok_or(HalError::NoKeys)?;
-                let block = key.encrypt_block(clear);
-                zeroize::Zeroize::zeroize(&mut clear);
-                Ok(PinEntry::Block(EncryptedPinBlock(block)))
+                let mut block =
+                    clear_pin_block(keys.pin_format, &pin, pan.expose_digits(), key.block_len())
+                        .map_err(|e| HalError::Device(e.to_string()))?;
+                key.encrypt_in_place(&mut block).map_err(key_error)?;
+                Ok(PinEntry::Block(EncryptedPinBlock(block.to_vec())))
             }
             PinScript::Bypass => Ok(PinEntry::Bypassed),
             PinScript::Cancel => Err(HalError::Cancelled),
@@ -452,23 +467,22 @@ mod tests {
     use crate::money::Currency;
     use std::sync::Arc;
 
-    fn keys(master: &DesKey, pin: &DesKey, mac: &DesKey) -> EncryptedWorkingKeys {
-        let (pin_key, pin_kcv) = master.wrap_key(pin);
-        let (mac_key, mac_kcv) = master.wrap_key(mac);
-        EncryptedWorkingKeys {
-            pin_key,
-            pin_kcv,
-            mac_key,
-            mac_kcv,
-            mac_key_use: MacKeyUse::Full,
-        }
+    use crate::crypto::{KeyAlgorithm, PinBlockFormat};
+
+    fn keys(master: &CipherKey, pin: &CipherKey, mac: &CipherKey) -> EncryptedWorkingKeys {
+        EncryptedWorkingKeys::wrap(master, pin, mac, PinBlockFormat::WithPan).unwrap()
+    }
+
+    fn key(alg: KeyAlgorithm, hex: &str) -> CipherKey {
+        CipherKey::from_hex(alg, hex).unwrap()
     }
 
     #[test]
     fn pin_block_decrypts_to_format0_under_pin_key() {
-        let master = DesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
-        let pin = DesKey::from_hex("11223344556677888877665544332211").unwrap();
-        let mac = DesKey::from_hex("A1A2A3A4A5A6A7A8").unwrap();
+        let des = KeyAlgorithm::Des;
+        let master = key(des, "0123456789ABCDEFFEDCBA9876543210");
+        let pin = key(des, "11223344556677888877665544332211");
+        let mac = key(des, "A1A2A3A4A5A6A7A8");
         let pad = SimPinPad::new(master.clone(), [PinScript::Pin("123456".into())]);
         let pan = Pan::new("1234567890123456").unwrap();
         let amt = Money::from_minor(1, Currency::CNY).unwrap();
@@ -481,8 +495,48 @@ mod tests {
             panic!("expected a block")
         };
         assert_eq!(
-            hex::encode_upper(pin.decrypt_block(b.0)),
+            hex::encode_upper(pin.decrypt_ecb(&b.0).unwrap()),
             "0612713176FEDCBA"
+        );
+    }
+
+    #[test]
+    fn sm4_hierarchy_gives_16_byte_blocks_and_refuses_des_working_keys() {
+        let sm4 = KeyAlgorithm::Sm4;
+        let master = key(sm4, "0123456789ABCDEFFEDCBA9876543210");
+        let pin = key(sm4, "11223344556677888877665544332211");
+        let mac = key(sm4, "A1A2A3A4A5A6A7A8A9AAABACADAEAFA0");
+        let pad = SimPinPad::new(master.clone(), [PinScript::Pin("123456".into())]);
+        let mut wk = keys(&master, &pin, &mac);
+        wk.pin_format = PinBlockFormat::WithoutPan;
+        pad.load_working_keys(&wk).unwrap();
+        let pan = Pan::new("1234567890123456").unwrap();
+        let amt = Money::from_minor(1, Currency::CNY).unwrap();
+        let PinEntry::Block(b) = pad.online_pin(&pan, &amt, Duration::from_secs(1)).unwrap() else {
+            panic!("expected a block")
+        };
+        assert_eq!(
+            hex::encode_upper(pin.decrypt_ecb(&b.0).unwrap()),
+            "06123456FFFFFFFFFFFFFFFFFFFFFFFF"
+        );
+        let mac_before = pad.mac(b"0200 data").unwrap();
+        assert_eq!(mac_before, cup_ecb_mac(&mac, b"0200 data"));
+        let des = KeyAlgorithm::Des;
+        let dm = key(des, "0123456789ABCDEFFEDCBA9876543210");
+        let other = keys(
+            &dm,
+            &key(des, "1111111111111111"),
+            &key(des, "2222222222222222"),
+        );
+        assert!(matches!(
+            pad.load_working_keys(&other),
+            Err(HalError::Device(m)) if m.contains("master key is SM4")
+        ));
+        assert_eq!(pad.mac(b"0200 data").unwrap(), mac_before);
+        // A DES master key's check value does not pass for SM4.
+        assert_eq!(
+            pad.load_master_key(sm4, dm.expose_bytes(), &dm.check_value()),
+            Err(HalError::KeyCheckFailed)
         );
     }
 

@@ -14,4 +14,4 @@ pub mod spec;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
 pub use frame::{Frame, Header, HostRequest};
 pub use message::{Message, Mti};
-pub use spec::{FieldSpec, Kind, LenRule, CUP_FIELDS};
+pub use spec::{FieldSpec, FieldTable, Kind, LenRule, CUP_FIELDS, CUP_SM4_FIELDS};

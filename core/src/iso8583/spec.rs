@@ -51,11 +51,19 @@ const fn f(kind: Kind, len: LenRule, left_align: bool, name: &'static str) -> Op
 use Kind::*;
 use LenRule::*;
 
-/// Field formats of the China UnionPay POS profile, indexed by field number (0 and 1 unused).
+/// A field table, indexed by field number (0 and 1 unused).
+pub type FieldTable = [Option<FieldSpec>; 65];
+
+/// Field formats of the China UnionPay POS profile with DES keys (8-byte PIN block in F52).
 /// Variable numeric fields are left-aligned (trailing pad nibble); fixed ones right-aligned,
 /// except field 22.
-pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
-    let mut t: [Option<FieldSpec>; 65] = [None; 65];
+pub static CUP_FIELDS: FieldTable = cup_table(8);
+
+/// The same profile with SM4 keys: F52 carries the 16-byte SM4 PIN block; nothing else changes.
+pub static CUP_SM4_FIELDS: FieldTable = cup_table(16);
+
+const fn cup_table(pin_block_len: usize) -> FieldTable {
+    let mut t: FieldTable = [None; 65];
     t[2] = f(N, LlVar(19), true, "primary account number");
     t[3] = f(N, Fixed(6), false, "processing code");
     t[4] = f(N, Fixed(12), false, "amount");
@@ -79,7 +87,7 @@ pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
     t[44] = f(Ans, LlVar(25), false, "additional response data");
     t[48] = f(N, LllVar(322), true, "additional data (settlement totals)");
     t[49] = f(An, Fixed(3), false, "currency code");
-    t[52] = f(B, Fixed(8), false, "PIN block");
+    t[52] = f(B, Fixed(pin_block_len), false, "PIN block");
     t[53] = f(N, Fixed(16), false, "security control information");
     t[54] = f(An, LllVar(20), false, "balance amount (inquiry response)");
     t[55] = f(B, LllVar(255), false, "ICC data");
@@ -105,4 +113,4 @@ pub static CUP_FIELDS: [Option<FieldSpec>; 65] = {
     );
     t[64] = f(B, Fixed(8), false, "MAC");
     t
-};
+}

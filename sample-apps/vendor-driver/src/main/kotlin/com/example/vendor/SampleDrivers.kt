@@ -5,13 +5,17 @@ import org.smartpos.core.CardRead
 import org.smartpos.core.CardReaderDriver
 import org.smartpos.core.ConformanceOperator
 import org.smartpos.core.DriverException
+import org.smartpos.core.KeyCipher
 import org.smartpos.core.PaperState
+import org.smartpos.core.PinFormat
 import org.smartpos.core.PinPadDriver
 import org.smartpos.core.PinResult
 import org.smartpos.core.PrintItem
 import org.smartpos.core.PrinterDriver
 import org.smartpos.core.ScannerDriver
 import org.smartpos.core.WorkingKeys
+import org.bouncycastle.crypto.engines.SM4Engine
+import org.bouncycastle.crypto.params.KeyParameter
 import java.util.concurrent.locks.ReentrantLock
 import javax.crypto.Cipher
 import javax.crypto.spec.SecretKeySpec
@@ -60,39 +64,73 @@ class ActionQueue<T> {
     }
 }
 
-/** DES/3DES as a vendor's secure processor would do it, here with the JDK's provider. */
-object Des {
-    private fun cipher(key: ByteArray, mode: Int): Cipher {
+/**
+ * The ciphers of a key hierarchy as a vendor's secure processor would run them: DES/3DES with
+ * the JDK's provider, SM4 with BouncyCastle's engine.
+ *
+ * ```kotlin
+ * val key = ByteArray(16) { it.toByte() }
+ * check(Ciphers.kcv(KeyCipher.SM4, key).size == 4)
+ * ```
+ */
+object Ciphers {
+    fun blockLen(c: KeyCipher): Int = if (c == KeyCipher.SM4) 16 else 8
+
+    private fun des(key: ByteArray, mode: Int): Cipher {
         val (alg, k) = when (key.size) {
             8 -> "DES" to key
             16 -> "DESede" to key + key.copyOfRange(0, 8)
             24 -> "DESede" to key
-            else -> throw DriverException.Device("key length ${key.size}")
+            else -> throw DriverException.Device("DES key length ${key.size}")
         }
         return Cipher.getInstance("$alg/ECB/NoPadding").apply { init(mode, SecretKeySpec(k, alg)) }
     }
 
-    fun encrypt(key: ByteArray, data: ByteArray): ByteArray = cipher(key, Cipher.ENCRYPT_MODE).doFinal(data)
-    fun decrypt(key: ByteArray, data: ByteArray): ByteArray = cipher(key, Cipher.DECRYPT_MODE).doFinal(data)
-    fun kcv(key: ByteArray): ByteArray = encrypt(key, ByteArray(8)).copyOfRange(0, 4)
+    private fun sm4(key: ByteArray, data: ByteArray, encrypt: Boolean): ByteArray {
+        if (key.size != 16) throw DriverException.Device("SM4 key length ${key.size}")
+        if (data.size % 16 != 0) throw DriverException.Device("SM4 data length ${data.size}")
+        val engine = SM4Engine().apply { init(encrypt, KeyParameter(key)) }
+        val out = ByteArray(data.size)
+        for (at in data.indices step 16) engine.processBlock(data, at, out, at)
+        return out
+    }
 
-    /** ISO 9564 format 0: PIN field XOR the 12 rightmost PAN digits before the check digit. */
-    fun format0(pin: String, pan: String): ByteArray {
-        val pinField = (String.format("%02d", pin.length) + pin).padEnd(16, 'F')
-        val panField = "0000" + pan.substring(pan.length - 13, pan.length - 1)
-        return ByteArray(8) { i ->
+    fun encrypt(c: KeyCipher, key: ByteArray, data: ByteArray): ByteArray = when (c) {
+        KeyCipher.DES -> des(key, Cipher.ENCRYPT_MODE).doFinal(data)
+        KeyCipher.SM4 -> sm4(key, data, true)
+    }
+
+    fun decrypt(c: KeyCipher, key: ByteArray, data: ByteArray): ByteArray = when (c) {
+        KeyCipher.DES -> des(key, Cipher.DECRYPT_MODE).doFinal(data)
+        KeyCipher.SM4 -> sm4(key, data, false)
+    }
+
+    /** Check value: the first 4 bytes of the encryption of one zero block. */
+    fun kcv(c: KeyCipher, key: ByteArray): ByteArray = encrypt(c, key, ByteArray(blockLen(c))).copyOfRange(0, 4)
+
+    /**
+     * ANSI X9.8 PIN block of [len] bytes: `0`, the PIN length in hex, the PIN, `F` padding; with
+     * the card number, XOR the 12 rightmost digits before the check digit, right-aligned.
+     */
+    fun pinBlock(format: PinFormat, pin: String, pan: String, len: Int): ByteArray {
+        val pinField = ("0" + Integer.toHexString(pin.length).uppercase() + pin).padEnd(2 * len, 'F')
+        val panField = if (format == PinFormat.WITH_PAN) {
+            pan.substring(pan.length - 13, pan.length - 1).padStart(2 * len, '0')
+        } else "0".repeat(2 * len)
+        return ByteArray(len) { i ->
             (pinField.substring(2 * i, 2 * i + 2).toInt(16) xor panField.substring(2 * i, 2 * i + 2).toInt(16)).toByte()
         }
     }
 
     /** UnionPay ECB MAC: XOR blocks, hex, encrypt left half, XOR right half, encrypt, first 8 hex chars. */
-    fun cupMac(key: ByteArray, data: ByteArray): ByteArray {
-        val acc = ByteArray(8)
-        data.forEachIndexed { i, b -> acc[i % 8] = (acc[i % 8].toInt() xor b.toInt()).toByte() }
+    fun cupMac(c: KeyCipher, key: ByteArray, data: ByteArray): ByteArray {
+        val n = blockLen(c)
+        val acc = ByteArray(n)
+        data.forEachIndexed { i, b -> acc[i % n] = (acc[i % n].toInt() xor b.toInt()).toByte() }
         val hex = acc.joinToString("") { "%02X".format(it) }.toByteArray(Charsets.US_ASCII)
-        val left = encrypt(key, hex.copyOfRange(0, 8))
-        val mixed = ByteArray(8) { (left[it].toInt() xor hex[8 + it].toInt()).toByte() }
-        return encrypt(key, mixed).joinToString("") { "%02X".format(it) }.substring(0, 8).toByteArray(Charsets.US_ASCII)
+        val left = encrypt(c, key, hex.copyOfRange(0, n))
+        val mixed = ByteArray(n) { (left[it].toInt() xor hex[n + it].toInt()).toByte() }
+        return encrypt(c, key, mixed).joinToString("") { "%02X".format(it) }.substring(0, 8).toByteArray(Charsets.US_ASCII)
     }
 }
 
@@ -109,35 +147,42 @@ class SampleCardReader : CardReaderDriver {
 open class SamplePinPad : PinPadDriver {
     sealed interface Entry { data class Pin(val pin: String) : Entry; data object Bypass : Entry }
     val actions = ActionQueue<Entry>()
+    private var cipher = KeyCipher.DES
     private var master: ByteArray? = null
     private var pinKey: ByteArray? = null
     private var macKey: ByteArray? = null
+    private var pinFormat = PinFormat.WITH_PAN
 
-    override fun loadMasterKey(key: ByteArray, kcv: ByteArray) {
-        if (!Des.kcv(key).contentEquals(kcv)) throw DriverException.KeyCheckFailed()
-        master = key.copyOf(); pinKey = null; macKey = null
+    override fun loadMasterKey(cipher: KeyCipher, key: ByteArray, kcv: ByteArray) {
+        if (!Ciphers.kcv(cipher, key).contentEquals(kcv)) throw DriverException.KeyCheckFailed()
+        this.cipher = cipher; master = key.copyOf(); pinKey = null; macKey = null
     }
 
-    open fun checkValueMatches(clearKey: ByteArray, kcv: ByteArray) = Des.kcv(clearKey).contentEquals(kcv)
+    open fun checkValueMatches(clearKey: ByteArray, kcv: ByteArray) = Ciphers.kcv(cipher, clearKey).contentEquals(kcv)
 
     override fun loadWorkingKeys(keys: WorkingKeys) {
         val m = master ?: throw DriverException.NoKeys()
-        val pin = Des.decrypt(m, keys.pinKey)
-        val mac = Des.decrypt(m, keys.macKey)
+        if (keys.cipher != cipher) throw DriverException.Device("working keys are ${keys.cipher}, the master key is $cipher")
+        val pin = Ciphers.decrypt(cipher, m, keys.pinKey)
+        val mac = Ciphers.decrypt(cipher, m, keys.macKey)
         if (!checkValueMatches(pin, keys.pinKcv) || !checkValueMatches(mac, keys.macKcv)) throw DriverException.KeyCheckFailed()
+        if (keys.macFirstHalf && cipher == KeyCipher.SM4) throw DriverException.Device("an SM4 MAC key has no first half")
         pinKey = pin
         macKey = if (keys.macFirstHalf) mac.copyOfRange(0, 8) else mac
+        pinFormat = keys.pinFormat
     }
 
     override fun onlinePin(pan: String, amountMinor: ULong, timeoutMs: ULong): PinResult {
         val key = pinKey ?: throw DriverException.NoKeys()
         return when (val e = actions.take(timeoutMs.toLong())) {
-            is Entry.Pin -> PinResult.Block(Des.encrypt(key, Des.format0(e.pin, pan)))
+            is Entry.Pin -> PinResult.Block(
+                Ciphers.encrypt(cipher, key, Ciphers.pinBlock(pinFormat, e.pin, pan, Ciphers.blockLen(cipher)))
+            )
             Entry.Bypass -> PinResult.Bypassed
         }
     }
 
-    override fun mac(data: ByteArray): ByteArray = Des.cupMac(macKey ?: throw DriverException.NoKeys(), data)
+    override fun mac(data: ByteArray): ByteArray = Ciphers.cupMac(cipher, macKey ?: throw DriverException.NoKeys(), data)
     override fun cancel() = actions.cancel()
 }
 
