@@ -58,18 +58,18 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test"
 cargo test --workspace
 
-step "Kotlin bindings on the JVM"
-cargo build --quiet -p smartpos-android
+step "Kotlin bindings, sample vendor driver and sample merchant app on the JVM"
+cargo build --quiet -p smartpos-android -p smartpos-cli
 GEN="$ROOT/target/uniffi-kotlin"
 rm -rf "$GEN" && mkdir -p "$GEN"
 cargo run --quiet -p smartpos-android --bin uniffi-bindgen -- generate --no-format \
   --library "$ROOT/target/debug/libsmartpos_android.so" --language kotlin --out-dir "$GEN"
-for project in tests/kotlin sample-apps/vendor-driver; do
-  (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug")
+for project in tests/kotlin sample-apps/vendor-driver sample-apps/merchant-app; do
+  (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug" \
+    -Dsmartpos.bin="$ROOT/target/debug/smartpos")
 done
 
 step "peer cross-checks (pytest)"
-cargo build --quiet -p smartpos-cli
 SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
   -W ignore::DeprecationWarning tests/python
 

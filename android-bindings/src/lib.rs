@@ -6,6 +6,7 @@
 uniffi::setup_scaffolding!();
 
 pub mod hal;
+pub mod merchant;
 
 use smartpos_core::handoff::canonical::request_hash;
 use smartpos_core::handoff::request::deep_link_pairs;
@@ -27,6 +28,14 @@ pub enum SmartposError {
     UnsupportedCurrency {
         /// The code given.
         code: String,
+    },
+    /// A payment request would be refused as malformed; `field` names the culprit when known.
+    #[error("invalid request ({field}): {reason}")]
+    BadRequest {
+        /// The field at fault, or empty.
+        field: String,
+        /// Why.
+        reason: String,
     },
     /// A payment result is malformed, or its signature does not verify: do not trust it.
     #[error("result is not valid: {reason}")]

@@ -11,7 +11,7 @@ use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, AllowedApp, CallerIdentity,
     RawRequest, RequestType, ResultCode, ResultEnvelope, TerminalKey,
 };
-use smartpos_core::journal::Journal;
+use smartpos_core::journal::{Journal, TxnState};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::PaymentRequest;
 use smartpos_core::terminal::{Terminal, TerminalError};
@@ -262,7 +262,22 @@ pub async fn handle_request(
     let journal = dir.journal()?;
     let existing = journal.find_by_order(&caller.package, &request.order)?;
     if request.kind == RequestType::Query {
-        return done(envelope_for_query(&request, caller, existing.as_ref(), now));
+        let open = existing.as_ref().is_some_and(|e| {
+            e.reversal_pending || matches!(e.state, TxnState::Sent | TxnState::Unknown)
+        });
+        if !open {
+            return done(envelope_for_query(&request, caller, existing.as_ref(), now));
+        }
+        // An order still being resolved: try to finish it now (gateway query for QR, the
+        // pending reversal for a card), then answer from the journal, final or not.
+        drop(journal);
+        if let Err(e) = resolve_open(dir, host, ca_pem).await {
+            tracing::warn!("query could not resolve the order yet: {e}");
+        }
+        let latest = dir
+            .journal()?
+            .find_by_order(&caller.package, &request.order)?;
+        return done(envelope_for_query(&request, caller, latest.as_ref(), now));
     }
     if request.kind == RequestType::Settle {
         return done(unsupported(format!(
@@ -378,6 +393,15 @@ pub async fn handle_request(
         Ok(r) => done(envelope_for_payment(&request, caller, &r, now)),
         Err(e) => done(terminal_error(e)),
     }
+}
+
+/// Finishes what is open: QR orders asked at the gateway, pending reversals sent after sign-in.
+async fn resolve_open(dir: &DataDir, host: &str, ca_pem: &[u8]) -> Result<(), CmdError> {
+    let mut terminal = build_terminal(dir, host, ca_pem, &Customer::default())?;
+    terminal.resolve_qr().await?;
+    terminal.sign_in().await?;
+    terminal.flush_reversals().await?;
+    Ok(())
 }
 
 fn stamp(mut env: ResultEnvelope, now: i64) -> ResultEnvelope {

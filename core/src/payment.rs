@@ -215,6 +215,58 @@ impl UnknownReason {
     }
 }
 
+/// Text for people (the result's `message`), with no card data.
+///
+/// ```
+/// # use smartpos_core::payment::UnknownReason;
+/// assert_eq!(UnknownReason::NoResponse.to_string(), "no answer from the bank in time");
+/// ```
+impl std::fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnknownReason::NoResponse => "no answer from the bank in time",
+            UnknownReason::BadResponseMac => "the bank's answer failed its MAC check",
+            UnknownReason::MismatchedResponse => "the bank's answer did not match the request",
+            UnknownReason::MalformedResponse => "the bank's answer could not be read",
+            UnknownReason::JournalFailure => "the terminal could not record the outcome",
+        })
+    }
+}
+
+/// Text for people (the result's `message`): why nothing was charged.
+///
+/// ```
+/// # use smartpos_core::payment::Declined;
+/// assert_eq!(Declined::Reversed.to_string(), "reversed: the bank cancelled it, not charged");
+/// ```
+impl std::fmt::Display for Declined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Declined::Host { code, message } => {
+                write!(f, "declined by the bank ({code}): {message}")
+            }
+            Declined::Cancelled => f.write_str("cancelled before anything was sent"),
+            Declined::CardTimeout => f.write_str("no card presented in time; nothing was sent"),
+            Declined::HostUnreachable { detail } => {
+                write!(
+                    f,
+                    "the bank could not be reached ({detail}); nothing was sent"
+                )
+            }
+            Declined::Reversed => f.write_str("reversed: the bank cancelled it, not charged"),
+            Declined::Interrupted => {
+                f.write_str("the terminal stopped before sending; nothing was sent")
+            }
+            Declined::NoUsableAnswer { reason } => {
+                write!(f, "inquiry ended without an answer ({reason}); ask again")
+            }
+            Declined::Device { detail } => {
+                write!(f, "card or PIN pad failed ({detail}); nothing was sent")
+            }
+        }
+    }
+}
+
 /// The outcome of a transaction: approved, declined, or unknown while it is being resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

@@ -313,3 +313,61 @@ async fn intent_extras_carry_the_same_request() {
     assert_eq!(code(&h), "ERROR_MALFORMED");
     assert!(h.result.envelope.get("message").contains("callback"));
 }
+
+#[tokio::test]
+async fn a_query_resolves_an_unknown_sale_before_answering() {
+    let mut sim = SimConfig::ephemeral();
+    sim.faults = vec![smartpos_cli::faults::Fault::DropAfterCommit];
+    let host = server::start(sim).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let e = Env {
+        host,
+        dir: DataDir::open(tmp.path()).unwrap(),
+        _tmp: tmp,
+    };
+    let sale = send(
+        &e,
+        &link(
+            "type=sale&amount=300&currency=CNY&order=U-1",
+            "nonce-000000000101",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&sale), "UNKNOWN");
+    let message = sale.result.envelope.get("message");
+    assert!(
+        message.contains("no answer from the bank") && !message.contains('{'),
+        "message is for people: {message}"
+    );
+    // The host charged it; the answer was lost.
+    let sale_reversed = |e: &Env| {
+        let acquirer = e.host.acquirer.lock().unwrap();
+        let ledger = &acquirer.state().ledger;
+        assert_eq!(ledger.len(), 1, "one sale at the host");
+        ledger[0].reversed
+    };
+    assert!(!sale_reversed(&e));
+
+    let query = send(
+        &e,
+        &link("type=query&order=U-1", "nonce-000000000102"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&query), "DECLINED");
+    assert_eq!(query.result.envelope.get("amount"), "300");
+    assert!(query.result.envelope.get("message").starts_with("reversed"));
+    assert!(sale_reversed(&e), "the query sent the reversal");
+
+    // Final now: asking again answers from the journal alone.
+    let after = host_messages(&e);
+    let again = send(
+        &e,
+        &link("type=query&order=U-1", "nonce-000000000103"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&again), "DECLINED");
+    assert_eq!(host_messages(&e), after);
+}

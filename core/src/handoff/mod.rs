@@ -9,11 +9,13 @@
 
 pub mod caller;
 pub mod canonical;
+pub mod outgoing;
 pub mod processor;
 pub mod request;
 pub mod result;
 
 pub use caller::{AllowList, AllowedApp, CallerIdentity};
+pub use outgoing::{OutgoingRequest, RequestSpec, ResultMismatch};
 pub use processor::{
     admit, envelope_for_payment, envelope_for_query, MemoryNonces, NonceStore, RawRequest,
 };

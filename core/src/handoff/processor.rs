@@ -187,17 +187,10 @@ fn fill_from_result(e: &mut ResultEnvelope, r: &PaymentResult, unix_time: i64) {
         Outcome::Declined(Declined::Host { code, message }) => {
             (ResultCode::Declined, message.clone(), code.clone())
         }
-        Outcome::Declined(d) => (
-            ResultCode::Declined,
-            serde_json::to_string(d).unwrap_or_default(),
-            String::new(),
-        ),
+        Outcome::Declined(d) => (ResultCode::Declined, d.to_string(), String::new()),
         Outcome::Unknown { reason } => (
             ResultCode::Unknown,
-            format!(
-                "being resolved ({}); query this order id",
-                serde_json::to_string(reason).unwrap_or_default()
-            ),
+            format!("being resolved ({reason}); query this order id"),
             String::new(),
         ),
     };

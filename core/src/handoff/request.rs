@@ -624,19 +624,23 @@ impl HandoffRequest {
 
     /// The request as a `smartpos://pay/v1?...` deep link.
     pub fn to_deep_link(&self) -> String {
-        let q: Vec<String> = self
-            .to_pairs()
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    percent_encoding::utf8_percent_encode(k, COMPONENT),
-                    percent_encoding::utf8_percent_encode(v, COMPONENT)
-                )
-            })
-            .collect();
-        format!("{DEEP_LINK_PREFIX}?{}", q.join("&"))
+        pairs_to_deep_link(&self.to_pairs())
     }
+}
+
+/// `smartpos://pay/v1?` followed by the percent-encoded pairs, in order.
+pub fn pairs_to_deep_link(pairs: &[(String, String)]) -> String {
+    let q: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                percent_encoding::utf8_percent_encode(k, COMPONENT),
+                percent_encoding::utf8_percent_encode(v, COMPONENT)
+            )
+        })
+        .collect();
+    format!("{DEEP_LINK_PREFIX}?{}", q.join("&"))
 }
 
 fn validate_callback(c: &str) -> Result<String, RequestError> {

@@ -275,6 +275,17 @@ impl SignedResult {
             signature,
         })
     }
+    /// Reads a result from intent result extras: the `smartpos.`-prefixed keys, others ignored.
+    pub fn from_intent_extras(extras: &[(String, String)]) -> Result<Self, VerifyError> {
+        let pairs: Vec<(String, String)> = extras
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(super::request::EXTRA_PREFIX)
+                    .map(|k| (k.to_string(), v.clone()))
+            })
+            .collect();
+        Self::from_pairs(&pairs)
+    }
     /// Reads a result from a callback deep link.
     pub fn from_callback_uri(uri: &str) -> Result<Self, VerifyError> {
         let (_, q) = uri
