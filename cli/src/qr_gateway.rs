@@ -31,7 +31,8 @@ pub enum SimReply {
     NoAnswer,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Scenario {
     Instant,
     PayingThenPaid,
@@ -46,7 +47,7 @@ enum Scenario {
 }
 
 /// One order at the gateway.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SimOrder {
     /// Terminal that created it.
     pub terminal_id: String,
@@ -105,10 +106,48 @@ pub struct QrGateway {
     counter: u64,
 }
 
+/// The gateway's orders and refunds as saved under `host-sim --state` (`qr-gateway.json`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct GatewaySnapshot {
+    orders: Vec<(String, String, SimOrder)>,
+    refunds: Vec<(String, String, GatewayReply)>,
+    counter: u64,
+}
+
 impl QrGateway {
     /// An empty gateway.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Everything the gateway knows, to be saved (sorted, so equal gateways save equal files).
+    pub fn snapshot(&self) -> GatewaySnapshot {
+        let mut orders: Vec<_> = self
+            .orders
+            .iter()
+            .map(|((m, o), v)| (m.clone(), o.clone(), v.clone()))
+            .collect();
+        orders.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut refunds: Vec<_> = self
+            .refunds
+            .iter()
+            .map(|((m, r), v)| (m.clone(), r.clone(), v.clone()))
+            .collect();
+        refunds.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        GatewaySnapshot {
+            orders,
+            refunds,
+            counter: self.counter,
+        }
+    }
+
+    /// A gateway that continues from a snapshot.
+    pub fn from_snapshot(s: GatewaySnapshot) -> Self {
+        QrGateway {
+            orders: s.orders.into_iter().map(|(m, o, v)| ((m, o), v)).collect(),
+            refunds: s.refunds.into_iter().map(|(m, r, v)| ((m, r), v)).collect(),
+            counter: s.counter,
+        }
     }
 
     /// An order, for tests and reports.

@@ -97,6 +97,7 @@ struct AppState {
     qr: Arc<Mutex<crate::qr_gateway::QrGateway>>,
     frames: Option<Arc<Mutex<std::fs::File>>>,
     ledger_path: Option<PathBuf>,
+    qr_path: Option<PathBuf>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
 }
 
@@ -194,7 +195,7 @@ async fn pos_endpoint(
     }
 }
 
-fn save_state(path: &PathBuf, state: &HostState) -> std::io::Result<()> {
+fn save_state(path: &PathBuf, state: &impl serde::Serialize) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     std::fs::write(
         &tmp,
@@ -230,10 +231,16 @@ async fn qr_endpoint(
             parsed.path()
         ));
     }
-    let reply = {
+    let (reply, snapshot) = {
         let mut g = state.qr.lock().unwrap_or_else(|p| p.into_inner());
-        g.handle(&parsed, unix_ms())
+        let reply = g.handle(&parsed, unix_ms());
+        (reply, state.qr_path.as_ref().map(|_| g.snapshot()))
     };
+    if let (Some(path), Some(snap)) = (&state.qr_path, snapshot) {
+        if let Err(e) = save_state(path, &snap) {
+            tracing::error!(error = %e, "could not save the QR gateway's orders");
+        }
+    }
     match reply {
         crate::qr_gateway::SimReply::Reply(r) => axum::Json(r).into_response(),
         crate::qr_gateway::SimReply::NoAnswer => {
@@ -270,12 +277,23 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         ))),
         None => None,
     };
-    let qr = Arc::new(Mutex::new(crate::qr_gateway::QrGateway::new()));
+    let qr_path = config.state_dir.as_ref().map(|d| d.join("qr-gateway.json"));
+    let gateway = match &qr_path {
+        Some(p) if p.exists() => {
+            let text = std::fs::read_to_string(p)?;
+            let snap = serde_json::from_str(&text)
+                .map_err(|e| SimError::State(p.clone(), e.to_string()))?;
+            crate::qr_gateway::QrGateway::from_snapshot(snap)
+        }
+        _ => crate::qr_gateway::QrGateway::new(),
+    };
+    let qr = Arc::new(Mutex::new(gateway));
     let state = AppState {
         acquirer: acquirer.clone(),
         qr: qr.clone(),
         frames,
         ledger_path,
+        qr_path,
         faults: Arc::new(Mutex::new(config.faults.clone().into())),
     };
     let app = Router::new()

@@ -234,3 +234,75 @@ async fn a_displayed_code_paid_by_the_customer_is_approved() {
         TxnState::Approved
     );
 }
+
+#[tokio::test]
+async fn host_sim_state_keeps_gateway_orders_across_a_restart() {
+    use smartpos_cli::server::{self, SimConfig};
+    use smartpos_core::qr::gateway::{GatewayCall, QrStatus};
+    use smartpos_core::transport::GatewayLink;
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = || {
+        let mut c = SimConfig::ephemeral();
+        c.state_dir = Some(dir.path().to_path_buf());
+        c
+    };
+    let wait = Duration::from_secs(10);
+    let pay = GatewayCall::Pay {
+        merchant_id: MERCHANT.into(),
+        terminal_id: "10000001".into(),
+        order: "QR-KEEP".into(),
+        amount_minor: 1234,
+        currency: "CNY".into(),
+        auth_code: "134567890123456789".into(),
+    };
+    let refund = GatewayCall::Refund {
+        merchant_id: MERCHANT.into(),
+        order: "QR-KEEP".into(),
+        refund_order: "QR-KEEP-R1".into(),
+        amount_minor: 1000,
+    };
+
+    let host = server::start(config()).await.unwrap();
+    let link = GatewayLink::new(&host.url, host.ca_pem.as_bytes()).unwrap();
+    assert_eq!(
+        link.call(&pay, wait).await.unwrap().status,
+        QrStatus::Success
+    );
+    assert_eq!(
+        link.call(&refund, wait).await.unwrap().status,
+        QrStatus::Success
+    );
+    host.shutdown().await;
+
+    // A new process on the same state directory knows the order, its refund and the counter.
+    let host = server::start(config()).await.unwrap();
+    let link = GatewayLink::new(&host.url, host.ca_pem.as_bytes()).unwrap();
+    let query = GatewayCall::Query {
+        merchant_id: MERCHANT.into(),
+        order: "QR-KEEP".into(),
+    };
+    let known = link.call(&query, wait).await.unwrap();
+    assert_eq!(known.status, QrStatus::Success);
+    assert_eq!(known.wallet, Some(Wallet::Wechat));
+    // A retried pay is not a second charge, and the refunded part cannot be refunded again.
+    link.call(&pay, wait).await.unwrap();
+    {
+        let gateway = host.qr.lock().unwrap();
+        let order = gateway.order(MERCHANT, "QR-KEEP").unwrap();
+        assert_eq!(order.pay_calls, 2);
+        assert_eq!(order.refunded_minor, 1000);
+    }
+    let too_much = GatewayCall::Refund {
+        merchant_id: MERCHANT.into(),
+        order: "QR-KEEP".into(),
+        refund_order: "QR-KEEP-R2".into(),
+        amount_minor: 500,
+    };
+    assert_ne!(
+        link.call(&too_much, wait).await.unwrap().status,
+        QrStatus::Success
+    );
+    host.shutdown().await;
+}
