@@ -3,7 +3,7 @@
 //! `smartpos_core::handoff::outgoing`; the Kotlin facade is `org.smartpos.sdk.PaymentClient`.
 
 use crate::{Amount, SmartposError};
-use smartpos_core::handoff::outgoing::{random_nonce, OutgoingRequest, RequestSpec};
+use smartpos_core::handoff::outgoing::{random_nonce, Expected, RequestSpec};
 use smartpos_core::handoff::{
     Carrier, Method, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
     SignedResult,
@@ -265,19 +265,11 @@ pub fn build_payment_request(
     })
 }
 
-fn outgoing(sent: &SentRequest) -> Result<OutgoingRequest, SmartposError> {
-    Ok(OutgoingRequest {
-        pairs: Vec::new(),
-        carrier: if sent.deep_link.is_some() {
-            Carrier::DeepLink
-        } else {
-            Carrier::Intent
-        },
+fn expected(sent: &SentRequest) -> Result<Expected, SmartposError> {
+    Ok(Expected {
         request_hash: sent.request_hash.clone(),
         order: sent.order.clone(),
         amount: sent.amount.as_ref().map(money).transpose()?,
-        nonce: sent.nonce.clone(),
-        expires: sent.expires,
     })
 }
 
@@ -339,7 +331,7 @@ pub fn open_result_uri(
     sent: SentRequest,
 ) -> Result<PaymentOutcome, SmartposError> {
     let signed = SignedResult::from_callback_uri(&uri)?;
-    let env = outgoing(&sent)?
+    let env = expected(&sent)?
         .open(&signed, &public_key_hex)
         .map_err(mismatch)?;
     Ok(outcome(env))
@@ -361,7 +353,7 @@ pub fn open_result_extras(
 ) -> Result<PaymentOutcome, SmartposError> {
     let pairs: Vec<(String, String)> = extras.into_iter().collect();
     let signed = SignedResult::from_intent_extras(&pairs)?;
-    let env = outgoing(&sent)?
+    let env = expected(&sent)?
         .open(&signed, &public_key_hex)
         .map_err(mismatch)?;
     Ok(outcome(env))

@@ -15,7 +15,7 @@ pub mod request;
 pub mod result;
 
 pub use caller::{AllowList, AllowedApp, CallerIdentity};
-pub use outgoing::{OutgoingRequest, RequestSpec, ResultMismatch};
+pub use outgoing::{Expected, OutgoingRequest, RequestSpec, ResultMismatch};
 pub use processor::{
     admit, envelope_for_payment, envelope_for_query, MemoryNonces, NonceStore, RawRequest,
 };

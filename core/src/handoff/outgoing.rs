@@ -203,22 +203,29 @@ pub enum ResultMismatch {
     },
 }
 
+/// What a result must carry to answer a request: kept by the app (plain data) until the result
+/// is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// The request hash.
+    pub request_hash: String,
+    /// The order id.
+    pub order: String,
+    /// The amount, when the request has one.
+    pub amount: Option<Money>,
+}
+
 impl OutgoingRequest {
-    /// The `smartpos://pay/v1?...` link, when the request carries a callback.
-    pub fn deep_link(&self) -> Option<String> {
-        (self.carrier == Carrier::DeepLink).then(|| super::request::pairs_to_deep_link(&self.pairs))
+    /// What the result of this request must carry.
+    pub fn expected(&self) -> Expected {
+        Expected {
+            request_hash: self.request_hash.clone(),
+            order: self.order.clone(),
+            amount: self.amount,
+        }
     }
 
-    /// The intent extras (`smartpos.`-prefixed keys), for `startActivityForResult`.
-    pub fn intent_extras(&self) -> Vec<(String, String)> {
-        self.pairs
-            .iter()
-            .map(|(k, v)| (format!("{}{k}", super::request::EXTRA_PREFIX), v.clone()))
-            .collect()
-    }
-
-    /// Verifies `signed` with the terminal's public key and checks that it answers this
-    /// request: same request hash, order id and (where both have one) amount.
+    /// Verifies `signed` and checks that it answers this request; see [`Expected::open`].
     ///
     /// ```
     /// use smartpos_core::handoff::outgoing::{RequestSpec, ResultMismatch};
@@ -235,6 +242,31 @@ impl OutgoingRequest {
     /// let other = sale.build("nonce-0000000002", 1_700_000_000, 60).unwrap();
     /// assert_eq!(other.open(&signed, &key.public_hex()), Err(ResultMismatch::OtherRequest));
     /// ```
+    pub fn open<'a>(
+        &self,
+        signed: &'a SignedResult,
+        public_key_hex: &str,
+    ) -> Result<&'a ResultEnvelope, ResultMismatch> {
+        self.expected().open(signed, public_key_hex)
+    }
+
+    /// The `smartpos://pay/v1?...` link, when the request carries a callback.
+    pub fn deep_link(&self) -> Option<String> {
+        (self.carrier == Carrier::DeepLink).then(|| super::request::pairs_to_deep_link(&self.pairs))
+    }
+
+    /// The intent extras (`smartpos.`-prefixed keys), for `startActivityForResult`.
+    pub fn intent_extras(&self) -> Vec<(String, String)> {
+        self.pairs
+            .iter()
+            .map(|(k, v)| (format!("{}{k}", super::request::EXTRA_PREFIX), v.clone()))
+            .collect()
+    }
+}
+
+impl Expected {
+    /// Verifies `signed` with the terminal's public key and checks that it answers the request:
+    /// same request hash, order id and (where both have one) amount.
     pub fn open<'a>(
         &self,
         signed: &'a SignedResult,

@@ -45,7 +45,7 @@ class PaymentClient(
     private val clock: () -> Long = { System.currentTimeMillis() / 1000 },
 ) {
     private fun send(spec: PaymentSpec): SentRequest =
-        buildPaymentRequest(spec.copy(callback = callback), clock(), validSecs)
+        buildPaymentRequest(spec.copy(callback = spec.callback ?: callback), clock(), validSecs)
 
     private fun Money.amount() = Amount(minor.toULong(), currency)
 
@@ -86,7 +86,7 @@ class PaymentClient(
      */
     fun query(order: String): SentRequest = send(PaymentSpec(kind = PaymentType.QUERY, order = order))
 
-    /** Any request, for what the shortcuts above do not cover. */
+    /** Any request, for what the shortcuts above do not cover; its own callback wins over the client's. */
     fun request(spec: PaymentSpec): SentRequest = send(spec)
 
     /** Opens a result deep link (`callback?...`) against the request it answers. */
