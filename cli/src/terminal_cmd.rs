@@ -280,10 +280,12 @@ pub async fn handle_request(
         return done(envelope_for_query(&request, caller, latest.as_ref(), now));
     }
     if request.kind == RequestType::Settle {
-        return done(unsupported(format!(
-            "{} is not available on this terminal yet",
-            request.kind.name()
-        )));
+        drop(journal);
+        let mut e = settle_for_request(dir, host, ca_pem).await;
+        e.set("request_hash", request.request_hash.as_str())
+            .set("caller", caller.package.as_str());
+        e.set("order", request.order.as_str()).set("type", "settle");
+        return done(e);
     }
     let qr = matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card);
     if qr && request.kind != RequestType::Sale {
@@ -393,6 +395,46 @@ pub async fn handle_request(
         Ok(r) => done(envelope_for_payment(&request, caller, &r, now)),
         Err(e) => done(terminal_error(e)),
     }
+}
+
+/// Settles the current batch for a handoff request: approved when the batch closed (totals
+/// agreed, or after batch upload), `ERROR_TERMINAL` when it stays open.
+async fn settle_for_request(dir: &DataDir, host: &str, ca_pem: &[u8]) -> ResultEnvelope {
+    use smartpos_core::engine::SettlementOutcome;
+    let run = async {
+        let mut terminal = build_terminal(dir, host, ca_pem, &Customer::default())?;
+        terminal.sign_in().await?;
+        let batch = terminal.journal().counters()?.1;
+        Ok::<_, CmdError>((batch, terminal.settle().await?))
+    };
+    let (code, batch, message) = match run.await {
+        Ok((batch, SettlementOutcome::Balanced)) => (
+            ResultCode::Approved,
+            Some(batch),
+            "batch closed: totals agreed with the bank".to_string(),
+        ),
+        Ok((batch, SettlementOutcome::Uploaded(n))) => (
+            ResultCode::Approved,
+            Some(batch),
+            format!("batch closed after uploading {n} transactions: totals differed"),
+        ),
+        Ok((batch, SettlementOutcome::Failed(why))) => (
+            ResultCode::ErrorTerminal,
+            Some(batch),
+            format!("settlement did not complete ({why}); the batch stays open"),
+        ),
+        Err(e) => (
+            ResultCode::ErrorTerminal,
+            None,
+            format!("settlement not started: {e}"),
+        ),
+    };
+    let mut e = ResultEnvelope::new(code);
+    e.set("message", message);
+    if let Some(b) = batch {
+        e.set("batch", format!("{b:06}"));
+    }
+    e
 }
 
 /// Finishes what is open: QR orders asked at the gateway, pending reversals sent after sign-in.

@@ -371,3 +371,67 @@ async fn a_query_resolves_an_unknown_sale_before_answering() {
     assert_eq!(code(&again), "DECLINED");
     assert_eq!(host_messages(&e), after);
 }
+
+#[tokio::test]
+async fn a_merchant_app_allowed_to_settle_closes_the_batch() {
+    let e = env().await;
+    // Settlement is a permission the bank grants per app; the sample app does not have it.
+    let refused = send(
+        &e,
+        &link("type=settle&order=DAY-0", "nonce-000000000200"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&refused), "REFUSED_PERMISSION");
+    let path = e._tmp.path().join("allowlist.json");
+    let mut allow: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    allow["apps"][0]["permissions"]
+        .as_array_mut()
+        .unwrap()
+        .push("settle".into());
+    std::fs::write(&path, serde_json::to_vec(&allow).unwrap()).unwrap();
+
+    let sale = send(
+        &e,
+        &link(
+            "type=sale&amount=700&currency=CNY&order=S-1",
+            "nonce-000000000201",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&sale), "APPROVED");
+    assert_eq!(sale.result.envelope.get("batch"), "000001");
+    let host_batch = |e: &Env| {
+        let acquirer = e.host.acquirer.lock().unwrap();
+        acquirer.state().terminals[0].batch
+    };
+    assert_eq!(host_batch(&e), 1);
+
+    let settle = send(
+        &e,
+        &link("type=settle&order=DAY-1", "nonce-000000000202"),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(code(&settle), "APPROVED", "{:?}", settle.result.envelope);
+    let env = &settle.result.envelope;
+    assert_eq!(env.get("type"), "settle");
+    assert_eq!(env.get("batch"), "000001");
+    assert!(env.get("message").contains("totals agreed"));
+    let pk = e.dir.terminal_key().unwrap().public_hex();
+    settle.result.verify(&pk).unwrap();
+    // Both sides moved to the next batch: the next sale is in batch 2.
+    assert_eq!(host_batch(&e), 2);
+    let next = send(
+        &e,
+        &link(
+            "type=sale&amount=100&currency=CNY&order=S-2",
+            "nonce-000000000203",
+        ),
+        &merchant(),
+    )
+    .await;
+    assert_eq!(next.result.envelope.get("batch"), "000002");
+}

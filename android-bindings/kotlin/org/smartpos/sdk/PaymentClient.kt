@@ -81,6 +81,12 @@ class PaymentClient(
     fun balance(order: String): SentRequest = send(PaymentSpec(kind = PaymentType.BALANCE, order = order))
 
     /**
+     * Closes the terminal's current batch with the bank (needs the `settle` permission). The
+     * result's `batch` is the closed batch; [order] only labels the request.
+     */
+    fun settle(order: String): SentRequest = send(PaymentSpec(kind = PaymentType.SETTLE, order = order))
+
+    /**
      * Asks for the result of [order], e.g. after the app was killed or a result was UNKNOWN. The
      * terminal first tries to finish an order still being resolved.
      */

@@ -38,6 +38,16 @@ class PaymentClientTest {
     }
 
     @Test
+    fun settlementAndQueryCarryNoAmount() {
+        val settle = client.settle("DAY-1")
+        assertTrue(settle.deepLink!!.startsWith("smartpos://pay/v1?v=1&type=settle&order=DAY-1&"), settle.deepLink)
+        assertNull(settle.amount)
+        val query = client.query("A-1001")
+        assertTrue(query.deepLink!!.contains("type=query&order=A-1001"), query.deepLink)
+        assertEquals(requestHashOfDeepLink(query.deepLink!!), query.requestHash)
+    }
+
+    @Test
     fun badRequestsFailBeforeLeavingTheApp() {
         val e = assertThrows<SmartposException.BadRequest> { client.sale("no spaces allowed", Money.parse("1", "CNY")) }
         assertEquals("order", e.field)
