@@ -143,6 +143,28 @@ pub struct Amount {
     pub currency: String,
 }
 
+fn currency(code: &str) -> Result<Currency, SmartposError> {
+    Currency::from_code(code).ok_or(SmartposError::UnsupportedCurrency {
+        code: code.to_string(),
+    })
+}
+
+impl TryFrom<&Amount> for Money {
+    type Error = SmartposError;
+    fn try_from(a: &Amount) -> Result<Self, SmartposError> {
+        Ok(Money::from_minor(a.minor, currency(&a.currency)?)?)
+    }
+}
+
+impl From<Money> for Amount {
+    fn from(m: Money) -> Self {
+        Amount {
+            minor: m.minor(),
+            currency: m.currency().code().to_string(),
+        }
+    }
+}
+
 /// Parses a decimal major-unit amount exactly (no floating point).
 ///
 /// Kotlin:
@@ -151,14 +173,7 @@ pub struct Amount {
 /// ```
 #[uniffi::export]
 pub fn parse_amount(text: String, currency: String) -> Result<Amount, SmartposError> {
-    let c = Currency::from_code(&currency).ok_or(SmartposError::UnsupportedCurrency {
-        code: currency.clone(),
-    })?;
-    let m = Money::parse_major(&text, c)?;
-    Ok(Amount {
-        minor: m.minor(),
-        currency: c.code().to_string(),
-    })
+    Ok(Money::parse_major(&text, self::currency(&currency)?)?.into())
 }
 
 /// Formats an amount for display, e.g. `CNY 12.34`.
@@ -166,10 +181,7 @@ pub fn parse_amount(text: String, currency: String) -> Result<Amount, SmartposEr
 /// Kotlin: `formatAmount(Amount(1234uL, "CNY")) == "CNY 12.34"`
 #[uniffi::export]
 pub fn format_amount(amount: Amount) -> Result<String, SmartposError> {
-    let c = Currency::from_code(&amount.currency).ok_or(SmartposError::UnsupportedCurrency {
-        code: amount.currency.clone(),
-    })?;
-    Ok(Money::from_minor(amount.minor, c)?.to_string())
+    Ok(Money::try_from(&amount)?.to_string())
 }
 
 /// Masks a card number to its first 6 and last 4 digits.

@@ -8,7 +8,7 @@ use smartpos_core::handoff::{
     Carrier, Method, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
     SignedResult,
 };
-use smartpos_core::money::{Currency, Money};
+use smartpos_core::money::Money;
 use std::collections::HashMap;
 
 /// What a merchant app can ask the acquiring app for.
@@ -197,20 +197,6 @@ fn request_error(e: RequestError) -> SmartposError {
     }
 }
 
-fn money(a: &Amount) -> Result<Money, SmartposError> {
-    let c = Currency::from_code(&a.currency).ok_or(SmartposError::UnsupportedCurrency {
-        code: a.currency.clone(),
-    })?;
-    Ok(Money::from_minor(a.minor, c)?)
-}
-
-fn amount(m: Money) -> Amount {
-    Amount {
-        minor: m.minor(),
-        currency: m.currency().code().to_string(),
-    }
-}
-
 /// Builds a request with a fresh random nonce, valid for `valid_secs` (1 to 600) from
 /// `now_unix`, checked with the terminal's own parser: a bad field fails here, typed, with its
 /// name, not on the terminal.
@@ -228,7 +214,7 @@ pub fn build_payment_request(
 ) -> Result<SentRequest, SmartposError> {
     let core = RequestSpec {
         kind: spec.kind.into(),
-        amount: spec.amount.as_ref().map(money).transpose()?,
+        amount: spec.amount.as_ref().map(Money::try_from).transpose()?,
         order: spec.order,
         orig_ref: spec.orig_ref,
         orig_auth: spec.orig_auth,
@@ -259,7 +245,7 @@ pub fn build_payment_request(
         },
         request_hash: out.request_hash,
         order: out.order,
-        amount: out.amount.map(amount),
+        amount: out.amount.map(Amount::from),
         nonce: out.nonce,
         expires: out.expires,
     })
@@ -269,7 +255,7 @@ fn expected(sent: &SentRequest) -> Result<Expected, SmartposError> {
     Ok(Expected {
         request_hash: sent.request_hash.clone(),
         order: sent.order.clone(),
-        amount: sent.amount.as_ref().map(money).transpose()?,
+        amount: sent.amount.as_ref().map(Money::try_from).transpose()?,
     })
 }
 
