@@ -243,9 +243,9 @@ pub fn build_payment_request(
         } else {
             HashMap::new()
         },
-        request_hash: out.request_hash,
-        order: out.order,
-        amount: out.amount.map(Amount::from),
+        request_hash: out.expected.request_hash,
+        order: out.expected.order,
+        amount: out.expected.amount.map(Amount::from),
         nonce: out.nonce,
         expires: out.expires,
     })

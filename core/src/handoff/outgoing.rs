@@ -147,11 +147,13 @@ impl RequestSpec {
         };
         let parsed = HandoffRequest::from_pairs(&pairs, carrier, now_unix)?;
         Ok(OutgoingRequest {
-            request_hash: request_hash(&pairs),
+            expected: Expected {
+                request_hash: request_hash(&pairs),
+                order: parsed.order,
+                amount: parsed.amount,
+            },
             pairs,
             carrier,
-            order: parsed.order,
-            amount: parsed.amount,
             nonce: parsed.nonce,
             expires,
         })
@@ -165,12 +167,8 @@ pub struct OutgoingRequest {
     pub pairs: Vec<(String, String)>,
     /// Deep link (a callback was given) or intent extras.
     pub carrier: Carrier,
-    /// SHA-256 request hash the result must carry.
-    pub request_hash: String,
-    /// The order id.
-    pub order: String,
-    /// The amount, when the request has one.
-    pub amount: Option<Money>,
+    /// What its result must carry: request hash, order id, amount.
+    pub expected: Expected,
     /// The nonce used.
     pub nonce: String,
     /// Expiry, Unix seconds.
@@ -216,15 +214,6 @@ pub struct Expected {
 }
 
 impl OutgoingRequest {
-    /// What the result of this request must carry.
-    pub fn expected(&self) -> Expected {
-        Expected {
-            request_hash: self.request_hash.clone(),
-            order: self.order.clone(),
-            amount: self.amount,
-        }
-    }
-
     /// Verifies `signed` and checks that it answers this request; see [`Expected::open`].
     ///
     /// ```
@@ -235,7 +224,7 @@ impl OutgoingRequest {
     /// let sale = RequestSpec::sale("A-1", Money::from_minor(500, Currency::CNY).unwrap());
     /// let sent = sale.build("nonce-0000000001", 1_700_000_000, 60).unwrap();
     /// let mut env = ResultEnvelope::new(ResultCode::Approved);
-    /// env.set("request_hash", sent.request_hash.as_str()).set("order", "A-1");
+    /// env.set("request_hash", sent.expected.request_hash.as_str()).set("order", "A-1");
     /// env.set("amount", "500").set("currency", "CNY");
     /// let signed = env.sign(&key);
     /// assert_eq!(sent.open(&signed, &key.public_hex()).unwrap().get("code"), "APPROVED");
@@ -247,7 +236,7 @@ impl OutgoingRequest {
         signed: &'a SignedResult,
         public_key_hex: &str,
     ) -> Result<&'a ResultEnvelope, ResultMismatch> {
-        self.expected().open(signed, public_key_hex)
+        self.expected.open(signed, public_key_hex)
     }
 
     /// The `smartpos://pay/v1?...` link, when the request carries a callback.
@@ -317,7 +306,7 @@ mod tests {
         let out = spec.build("0123456789abcdef", 1_700_000_000, 120).unwrap();
         let link = out.deep_link().unwrap();
         let parsed = HandoffRequest::from_deep_link(&link, 1_700_000_001).unwrap();
-        assert_eq!(parsed.request_hash, out.request_hash);
+        assert_eq!(parsed.request_hash, out.expected.request_hash);
         assert_eq!(parsed.amount, Some(cny(1234)));
         assert_eq!(parsed.expires, 1_700_000_120);
 
@@ -327,7 +316,7 @@ mod tests {
         assert_eq!(intent.deep_link(), None);
         let parsed =
             HandoffRequest::from_intent_extras(&intent.intent_extras(), 1_700_000_000).unwrap();
-        assert_eq!(parsed.request_hash, intent.request_hash);
+        assert_eq!(parsed.request_hash, intent.expected.request_hash);
         assert_eq!(parsed.kind, RequestType::Query);
     }
 
@@ -377,27 +366,27 @@ mod tests {
             e.set("amount", amount).set("currency", "CNY");
             e
         };
-        let good = envelope("A-1", "500", &sent.request_hash).sign(&key);
+        let good = envelope("A-1", "500", &sent.expected.request_hash).sign(&key);
         assert_eq!(sent.open(&good, &pk).unwrap().get("code"), "APPROVED");
         // Signed by another terminal.
         let stranger = TerminalKey::from_secret(&[1; 32]);
-        let forged = envelope("A-1", "500", &sent.request_hash).sign(&stranger);
+        let forged = envelope("A-1", "500", &sent.expected.request_hash).sign(&stranger);
         assert!(matches!(
             sent.open(&forged, &pk),
             Err(ResultMismatch::Unverified(_))
         ));
-        let other_order = envelope("A-2", "500", &sent.request_hash).sign(&key);
+        let other_order = envelope("A-2", "500", &sent.expected.request_hash).sign(&key);
         assert!(matches!(
             sent.open(&other_order, &pk),
             Err(ResultMismatch::OtherOrder { .. })
         ));
-        let other_amount = envelope("A-1", "501", &sent.request_hash).sign(&key);
+        let other_amount = envelope("A-1", "501", &sent.expected.request_hash).sign(&key);
         assert!(matches!(
             sent.open(&other_amount, &pk),
             Err(ResultMismatch::OtherAmount { .. })
         ));
         // A refusal that names no amount still answers the request.
-        let refused = envelope("A-1", "", &sent.request_hash).sign(&key);
+        let refused = envelope("A-1", "", &sent.expected.request_hash).sign(&key);
         assert!(sent.open(&refused, &pk).is_ok());
     }
 }
