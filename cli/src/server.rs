@@ -204,6 +204,21 @@ fn save_state(path: &PathBuf, state: &impl serde::Serialize) -> std::io::Result<
     std::fs::rename(tmp, path)
 }
 
+/// Reads state saved by [`save_state`]; `None` when there is no state directory or no file yet.
+fn load_state<T: serde::de::DeserializeOwned>(
+    path: Option<&PathBuf>,
+) -> Result<Option<T>, SimError> {
+    match path {
+        Some(p) if p.exists() => {
+            let text = std::fs::read_to_string(p)?;
+            let state = serde_json::from_str(&text)
+                .map_err(|e| SimError::State(p.clone(), e.to_string()))?;
+            Ok(Some(state))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Unix time in ms: the gateway's clock.
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()
@@ -258,14 +273,9 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         None => HostPki::generate("smartpos simulated acquirer CA")?,
     };
     let ledger_path = config.state_dir.as_ref().map(|d| d.join("host-state.json"));
-    let acquirer = match &ledger_path {
-        Some(p) if p.exists() => {
-            let text = std::fs::read_to_string(p)?;
-            let st: HostState = serde_json::from_str(&text)
-                .map_err(|e| SimError::State(p.clone(), e.to_string()))?;
-            Acquirer::with_state(config.profile.clone(), st)
-        }
-        _ => Acquirer::new(config.profile.clone()),
+    let acquirer = match load_state::<HostState>(ledger_path.as_ref())? {
+        Some(st) => Acquirer::with_state(config.profile.clone(), st),
+        None => Acquirer::new(config.profile.clone()),
     };
     let acquirer = Arc::new(Mutex::new(acquirer));
     let frames = match &config.frames {
@@ -278,14 +288,9 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         None => None,
     };
     let qr_path = config.state_dir.as_ref().map(|d| d.join("qr-gateway.json"));
-    let gateway = match &qr_path {
-        Some(p) if p.exists() => {
-            let text = std::fs::read_to_string(p)?;
-            let snap = serde_json::from_str(&text)
-                .map_err(|e| SimError::State(p.clone(), e.to_string()))?;
-            crate::qr_gateway::QrGateway::from_snapshot(snap)
-        }
-        _ => crate::qr_gateway::QrGateway::new(),
+    let gateway = match load_state(qr_path.as_ref())? {
+        Some(snap) => crate::qr_gateway::QrGateway::from_snapshot(snap),
+        None => crate::qr_gateway::QrGateway::new(),
     };
     let qr = Arc::new(Mutex::new(gateway));
     let state = AppState {
