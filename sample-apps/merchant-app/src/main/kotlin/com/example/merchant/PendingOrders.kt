@@ -1,5 +1,7 @@
 package com.example.merchant
 
+import java.nio.ByteBuffer
+import java.nio.channels.FileChannel
 import java.nio.file.Files
 import java.nio.file.Path
 import java.nio.file.StandardCopyOption
@@ -36,12 +38,12 @@ class PendingOrders(private val file: Path) {
     private fun write(orders: List<String>) {
         Files.createDirectories(file.toAbsolutePath().parent)
         val tmp = file.resolveSibling("${file.fileName}.tmp")
-        Files.newByteChannel(
+        FileChannel.open(
             tmp,
             StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING,
         ).use { ch ->
-            ch.write(java.nio.ByteBuffer.wrap(orders.joinToString("") { "$it\n" }.toByteArray()))
-            (ch as java.nio.channels.FileChannel).force(true)
+            ch.write(ByteBuffer.wrap(orders.joinToString("") { "$it\n" }.toByteArray()))
+            ch.force(true)
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE)
     }
