@@ -318,7 +318,11 @@ enum TerminalCommand {
     /// Print the terminal's result-signing public key (hex).
     PublicKey,
     /// Sign in (0800/0810).
-    SignIn,
+    SignIn {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign out (0820/002).
     SignOut,
     /// Echo test (0820/301).
@@ -484,11 +488,15 @@ enum TerminalCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Every journal record.
+    /// Every journal record; with `--verify`, check the journal's record chain and anchor
+    /// (exit 1 and the first bad record when it fails).
     Journal {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Only verify the journal's integrity (record chain, rows, anchor).
+        #[arg(long)]
+        verify: bool,
     },
     /// Process one handoff request (deep link) and print the signed return deep link.
     HandleRequest {
@@ -904,11 +912,15 @@ async fn terminal(
                 println!("host answered the echo test");
             }
         }
-        TerminalCommand::SignIn => {
+        TerminalCommand::SignIn { json } => {
             let (host, pem) = host_and_ca()?;
             let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
             let batch = t.sign_in().await?;
-            println!("signed in, batch {batch:06}");
+            if json {
+                println!("{}", serde_json::json!({"signed_in": true, "batch": batch}));
+            } else {
+                println!("signed in, batch {batch:06}");
+            }
         }
         TerminalCommand::Sale {
             amount,
@@ -1241,7 +1253,32 @@ async fn terminal(
                 ExitCode::FAILURE
             });
         }
-        TerminalCommand::Journal { json } => {
+        TerminalCommand::Journal { json, verify: true } => {
+            // Opening checks the anchor and every record; verify() walks the chain again.
+            let checked = dir
+                .journal()
+                .and_then(|j| Ok(j.verify()?))
+                .map_err(|e| e.to_string());
+            let ok = checked.is_ok();
+            if json {
+                let v = match &checked {
+                    Ok(n) => serde_json::json!({"ok": true, "records": n}),
+                    Err(e) => serde_json::json!({"ok": false, "error": e}),
+                };
+                println!("{v}");
+            } else {
+                match &checked {
+                    Ok(n) => println!("journal verified: {n} records, chain and anchor intact"),
+                    Err(e) => println!("journal NOT verified: {e}"),
+                }
+            }
+            return Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
+        }
+        TerminalCommand::Journal { json, .. } => {
             let entries = dir.journal()?.entries()?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);

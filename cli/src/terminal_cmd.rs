@@ -11,7 +11,7 @@ use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, AllowedApp, CallerIdentity,
     RawRequest, RequestType, ResultCode, ResultEnvelope, TerminalKey,
 };
-use smartpos_core::journal::{Journal, TxnState};
+use smartpos_core::journal::{Journal, JournalError, TxnState};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::PaymentRequest;
 use smartpos_core::terminal::{Terminal, TerminalError};
@@ -32,12 +32,14 @@ pub struct DataDir(pub PathBuf);
 
 impl DataDir {
     /// Creates the directory and its defaults (terminal key, allow-list) when missing.
+    /// Several processes may do this at once: each file is created whole, once.
     pub fn open(path: &Path) -> Result<Self, CmdError> {
+        use smartpos_core::journal::files::create_private_once;
         std::fs::create_dir_all(path)?;
         let d = DataDir(path.to_path_buf());
         if !d.key_path().exists() {
             let key = TerminalKey::generate();
-            write_private(&d.key_path(), hex::encode(key.secret_bytes()).as_bytes())?;
+            create_private_once(&d.key_path(), hex::encode(key.secret_bytes()).as_bytes())?;
         }
         if !d.allowlist_path().exists() {
             let list = AllowList {
@@ -55,9 +57,10 @@ impl DataDir {
                         RequestType::Balance,
                         RequestType::Query,
                     ],
+                    all_apps: false,
                 }],
             };
-            std::fs::write(d.allowlist_path(), serde_json::to_vec_pretty(&list)?)?;
+            create_private_once(&d.allowlist_path(), &serde_json::to_vec_pretty(&list)?)?;
         }
         Ok(d)
     }
@@ -81,26 +84,11 @@ impl DataDir {
         let text = std::fs::read_to_string(self.allowlist_path())?;
         Ok(serde_json::from_str(&text).map_err(|e| format!("allowlist.json is invalid: {e}"))?)
     }
-    /// Opens the journal.
+    /// Opens the journal, taking ownership of the terminal (waits for another owner up to
+    /// [`smartpos_core::journal::DEFAULT_OWNER_WAIT`]).
     pub fn journal(&self) -> Result<Journal, CmdError> {
         Ok(Journal::open(&self.0.join("journal.db"))?)
     }
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
-        f.write_all(bytes)
-    }
-    #[cfg(not(unix))]
-    std::fs::write(path, bytes)
 }
 
 /// What the simulated customer does at the terminal.
@@ -149,9 +137,20 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Builds a terminal on the data directory, pinned to `ca_pem`.
+/// Builds a terminal on the data directory, pinned to `ca_pem` (it owns the journal, and so
+/// the terminal, until dropped; restart recovery runs first).
 pub fn build_terminal(
     dir: &DataDir,
+    host: &str,
+    ca_pem: &[u8],
+    customer: &Customer,
+) -> Result<Terminal, CmdError> {
+    terminal_on(dir.journal()?, host, ca_pem, customer)
+}
+
+/// Builds a terminal on a journal already opened (and so owned).
+fn terminal_on(
+    journal: Journal,
     host: &str,
     ca_pem: &[u8],
     customer: &Customer,
@@ -191,7 +190,7 @@ pub fn build_terminal(
     let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX)?;
     Ok(Terminal::new(
         config,
-        dir.journal()?,
+        journal,
         link,
         Box::new(SimCardReader::new([card])),
         Box::new(SimPinPad::new(
@@ -221,6 +220,12 @@ impl Handled {
 }
 
 /// Processes one handoff request on the simulated terminal.
+///
+/// The request owns the terminal from admission to its signed answer: the journal (and its
+/// owner lock) is opened first, waiting up to [`smartpos_core::journal::DEFAULT_OWNER_WAIT`]
+/// for another request to finish (then `REFUSED_BUSY`), and restart recovery runs before
+/// anything else, so a retry or a query of an order a killed process left behind gets a final
+/// answer (or `UNKNOWN` while its reversal is pending), never `IN_PROGRESS` for ever.
 pub async fn handle_request(
     dir: &DataDir,
     host: &str,
@@ -232,8 +237,28 @@ pub async fn handle_request(
     let key = dir.terminal_key()?;
     let allow = dir.allowlist()?;
     let now = unix_now();
-    let mut journal = dir.journal()?;
-    let request = match admit(&raw, caller, &allow, &mut journal, now) {
+    let journal = match Journal::open(&dir.0.join("journal.db")) {
+        Ok(j) => j,
+        Err(JournalError::Busy { .. }) => {
+            let mut e = ResultEnvelope::new(ResultCode::RefusedBusy);
+            e.set("caller", caller.package.as_str()).set(
+                "message",
+                "another request is using the terminal: try again (same order id) when it ends",
+            );
+            return Ok(Handled {
+                result: stamp(e, now).sign(&key),
+                callback: None,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let all_apps = allow
+        .apps
+        .iter()
+        .filter(|a| a.all_apps)
+        .map(|a| a.package.clone());
+    let mut terminal = terminal_on(journal, host, ca_pem, customer)?.with_all_apps_scope(all_apps);
+    let request = match admit(&raw, caller, &allow, terminal.journal_mut(), now) {
         Ok(r) => r,
         Err((env, callback)) => {
             return Ok(Handled {
@@ -242,7 +267,6 @@ pub async fn handle_request(
             })
         }
     };
-    drop(journal);
     let callback = request.callback.clone();
     let done = |env: ResultEnvelope| {
         Ok(Handled {
@@ -250,196 +274,196 @@ pub async fn handle_request(
             callback: callback.clone(),
         })
     };
-    let unsupported = |what: String| {
-        let mut e = ResultEnvelope::new(ResultCode::ErrorUnsupported);
+    let refusal = |code: ResultCode, message: String| {
+        let mut e = ResultEnvelope::new(code);
         e.set("request_hash", request.request_hash.as_str())
             .set("caller", caller.package.as_str());
         e.set("order", request.order.as_str())
             .set("type", request.kind.name())
-            .set("message", what);
+            .set("message", message);
         e
     };
-    let journal = dir.journal()?;
-    let existing = journal.find_by_order(&caller.package, &request.order)?;
-    if request.kind == RequestType::Query {
-        let open = existing.as_ref().is_some_and(|e| {
-            e.reversal_pending || matches!(e.state, TxnState::Sent | TxnState::Unknown)
-        });
-        if !open {
-            return done(envelope_for_query(&request, caller, existing.as_ref(), now));
-        }
-        // An order still being resolved: try to finish it now (gateway query for QR, the
-        // pending reversal for a card), then answer from the journal, final or not.
-        drop(journal);
-        if let Err(e) = resolve_open(dir, host, ca_pem).await {
-            tracing::warn!("query could not resolve the order yet: {e}");
-        }
-        let latest = dir
-            .journal()?
-            .find_by_order(&caller.package, &request.order)?;
-        return done(envelope_for_query(&request, caller, latest.as_ref(), now));
-    }
+    let existing = terminal.query(&caller.package, &request.order)?;
     if request.kind == RequestType::Settle {
-        drop(journal);
-        let mut e = settle_for_request(dir, host, ca_pem).await;
+        // A repeated settle request answers what the first one did.
+        if let Some((batch, message)) = terminal
+            .journal()
+            .find_settle_request(&caller.package, &request.order)?
+        {
+            let mut e = ResultEnvelope::new(ResultCode::Approved);
+            e.set("batch", format!("{batch:06}"))
+                .set("message", message);
+            e.set("request_hash", request.request_hash.as_str())
+                .set("caller", caller.package.as_str());
+            e.set("order", request.order.as_str()).set("type", "settle");
+            return done(e);
+        }
+        if existing.is_some() {
+            return done(refusal(
+                ResultCode::RefusedDuplicateOrder,
+                "order id already used for a different request".into(),
+            ));
+        }
+        let mut e = settle_for_request(&mut terminal, &caller.package, &request.order).await;
         e.set("request_hash", request.request_hash.as_str())
             .set("caller", caller.package.as_str());
         e.set("order", request.order.as_str()).set("type", "settle");
         return done(e);
     }
-    let qr = matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card);
-    if qr && request.kind != RequestType::Sale {
-        return done(unsupported(format!(
-            "method {:?} is for sales; voids and refunds follow the original's method",
-            request.method
-        )));
-    }
-    if let Some(entry) = existing {
-        // Idempotency: the same order with the same content returns the stored result, no host message.
-        let same = entry.kind == request.kind.name()
+    let same_request = |entry: &smartpos_core::journal::JournalEntry| {
+        entry.kind == request.kind.name()
             && request.amount.is_none_or(|a| {
                 entry.amount_minor == a.minor() && entry.currency == a.currency().code()
-            });
-        if !same {
-            let mut e = ResultEnvelope::new(ResultCode::RefusedDuplicateOrder);
-            e.set("request_hash", request.request_hash.as_str())
-                .set("caller", caller.package.as_str());
-            e.set("order", request.order.as_str())
-                .set("message", "order id already used for a different request");
-            return done(e);
-        }
-        return done(envelope_for_query(&request, caller, Some(&entry), now));
-    }
-    drop(journal);
-    let mut terminal = build_terminal(dir, host, ca_pem, customer)?;
-    let terminal_error = |e: TerminalError| {
-        let code = match e {
-            TerminalError::Engine(EngineError::Busy) => ResultCode::RefusedBusy,
-            TerminalError::DuplicateOrder { .. } => ResultCode::RefusedDuplicateOrder,
-            TerminalError::OriginalNotFound { .. }
-            | TerminalError::RefundTooLarge
-            | TerminalError::BadPaymentCode(_) => ResultCode::Declined,
-            _ => ResultCode::ErrorTerminal,
-        };
-        let mut env = ResultEnvelope::new(code);
-        env.set("request_hash", request.request_hash.as_str())
-            .set("caller", caller.package.as_str());
-        env.set("order", request.order.as_str())
-            .set("message", e.to_string());
-        env
+            })
     };
+    if let Some(entry) = &existing {
+        if request.kind != RequestType::Query && !same_request(entry) {
+            return done(refusal(
+                ResultCode::RefusedDuplicateOrder,
+                "order id already used for a different request".into(),
+            ));
+        }
+        // A query, or a retry of the same request: finish what is open (the gateway for QR,
+        // the pending reversal for a card), then answer from the journal.
+        if is_open(entry) {
+            if let Err(e) = resolve_open(&mut terminal).await {
+                tracing::warn!("the order could not be resolved yet: {e}");
+            }
+        }
+        let latest = terminal.query(&caller.package, &request.order)?;
+        return done(envelope_for_query(&request, caller, latest.as_ref(), now));
+    }
+    if request.kind == RequestType::Query {
+        return done(envelope_for_query(&request, caller, None, now));
+    }
+    let qr = matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card);
+    if qr && request.kind != RequestType::Sale {
+        return done(refusal(
+            ResultCode::ErrorUnsupported,
+            format!(
+                "method {:?} is for sales; voids and refunds follow the original's method",
+                request.method
+            ),
+        ));
+    }
     if !qr {
         if let Err(e) = terminal.sign_in().await {
-            return done(terminal_error(e));
+            return done(refusal(result_code(&e), e.to_string()));
         }
     }
-    let outcome = match (request.kind, request.amount, request.orig_ref.as_deref()) {
-        (RequestType::Sale, Some(amount), _)
-            if request.method == Some(smartpos_core::handoff::Method::QrScan) =>
-        {
-            terminal
-                .qr_scan_sale(&caller.package, &request.order, amount)
-                .await
-        }
-        (RequestType::Sale, Some(amount), _)
-            if request.method == Some(smartpos_core::handoff::Method::QrDisplay) =>
-        {
-            let mut show = |payload: &str| eprintln!("show this code: {payload}");
-            terminal
-                .qr_display_sale(&caller.package, &request.order, amount, &mut show)
-                .await
-        }
-        (RequestType::Sale, Some(amount), _) => {
-            terminal
-                .sale(PaymentRequest::sale(
-                    &caller.package,
-                    &request.order,
-                    amount,
-                ))
-                .await
-        }
-        (RequestType::Void, _, Some(r)) => terminal.void(&caller.package, &request.order, r).await,
-        (RequestType::Refund, Some(amount), Some(r)) => {
-            terminal
-                .refund(&caller.package, &request.order, r, amount)
-                .await
-        }
-        (RequestType::Preauth, Some(amount), _) => {
-            terminal
-                .preauth(&caller.package, &request.order, amount)
-                .await
-        }
-        (RequestType::PreauthVoid, _, Some(r)) => {
-            terminal
-                .preauth_void(&caller.package, &request.order, r)
-                .await
-        }
-        (RequestType::PreauthComplete, Some(amount), Some(r)) => {
-            terminal
-                .preauth_complete(&caller.package, &request.order, r, amount)
-                .await
-        }
-        (RequestType::CompleteVoid, _, Some(r)) => {
-            terminal
-                .complete_void(&caller.package, &request.order, r)
-                .await
-        }
-        (RequestType::Balance, None, None) => {
-            terminal
-                .balance(&caller.package, &request.order, Currency::CNY)
-                .await
-        }
-        _ => return done(unsupported("request shape not supported".into())),
-    };
+    let outcome = run_request(&mut terminal, &request, &caller.package).await;
     match outcome {
-        Ok(r) => done(envelope_for_payment(&request, caller, &r, now)),
-        Err(e) => done(terminal_error(e)),
+        Some(Ok(r)) => done(envelope_for_payment(&request, caller, &r, now)),
+        Some(Err(e)) => done(refusal(result_code(&e), e.to_string())),
+        None => done(refusal(
+            ResultCode::ErrorUnsupported,
+            "request shape not supported".into(),
+        )),
     }
 }
 
+/// Whether an order still waits for its final outcome.
+fn is_open(e: &smartpos_core::journal::JournalEntry) -> bool {
+    e.reversal_pending || matches!(e.state, TxnState::Sent | TxnState::Unknown)
+}
+
+/// The one mapping from a terminal failure to the result code the merchant app sees.
+fn result_code(e: &TerminalError) -> ResultCode {
+    match e {
+        TerminalError::Engine(EngineError::Busy) => ResultCode::RefusedBusy,
+        TerminalError::DuplicateOrder { .. } => ResultCode::RefusedDuplicateOrder,
+        TerminalError::NotOwnOrder { .. } => ResultCode::RefusedPermission,
+        TerminalError::OriginalNotFound { .. }
+        | TerminalError::RefundTooLarge
+        | TerminalError::BadPaymentCode(_) => ResultCode::Declined,
+        _ => ResultCode::ErrorTerminal,
+    }
+}
+
+/// Runs an admitted payment request; `None` when its shape fits no transaction.
+async fn run_request(
+    terminal: &mut Terminal,
+    request: &smartpos_core::handoff::HandoffRequest,
+    app: &str,
+) -> Option<Result<smartpos_core::payment::PaymentResult, TerminalError>> {
+    use smartpos_core::handoff::Method;
+    let order = request.order.as_str();
+    Some(
+        match (request.kind, request.amount, request.orig_ref.as_deref()) {
+            (RequestType::Sale, Some(amount), _) if request.method == Some(Method::QrScan) => {
+                terminal.qr_scan_sale(app, order, amount).await
+            }
+            (RequestType::Sale, Some(amount), _) if request.method == Some(Method::QrDisplay) => {
+                let mut show = |payload: &str| eprintln!("show this code: {payload}");
+                terminal
+                    .qr_display_sale(app, order, amount, &mut show)
+                    .await
+            }
+            (RequestType::Sale, Some(amount), _) => {
+                terminal
+                    .sale(PaymentRequest::sale(app, order, amount))
+                    .await
+            }
+            (RequestType::Void, _, Some(r)) => terminal.void(app, order, r).await,
+            (RequestType::Refund, Some(amount), Some(r)) => {
+                terminal.refund(app, order, r, amount).await
+            }
+            (RequestType::Preauth, Some(amount), _) => terminal.preauth(app, order, amount).await,
+            (RequestType::PreauthVoid, _, Some(r)) => terminal.preauth_void(app, order, r).await,
+            (RequestType::PreauthComplete, Some(amount), Some(r)) => {
+                terminal.preauth_complete(app, order, r, amount).await
+            }
+            (RequestType::CompleteVoid, _, Some(r)) => terminal.complete_void(app, order, r).await,
+            (RequestType::Balance, None, None) => terminal.balance(app, order, Currency::CNY).await,
+            _ => return None,
+        },
+    )
+}
+
 /// Settles the current batch for a handoff request: approved when the batch closed (totals
-/// agreed, or after batch upload), `ERROR_TERMINAL` when it stays open.
-async fn settle_for_request(dir: &DataDir, host: &str, ca_pem: &[u8]) -> ResultEnvelope {
+/// agreed, or after batch upload), `ERROR_TERMINAL` when it stays open. A closed batch is
+/// recorded under the request's order id, so a repeat answers the same.
+async fn settle_for_request(terminal: &mut Terminal, app: &str, order: &str) -> ResultEnvelope {
     use smartpos_core::engine::SettlementOutcome;
+    let batch = terminal.engine_batch();
     let run = async {
-        let mut terminal = build_terminal(dir, host, ca_pem, &Customer::default())?;
         terminal.sign_in().await?;
-        let batch = terminal.journal().counters()?.1;
-        Ok::<_, CmdError>((batch, terminal.settle().await?))
+        terminal.settle().await
     };
-    let (code, batch, message) = match run.await {
-        Ok((batch, SettlementOutcome::Balanced)) => (
+    let (code, message) = match run.await {
+        Ok(SettlementOutcome::Balanced) => (
             ResultCode::Approved,
-            Some(batch),
             "batch closed: totals agreed with the bank".to_string(),
         ),
-        Ok((batch, SettlementOutcome::Uploaded(n))) => (
+        Ok(SettlementOutcome::Uploaded(n)) => (
             ResultCode::Approved,
-            Some(batch),
             format!("batch closed after uploading {n} transactions: totals differed"),
         ),
-        Ok((batch, SettlementOutcome::Failed(why))) => (
+        Ok(SettlementOutcome::Failed(why)) => (
             ResultCode::ErrorTerminal,
-            Some(batch),
             format!("settlement did not complete ({why}); the batch stays open"),
         ),
         Err(e) => (
             ResultCode::ErrorTerminal,
-            None,
             format!("settlement not started: {e}"),
         ),
     };
     let mut e = ResultEnvelope::new(code);
-    e.set("message", message);
-    if let Some(b) = batch {
-        e.set("batch", format!("{b:06}"));
+    e.set("message", message.as_str());
+    e.set("batch", format!("{batch:06}"));
+    if code == ResultCode::Approved {
+        if let Err(err) = terminal
+            .journal_mut()
+            .record_settle_request(app, order, batch, &message)
+        {
+            tracing::error!("settle request not recorded: {err}");
+        }
     }
     e
 }
 
 /// Finishes what is open: QR orders asked at the gateway, pending reversals sent after sign-in.
-async fn resolve_open(dir: &DataDir, host: &str, ca_pem: &[u8]) -> Result<(), CmdError> {
-    let mut terminal = build_terminal(dir, host, ca_pem, &Customer::default())?;
+async fn resolve_open(terminal: &mut Terminal) -> Result<(), CmdError> {
     terminal.resolve_qr().await?;
     terminal.sign_in().await?;
     terminal.flush_reversals().await?;

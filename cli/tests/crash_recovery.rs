@@ -575,8 +575,14 @@ async fn settlement_recovers_from_every_crash_point() {
         }
         assert!(settled, "{case}: settlement never completed");
         check_ledgers(&case, &host, d);
-        let journal = Journal::open(&d.join("journal.db")).unwrap();
-        let states: Vec<TxnState> = journal.entries().unwrap().iter().map(|e| e.state).collect();
+        // Opened (and so owned) only for the check: the next child needs the terminal.
+        let states: Vec<TxnState> = Journal::open(&d.join("journal.db"))
+            .unwrap()
+            .entries()
+            .unwrap()
+            .iter()
+            .map(|e| e.state)
+            .collect();
         assert!(
             states.iter().all(|s| *s == TxnState::Settled),
             "{case}: {states:?}"
@@ -640,8 +646,9 @@ async fn qr_payments_recover_from_every_crash_point_without_paying_twice() {
                 "{case}: recovery left work: {}",
                 again.stdout
             );
-            let journal = Journal::open(&d.join("journal.db")).unwrap();
-            let entry = journal
+            // Opened (and so owned) only for the check: the retry below needs the terminal.
+            let entry = Journal::open(&d.join("journal.db"))
+                .unwrap()
                 .find_by_order("com.example.merchant", "QR-1")
                 .unwrap();
             let gw = host

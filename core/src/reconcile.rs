@@ -53,7 +53,7 @@ pub fn batch_totals(entries: &[JournalEntry], batch: u32) -> BatchTotals {
     let money = |e: &&JournalEntry| TransactionType::name_moves_money(&e.kind);
     for e in entries.iter().filter(|e| e.batch == batch).filter(money) {
         match e.state {
-            TxnState::Approved => {
+            TxnState::Approved | TxnState::Settled => {
                 let ch = channel(e);
                 match lines
                     .iter_mut()
@@ -264,7 +264,8 @@ pub fn compare(
         let h = host
             .iter()
             .find(|l| l.batch == e.batch && l.trace == e.trace);
-        let approved = e.state == TxnState::Approved;
+        // Settled is approved and closed with the acquirer: still charged.
+        let approved = e.state.is_charged();
         let d = |h: Option<&&SettlementLine>| Discrepancy {
             batch: e.batch,
             trace: e.trace,
@@ -375,6 +376,18 @@ mod tests {
             vec![4]
         );
         assert!(!c.balanced());
+    }
+
+    #[test]
+    fn settled_sales_are_charged_before_and_after_settlement() {
+        let host = vec![line(1, 100, "approved"), line(2, 200, "approved")];
+        for state in [TxnState::Approved, TxnState::Settled] {
+            let entries = vec![entry("a", 1, state, 100), entry("a", 2, state, 200)];
+            let c = compare(&entries, &host, "T1");
+            assert!(c.balanced(), "{state:?}: {c:?}");
+            assert_eq!(c.matched, 2);
+            assert_eq!(batch_totals(&entries, 1).lines[0].amount_minor, 300);
+        }
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub enum TerminalError {
         /// Why.
         why: String,
     },
+    /// The original belongs to another app: apps void, refund and complete only their own
+    /// orders unless the market granted them every app's.
+    #[error("the original {reference} belongs to another app")]
+    NotOwnOrder {
+        /// The reference given.
+        reference: String,
+    },
     /// The scanned code is not a payment code of any wallet (nothing journaled or sent).
     #[error("not a payment code: {0}")]
     BadPaymentCode(#[from] crate::qr::QrCodeError),
@@ -117,6 +124,7 @@ pub struct Terminal {
     crash_at: Option<String>,
     recovery: Recovery,
     pub(crate) qr: Option<crate::qr::runner::QrSetup>,
+    all_apps_scope: Vec<String>,
 }
 
 impl Terminal {
@@ -145,6 +153,7 @@ impl Terminal {
             crash_at: std::env::var(CRASH_ENV).ok(),
             recovery,
             qr: None,
+            all_apps_scope: Vec::new(),
         })
     }
 
@@ -428,6 +437,11 @@ impl Terminal {
             })
             .filter(|e| !current_batch_only || e.batch == batch)
             .ok_or_else(not_found)?;
+        if orig.caller != caller && !self.all_apps_scope.iter().any(|a| a == caller) {
+            return Err(TerminalError::NotOwnOrder {
+                reference: reference.to_string(),
+            });
+        }
         let orig_amount = entry_amount(&orig).ok_or_else(not_found)?;
         let amount = match amount {
             None => orig_amount,
@@ -468,6 +482,23 @@ impl Terminal {
     /// The journal.
     pub fn journal(&self) -> &Journal {
         &self.journal
+    }
+
+    /// The journal, for writes outside a transaction (nonces, settle requests).
+    pub fn journal_mut(&mut self) -> &mut Journal {
+        &mut self.journal
+    }
+
+    /// The current batch number.
+    pub fn engine_batch(&self) -> u32 {
+        self.engine.batch()
+    }
+
+    /// Lets these apps void, refund and complete every app's orders (a market grant of the
+    /// all-apps scope); every other app acts only on its own.
+    pub fn with_all_apps_scope(mut self, apps: impl IntoIterator<Item = String>) -> Self {
+        self.all_apps_scope = apps.into_iter().collect();
+        self
     }
 
     pub(crate) fn crash_point(&self, kind: &str, step: &str) {

@@ -276,6 +276,8 @@ impl VerifiedApp {
             package: self.package.clone(),
             cert_sha256: self.signer_cert_sha256.clone(),
             permissions: self.grants.payments.clone(),
+            // The claim format has no all-apps grant yet: market-verified apps act on their own orders.
+            all_apps: false,
         }
     }
 }

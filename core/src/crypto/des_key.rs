@@ -125,7 +125,7 @@ impl DesKey {
         b
     }
     fn ecb(&self, data: &[u8], encrypt: bool) -> Result<Vec<u8>, KeyError> {
-        if data.len() % 8 != 0 {
+        if !data.len().is_multiple_of(8) {
             return Err(KeyError::NotBlockAligned {
                 len: data.len(),
                 block: 8,

@@ -58,7 +58,7 @@ impl Sm4Key {
         b.into()
     }
     pub(super) fn crypt_in_place(&self, data: &mut [u8], encrypt: bool) -> Result<(), KeyError> {
-        if data.len() % 16 != 0 {
+        if !data.len().is_multiple_of(16) {
             return Err(KeyError::NotBlockAligned {
                 len: data.len(),
                 block: 16,

@@ -37,6 +37,10 @@ pub struct AllowedApp {
     pub cert_sha256: Vec<String>,
     /// Request types the app may send.
     pub permissions: Vec<RequestType>,
+    /// `true` when the app may void, refund and complete every app's orders (a settlement or
+    /// back-office app); otherwise only its own. JSON `"all_apps": true`, default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_apps: bool,
 }
 
 /// Why a caller was refused.
@@ -61,7 +65,7 @@ pub enum CallerRefusal {
 /// ```
 /// use smartpos_core::handoff::{AllowList, AllowedApp, CallerIdentity, RequestType};
 /// let list = AllowList { apps: vec![AllowedApp { package: "com.shop".into(),
-///     cert_sha256: vec!["11".repeat(32)], permissions: vec![RequestType::Sale] }] };
+///     cert_sha256: vec!["11".repeat(32)], permissions: vec![RequestType::Sale], all_apps: false }] };
 /// let caller = CallerIdentity::from_hex("com.shop", &[&"11".repeat(32)]).unwrap();
 /// assert!(list.authorize(&caller, RequestType::Sale).is_ok());
 /// assert!(list.authorize(&caller, RequestType::Refund).is_err());

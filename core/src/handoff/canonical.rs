@@ -46,3 +46,49 @@ pub fn request_hash(pairs: &[(String, String)]) -> String {
     sorted.sort();
     sha256_hex(&encode("smartpos-request-v1", &sorted))
 }
+
+#[cfg(test)]
+mod injectivity {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(vec!["v", "type", "amount", "order", "nonce", "callback"])
+                .prop_map(str::to_string),
+            "x-[a-z0-9._-]{1,6}",
+        ]
+    }
+
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        // Values may hold anything, separators included.
+        proptest::collection::vec((key(), "[a-z0-9:=&\n]{0,6}"), 0..5)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        /// Two different lists of (key, value) pairs, with keys as the parser admits them,
+        /// never share a request hash.
+        #[test]
+        fn different_pair_lists_never_hash_alike(a in pairs(), b in pairs()) {
+            for (k, _) in a.iter().chain(&b) {
+                prop_assert!(
+                    crate::handoff::request::is_extension_key(k) || !k.starts_with("x-")
+                );
+            }
+            let (mut sa, mut sb) = (a.clone(), b.clone());
+            sa.sort();
+            sb.sort();
+            if sa != sb {
+                prop_assert_ne!(request_hash(&a), request_hash(&b));
+            }
+        }
+    }
+
+    #[test]
+    fn the_reported_colliding_pair_is_refused_by_the_parser() {
+        assert!(!crate::handoff::request::is_extension_key("x-a:1:1\nx-b"));
+        assert!(!crate::handoff::request::is_extension_key("x-A"));
+        assert!(crate::handoff::request::is_extension_key("x-shop-note"));
+    }
+}

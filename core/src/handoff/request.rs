@@ -237,6 +237,20 @@ const KNOWN: [&str; 15] = [
     "x-",
 ];
 
+/// The longest `orig_ref`: card references are 12 characters, QR references up to 32.
+pub const ORIG_REF_MAX: usize = 32;
+
+/// An extension key: `x-` then 1 to 40 of `a-z 0-9 - _ .`. Keys never contain `:`, `=`, `&`
+/// or a line break, so the canonical encoding (and the request hash) stays injective.
+pub fn is_extension_key(k: &str) -> bool {
+    k.strip_prefix("x-").is_some_and(|rest| {
+        (1..=40).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
+    })
+}
+
 fn token(
     s: &str,
     field: &'static str,
@@ -390,7 +404,7 @@ impl HandoffRequest {
                 return Err(RequestError::DuplicateField(k.chars().take(32).collect()));
             }
             seen.push(k);
-            if !(KNOWN.contains(&k.as_str()) || k.starts_with("x-")) {
+            if !(KNOWN.contains(&k.as_str()) || is_extension_key(k)) {
                 return Err(RequestError::UnknownField(k.chars().take(32).collect()));
             }
             if v.len() > MAX_VALUE_LEN {
@@ -476,17 +490,19 @@ impl HandoffRequest {
         };
         let opt = |field: &'static str,
                    rule: Presence,
-                   len: usize|
+                   (min, max): (usize, usize)|
          -> Result<Option<String>, RequestError> {
             match (rule, get(field)) {
                 (Presence::Forbidden, Some(_)) => Err(RequestError::FieldNotAllowed(field)),
                 (Presence::Required, None) => Err(RequestError::MissingField(field)),
-                (_, Some(v)) => token(v, field, len, len, b"").map(Some),
+                (_, Some(v)) => token(v, field, min, max, b"").map(Some),
                 (_, None) => Ok(None),
             }
         };
-        let orig_ref = opt("orig_ref", kind.orig_ref_rule(), 12)?;
-        let orig_auth = opt("orig_auth", kind.orig_auth_rule(), 6)?;
+        // Card references are 12 characters (F37); QR references (gateway transaction ids)
+        // are longer: every reference the terminal hands out is accepted back.
+        let orig_ref = opt("orig_ref", kind.orig_ref_rule(), (12, ORIG_REF_MAX))?;
+        let orig_auth = opt("orig_auth", kind.orig_auth_rule(), (6, 6))?;
         let method = match get("method") {
             None => None,
             Some(_) if kind != RequestType::Sale => {

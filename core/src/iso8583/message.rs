@@ -28,7 +28,7 @@ impl Mti {
     }
     /// The response MTI (request + 10), if this is a request.
     pub fn response(self) -> Option<Mti> {
-        ((self.0 / 10) % 2 == 0).then(|| Mti(self.0 + 10))
+        (self.0 / 10).is_multiple_of(2).then(|| Mti(self.0 + 10))
     }
     fn bcd(self) -> [u8; 2] {
         let d = |n: u16| (n % 10) as u8;

@@ -28,7 +28,7 @@ impl Journal {
         write: &QrWrite,
         voids: Option<(u32, u32)>,
     ) -> Result<(), JournalError> {
-        let tx = self.conn.transaction()?;
+        self.write(|tx, _| {
         let missing = |batch: u32, trace: u32| JournalError::Missing { batch, trace };
         match write {
             QrWrite::Created {
@@ -113,8 +113,8 @@ impl Journal {
                 }
             }
         }
-        tx.commit()?;
         Ok(())
+        })
     }
 
     /// QR payments whose outcome is not final yet (sent or unknown), oldest first: what a

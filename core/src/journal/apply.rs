@@ -1,0 +1,223 @@
+//! Engine writes: each [`JournalWrite`] is one sealed SQLite transaction.
+
+use super::{Journal, JournalError, TxnState};
+use crate::engine::{JournalWrite, TxnStart};
+use crate::payment::{Outcome, PaymentResult};
+use rusqlite::{params, OptionalExtension};
+
+/// What an armed reversal's encryption is bound to: its transaction.
+pub(crate) fn reversal_aad(batch: u32, trace: u32) -> Vec<u8> {
+    format!("smartpos-reversal:{batch}:{trace}").into_bytes()
+}
+
+impl Journal {
+    /// Applies one engine write as one committed SQLite transaction.
+    pub fn apply(&mut self, write: &JournalWrite) -> Result<(), JournalError> {
+        self.write(|tx, key| {
+        match write {
+            JournalWrite::Counters { next_trace, batch } => {
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
+                    params![next_trace, batch],
+                )?;
+            }
+            JournalWrite::Created(TxnStart {
+                caller,
+                order_id,
+                kind,
+                amount,
+                trace,
+                batch,
+                time,
+            }) => {
+                tx.execute(
+                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9)",
+                    params![
+                        caller,
+                        order_id,
+                        kind.name(),
+                        amount.minor() as i64,
+                        amount.currency().code(),
+                        trace,
+                        batch,
+                        time.to_string(),
+                        serde_json::to_string(time).map_err(|e| JournalError::Corrupt(e.to_string()))?
+                    ],
+                )?;
+                let next = if *trace >= 999_999 { 1 } else { trace + 1 };
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
+                    params![next, batch],
+                )?;
+            }
+            JournalWrite::Sending {
+                trace,
+                batch,
+                masked_pan,
+                reversal,
+            } => {
+                // The armed 0400 carries the card number: encrypted at rest, bound to its record.
+                let reversal = reversal
+                    .as_ref()
+                    .map(|m| key.encrypt(&reversal_aad(*batch, *trace), m));
+                let n = tx.execute(
+                    "UPDATE txns SET state = 'sent', masked_pan = ?3, reversal = ?4,
+                       reversal_state = CASE WHEN ?4 IS NULL THEN 'none' ELSE 'armed' END, reversal_reason = '98'
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, masked_pan, reversal],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
+                }
+            }
+            JournalWrite::ReversalAttempt {
+                trace,
+                batch,
+                gave_up,
+            } => {
+                let n = tx.execute(
+                    "UPDATE txns SET reversal_attempts = reversal_attempts + 1,
+                       reversal_state = CASE WHEN ?3 THEN 'exhausted' ELSE reversal_state END
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, gave_up],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
+                }
+            }
+            JournalWrite::BatchSettled {
+                batch,
+                next_batch,
+                next_trace,
+            } => {
+                tx.execute(
+                    "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved' AND method = 'card'",
+                    params![batch],
+                )?;
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
+                    params![next_trace, next_batch],
+                )?;
+            }
+            JournalWrite::ReversalDone { trace, batch } => {
+                let json: Option<String> = tx
+                    .query_row(
+                        "SELECT result_json FROM txns WHERE batch = ?1 AND trace = ?2",
+                        params![batch, trace],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .ok_or(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    })?;
+                let json = match json {
+                    Some(j) => {
+                        let mut r: PaymentResult = serde_json::from_str(&j)
+                            .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                        r.outcome = Outcome::Declined(crate::payment::Declined::Reversed);
+                        Some(
+                            serde_json::to_string(&r)
+                                .map_err(|e| JournalError::Corrupt(e.to_string()))?,
+                        )
+                    }
+                    None => None,
+                };
+                tx.execute(
+                    "UPDATE txns SET state = 'reversed', reversal_state = 'done', result_json = COALESCE(?3, result_json)
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, json],
+                )?;
+            }
+            JournalWrite::Outcome {
+                trace,
+                batch,
+                result,
+                response_code,
+                voids,
+            } => {
+                if let (Some((ob, ot)), Outcome::Approved) = (voids, &result.outcome) {
+                    tx.execute(
+                        "UPDATE txns SET state = 'voided' WHERE batch = ?1 AND trace = ?2 AND state = 'approved'",
+                        params![ob, ot],
+                    )?;
+                }
+                tx.execute(
+                    "UPDATE txns SET reference = ?3 WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, result.reference],
+                )?;
+                let (state, rev_state, reason) = match &result.outcome {
+                    Outcome::Approved => (TxnState::Approved, "none", None),
+                    Outcome::Declined(_) => (TxnState::Declined, "none", None),
+                    Outcome::Unknown { reason } => {
+                        (TxnState::Unknown, "pending", Some(reason.reversal_code()))
+                    }
+                };
+                let json = serde_json::to_string(result)
+                    .map_err(|e| JournalError::Corrupt(e.to_string()))?;
+                let n = tx.execute(
+                    "UPDATE txns SET state = ?3, response_code = ?4, result_json = ?5, masked_pan = COALESCE(?6, masked_pan),
+                       reversal_state = CASE WHEN reversal IS NULL THEN 'none' ELSE ?7 END,
+                       reversal_reason = COALESCE(?8, reversal_reason)
+                     WHERE batch = ?1 AND trace = ?2",
+                    params![batch, trace, state.as_str(), response_code, json, result.masked_pan, rev_state, reason],
+                )?;
+                if n != 1 {
+                    return Err(JournalError::Missing {
+                        batch: *batch,
+                        trace: *trace,
+                    });
+                }
+            }
+        }
+        Ok(())
+        })
+    }
+
+    /// Reversals to send, oldest first (pending and under the retry limit), decrypted.
+    pub fn pending_reversals(&self) -> Result<Vec<crate::engine::PendingReversal>, JournalError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT trace, batch, reversal, COALESCE(reversal_reason, '98'), reversal_attempts FROM txns
+             WHERE reversal_state = 'pending' AND reversal IS NOT NULL AND reversal_attempts < ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([super::MAX_REVERSAL_ATTEMPTS], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, u32>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (trace, batch, sealed, reason, attempts) = row?;
+            let message = self
+                .key
+                .decrypt(&reversal_aad(batch, trace), &sealed)
+                .ok_or_else(|| JournalError::Tampered {
+                    detail: format!(
+                        "the armed reversal of batch {batch} trace {trace} does not decrypt"
+                    ),
+                })?;
+            out.push(crate::engine::PendingReversal {
+                trace,
+                batch,
+                message: message.to_vec(),
+                reason,
+                attempts,
+            });
+        }
+        Ok(out)
+    }
+}
