@@ -73,4 +73,25 @@ step "peer cross-checks (pytest)"
 SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
   -W ignore::DeprecationWarning tests/python
 
+step "fuzzers (bounded; every corpus file was already replayed on stable by cargo test)"
+FUZZ_TARGETS="handoff_request iso8583_frame result_link apk_zip signing_block binary_manifest"
+if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  if [ ! -x "$CACHE/cargo-fuzz/bin/cargo-fuzz" ]; then
+    cargo install cargo-fuzz --locked --quiet --root "$CACHE/cargo-fuzz" || fail "could not install cargo-fuzz"
+  fi
+  FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+  for t in $FUZZ_TARGETS; do
+    found="$CACHE/fuzz-found/$t"
+    mkdir -p "$found"
+    # New inputs go to .cache (the first directory); the committed corpus is read only.
+    (cd fuzz && PATH="$CACHE/cargo-fuzz/bin:$PATH" cargo +nightly fuzz run "$t" "$found" "corpus/$t" \
+      -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 >"$CACHE/fuzz-$t.log" 2>&1) \
+      || { tail -40 "$CACHE/fuzz-$t.log" >&2; fail "fuzz target $t found a crash (artifact in fuzz/artifacts/$t)"; }
+    echo "fuzz $t: ${FUZZ_SECONDS}s, no crash ($(ls "$found" | wc -l) new inputs kept in .cache)"
+  done
+else
+  echo "test.sh: no nightly toolchain: the fuzzers themselves did not run (rustup toolchain install nightly);"
+  echo "         the corpus replay in cargo test did run every corpus file through every target."
+fi
+
 step "all test suites passed"

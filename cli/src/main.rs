@@ -107,6 +107,15 @@ enum Command {
         /// The terminal's Ed25519 public key (hex).
         #[arg(long)]
         public_key: String,
+        /// The order id the result must answer.
+        #[arg(long)]
+        order: Option<String>,
+        /// The amount (minor units) the result must carry.
+        #[arg(long)]
+        amount: Option<String>,
+        /// The request hash (hex) of the request the result must answer.
+        #[arg(long)]
+        request_hash: Option<String>,
     },
     /// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
     HostSim {
@@ -332,6 +341,13 @@ enum TerminalCommand {
         /// JSON output.
         #[arg(long)]
         json: bool,
+        /// Rebuild a refused journal from the bank: the refused files are kept as
+        /// `*.refused-<unix>` and a new journal holds every transaction of the settlement file.
+        #[arg(long, requires = "settlement")]
+        from_host: bool,
+        /// The acquirer's settlement file for this terminal (with `--from-host`).
+        #[arg(long)]
+        settlement: Option<PathBuf>,
     },
     /// A card sale.
     Sale {
@@ -520,9 +536,12 @@ enum TerminalCommand {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SMARTPOS_LOG")
         .unwrap_or_else(|_| "warn".into());
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: logs written to files and pipes stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -753,11 +772,38 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::VerifyResult { uri, public_key } => {
-            let signed = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)?;
-            match signed.verify(&public_key) {
-                Ok(()) => {
-                    let e = &signed.envelope;
+        Command::VerifyResult {
+            uri,
+            public_key,
+            order,
+            amount,
+            request_hash,
+        } => {
+            // Exit 0: the signature verifies and every binding given matches; exit 1 otherwise
+            // (unreadable link included). The reason is printed.
+            let checked = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)
+                .map_err(|e| e.to_string())
+                .and_then(|signed| {
+                    signed.verify(&public_key).map_err(|e| e.to_string())?;
+                    let e = signed.envelope;
+                    for (field, want) in [
+                        ("order", &order),
+                        ("amount", &amount),
+                        ("request_hash", &request_hash),
+                    ] {
+                        if let Some(want) = want {
+                            if e.get(field) != want.as_str() {
+                                return Err(format!(
+                                    "{field} is {:?}, not the {want:?} this result must answer",
+                                    e.get(field)
+                                ));
+                            }
+                        }
+                    }
+                    Ok(e)
+                });
+            match checked {
+                Ok(e) => {
                     println!(
                         "valid: {} order={} amount={} {}",
                         e.get("code"),
@@ -872,7 +918,43 @@ async fn terminal(
         TerminalCommand::PublicKey => {
             println!("{}", dir.terminal_key()?.public_hex());
         }
-        TerminalCommand::Recover { json } => {
+        TerminalCommand::Recover {
+            json,
+            from_host: true,
+            settlement: Some(settlement),
+        } => {
+            let text = std::fs::read_to_string(&settlement)
+                .map_err(|e| format!("cannot read {}: {e}", settlement.display()))?;
+            let lines: Vec<smartpos_core::reconcile::SettlementLine> = serde_json::from_str(&text)
+                .map_err(|e| format!("{} is not a settlement file: {e}", settlement.display()))?;
+            let tid = smartpos_core::engine::EngineConfig::demo()
+                .identity
+                .terminal_id;
+            let (_, rebuilt) = smartpos_core::journal::Journal::rebuild_from_host(
+                &data_dir.join("journal.db"),
+                &lines,
+                &tid,
+                "CNY",
+                smartpos_cli::terminal_cmd::unix_now(),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&rebuilt)?);
+            } else {
+                println!(
+                    "journal rebuilt from the bank: {} transactions, batch {:06}, next trace {:06}; refused files kept: {}",
+                    rebuilt.imported,
+                    rebuilt.batch,
+                    rebuilt.next_trace,
+                    rebuilt
+                        .kept
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        TerminalCommand::Recover { json, .. } => {
             let (host, pem) = host_and_ca()?;
             let mut t = build_terminal(&dir, &host, &pem, &Default::default())?;
             let recovered = t.recovery().clone();

@@ -156,6 +156,17 @@ impl QrGateway {
             .get(&(merchant_id.to_string(), order.to_string()))
     }
 
+    /// Every order of a merchant (test inspection).
+    pub fn orders_of<'a>(
+        &'a self,
+        merchant_id: &'a str,
+    ) -> impl Iterator<Item = &'a SimOrder> + 'a {
+        self.orders
+            .iter()
+            .filter(move |((m, _), _)| m == merchant_id)
+            .map(|(_, o)| o)
+    }
+
     fn reply(&self, o: &SimOrder, now: u64) -> GatewayReply {
         let status = o.status_at(now);
         let mut r = GatewayReply::status(status);

@@ -334,6 +334,18 @@ pub async fn handle_request(
         return done(envelope_for_query(&request, caller, latest.as_ref(), now));
     }
     if request.kind == RequestType::Query {
+        if terminal.journal().rebuilt_batch()? == Some(terminal.engine_batch()) {
+            // Rebuilt from the bank: orders from before cannot be matched by their order id,
+            // so "not found" could be a charged order. Unknown until the batch is settled.
+            let mut e = ResultEnvelope::new(ResultCode::Unknown);
+            e.set("request_hash", request.request_hash.as_str())
+                .set("caller", caller.package.as_str());
+            e.set("order", request.order.as_str()).set("type", "query").set(
+                "message",
+                "this terminal's journal was rebuilt from the bank: an order from before cannot be confirmed by its id; do not charge again, ask the bank",
+            );
+            return done(e);
+        }
         return done(envelope_for_query(&request, caller, None, now));
     }
     let qr = matches!(request.method, Some(m) if m != smartpos_core::handoff::Method::Card);

@@ -333,3 +333,114 @@ async fn no_card_number_at_rest_and_a_damaged_journal_is_refused() {
     assert_eq!(code, Some(0), "{text}");
     host.shutdown().await;
 }
+
+fn terminal_cmd(host: &RunningHost, dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let ca = dir.with_extension("ca.pem");
+    let out = Command::new(BIN)
+        .args(["terminal", "--data-dir"])
+        .arg(dir)
+        .args(["--host", &host.url, "--ca"])
+        .arg(&ca)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_journal_is_refused_then_rebuilt_from_the_bank() {
+    let host = server::start(SimConfig::ephemeral()).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("terminal");
+    let h = &host;
+    tokio::task::block_in_place(|| {
+        for i in 1..=3 {
+            let code = code_of(spawn(
+                h,
+                &dir,
+                &link("sale", &format!("R-{i}"), &format!("rebuild{i:010}")),
+                None,
+            ));
+            assert_eq!(code.as_deref(), Some("APPROVED"));
+        }
+        for f in ["journal.db", "journal.db-wal", "journal.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(f));
+        }
+        // Refused: no answer at all rather than NOT_FOUND for a charged order.
+        let code = code_of(spawn(
+            h,
+            &dir,
+            &link("query", "R-1", "rebuild0000000011"),
+            None,
+        ));
+        assert_eq!(code, None);
+        let (code, text) = terminal_cmd(h, &dir, &["journal", "--verify"]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains("journal.db") && text.contains("missing"),
+            "{text}"
+        );
+    });
+
+    // The documented path: the bank's settlement file for this terminal.
+    let lines = host
+        .acquirer
+        .lock()
+        .unwrap()
+        .state()
+        .settlement_lines(Some("10000001"));
+    assert_eq!(lines.len(), 3);
+    let file = tmp.path().join("settlement.json");
+    std::fs::write(&file, serde_json::to_vec(&lines).unwrap()).unwrap();
+    let file = file.to_str().unwrap().to_string();
+    tokio::task::block_in_place(|| {
+        let (code, text) = terminal_cmd(
+            h,
+            &dir,
+            &["recover", "--from-host", "--settlement", &file, "--json"],
+        );
+        assert_eq!(code, Some(0), "{text}");
+        let report: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(report["imported"], 3, "{text}");
+        assert!(
+            !report["kept"].as_array().unwrap().is_empty(),
+            "the refused anchor is kept"
+        );
+
+        let (code, text) = terminal_cmd(h, &dir, &["journal", "--verify"]);
+        assert_eq!(code, Some(0), "{text}");
+        // Every transaction the bank knows is back: reconciliation balances.
+        let (code, text) = terminal_cmd(h, &dir, &["reconcile", "--settlement", &file]);
+        assert_eq!(code, Some(0), "{text}");
+        // An order from before cannot be matched by its id: unknown, never "not found".
+        let code = code_of(spawn(
+            h,
+            &dir,
+            &link("query", "R-1", "rebuild0000000012"),
+            None,
+        ));
+        assert_eq!(code.as_deref(), Some("UNKNOWN"));
+        // The terminal goes on: traces continue after the bank's highest (no 94).
+        let code = code_of(spawn(
+            h,
+            &dir,
+            &link("sale", "R-4", "rebuild0000000013"),
+            None,
+        ));
+        assert_eq!(code.as_deref(), Some("APPROVED"));
+    });
+    let charged = host
+        .acquirer
+        .lock()
+        .unwrap()
+        .state()
+        .ledger
+        .iter()
+        .filter(|e| e.charged())
+        .count();
+    assert_eq!(charged, 4);
+    host.shutdown().await;
+}

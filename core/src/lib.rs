@@ -18,6 +18,9 @@ pub mod apk;
 pub mod card;
 pub mod crypto;
 pub mod engine;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz_targets;
 pub mod hal;
 pub mod handoff;
 pub mod iso8583;

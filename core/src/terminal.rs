@@ -435,7 +435,9 @@ impl Terminal {
                 TxnState::Settled => !current_batch_only,
                 _ => false,
             })
-            .filter(|e| !current_batch_only || e.batch == batch)
+            // The current-batch rule is card settlement's; QR originals go back through the
+            // gateway whatever the card batch is.
+            .filter(|e| !current_batch_only || e.batch == batch || e.method != "card")
             .ok_or_else(not_found)?;
         if orig.caller != caller && !self.all_apps_scope.iter().any(|a| a == caller) {
             return Err(TerminalError::NotOwnOrder {

@@ -14,6 +14,12 @@ use smartpos_tests::{rig, sale, RigOptions};
 const CALLER: &str = "com.example.merchant";
 const MERCHANT: &str = "898310048990001";
 
+/// The order number the gateway knows a journaled order by (terminal id + batch + trace).
+fn at_gateway(t: &smartpos_core::terminal::Terminal, order: &str) -> String {
+    let e = t.query(CALLER, order).unwrap().expect("journaled");
+    smartpos_core::qr::gateway::gateway_order(&t.config().identity.terminal_id, e.batch, e.trace)
+}
+
 fn cny(minor: u64) -> Money {
     Money::from_minor(minor, Currency::CNY).unwrap()
 }
@@ -72,7 +78,7 @@ async fn scan_pay_refund_void_and_report() {
             .qr
             .lock()
             .unwrap()
-            .order(MERCHANT, "QR-WX")
+            .order(MERCHANT, &at_gateway(&r.terminal, "QR-WX"))
             .unwrap()
             .pay_calls,
         1
@@ -101,7 +107,7 @@ async fn scan_pay_refund_void_and_report() {
             .qr
             .lock()
             .unwrap()
-            .order(MERCHANT, "QR-ALI")
+            .order(MERCHANT, &at_gateway(&r.terminal, "QR-ALI"))
             .unwrap()
             .refunded_minor,
         500
@@ -118,7 +124,7 @@ async fn scan_pay_refund_void_and_report() {
             .qr
             .lock()
             .unwrap()
-            .order(MERCHANT, "QR-UP")
+            .order(MERCHANT, &at_gateway(&r.terminal, "QR-UP"))
             .unwrap()
             .charged_at(now()),
         0
@@ -182,12 +188,11 @@ async fn an_open_displayed_code_is_resolved_on_query() {
         TxnState::Unknown
     );
     // the customer scans and pays
-    assert!(r
-        .host
-        .qr
-        .lock()
-        .unwrap()
-        .customer_pays(MERCHANT, "QR-OPEN", now()));
+    assert!(r.host.qr.lock().unwrap().customer_pays(
+        MERCHANT,
+        &at_gateway(&r.terminal, "QR-OPEN"),
+        now()
+    ));
     assert_eq!(r.terminal.resolve_qr().await.unwrap(), 1);
     let e = r.terminal.query(CALLER, "QR-OPEN").unwrap().unwrap();
     assert_eq!(e.state, TxnState::Approved);
@@ -209,6 +214,12 @@ async fn an_open_displayed_code_is_resolved_on_query() {
 async fn a_displayed_code_paid_by_the_customer_is_approved() {
     let mut r = rig(RigOptions::default()).await;
     let gateway = r.host.qr.clone();
+    // The next trace is this payment's: the gateway will know it by this number.
+    let show_order = smartpos_core::qr::gateway::gateway_order(
+        &r.terminal.config().identity.terminal_id,
+        r.terminal.engine_batch(),
+        r.terminal.journal().counters().unwrap().0,
+    );
     let mut shown = Vec::new();
     // the customer scans the code as soon as it is on the screen, and pays
     let mut show = |payload: &str| {
@@ -216,7 +227,7 @@ async fn a_displayed_code_paid_by_the_customer_is_approved() {
         assert!(gateway
             .lock()
             .unwrap()
-            .customer_pays(MERCHANT, "QR-SHOW", now()));
+            .customer_pays(MERCHANT, &show_order, now()));
     };
     let res = r
         .terminal

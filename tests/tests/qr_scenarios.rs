@@ -14,6 +14,21 @@ use smartpos_core::time::LocalTime;
 
 const MERCHANT: &str = "898310048990001";
 
+/// A trace per order id (distinct for the ids these tests use), as the terminal's counter
+/// would hand out.
+fn trace_of(order: &str) -> u32 {
+    order
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % 999_999
+        + 1
+}
+
+/// The order number the gateway knows `order` by.
+fn at_gateway(order: &str) -> String {
+    start(order, 1, None).gateway_order()
+}
+
 fn start(order: &str, minor: u64, code: Option<&str>) -> QrStart {
     QrStart {
         caller: "com.example.merchant".into(),
@@ -21,7 +36,7 @@ fn start(order: &str, minor: u64, code: Option<&str>) -> QrStart {
         order_id: order.into(),
         amount: Money::from_minor(minor, Currency::CNY).unwrap(),
         code: code.map(str::to_string),
-        trace: 1_000_001,
+        trace: trace_of(order),
         batch: 1,
         terminal_id: "10000001".into(),
         merchant_id: MERCHANT.into(),
@@ -133,7 +148,7 @@ fn user_paying_then_paid_polls_every_two_seconds() {
         "paid at 10 s: {p:?}"
     );
     assert!(!t.calls.iter().any(|(_, c)| *c == "cancel"));
-    assert_eq!(gw.order(MERCHANT, "S-1").unwrap().pay_calls, 1);
+    assert_eq!(gw.order(MERCHANT, &at_gateway("S-1")).unwrap().pay_calls, 1);
 }
 
 #[test]
@@ -202,7 +217,7 @@ fn no_answer_to_the_pay_call_is_resolved_by_query() {
     // the pay call timed out after 10 s; the next poll follows 2 s later
     assert_eq!(t.calls[..2], [(0, "pay"), (12_000, "query")]);
     assert_eq!(
-        gw.order(MERCHANT, "S-5").unwrap().pay_calls,
+        gw.order(MERCHANT, &at_gateway("S-5")).unwrap().pay_calls,
         1,
         "never paid twice"
     );
@@ -269,7 +284,12 @@ fn a_displayed_code_is_paid_by_the_customer() {
     assert_eq!(get("54").as_deref(), Some("12.34"));
     assert_eq!(get("53").as_deref(), Some("156"));
     assert_eq!(get("15").as_deref(), Some(MERCHANT));
-    let token = gw.order(MERCHANT, "D-2").unwrap().token.clone().unwrap();
+    let token = gw
+        .order(MERCHANT, &at_gateway("D-2"))
+        .unwrap()
+        .token
+        .clone()
+        .unwrap();
     assert!(get("62").unwrap().contains(&token));
     assert!(polls(&t).last().unwrap() >= &4_000);
 }

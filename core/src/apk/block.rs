@@ -65,8 +65,23 @@ impl SigningBlock {
             ));
         }
         let block = read_at(r, offset, (size + 8) as usize)?;
+        Self::parse(&block, offset).map(Some)
+    }
+
+    /// Parses a whole block as it stands in the file (size, pairs, size, magic) found at
+    /// `offset`: every length checked, IDs unique.
+    pub fn parse(block: &[u8], offset: u64) -> Result<SigningBlock, ApkError> {
+        let bad = |s: &str| ApkError::SigningBlock(s.to_string());
+        if block.len() < 32 || block[block.len() - 16..] != MAGIC[..] {
+            return Err(bad("not a signing block (size or magic)"));
+        }
         let head = u64::from_le_bytes(block[..8].try_into().expect("8"));
-        if head != size {
+        let foot = u64::from_le_bytes(
+            block[block.len() - 24..block.len() - 16]
+                .try_into()
+                .expect("8"),
+        );
+        if head != foot || head != (block.len() - 8) as u64 {
             return Err(bad("header and footer sizes differ"));
         }
         let body = &block[8..block.len() - 24];
@@ -88,7 +103,7 @@ impl SigningBlock {
             pairs.push((id, value));
             at += 8 + len as usize;
         }
-        Ok(Some(SigningBlock { offset, pairs }))
+        Ok(SigningBlock { offset, pairs })
     }
 
     /// Encodes a block with these pairs (for adding the market signature).

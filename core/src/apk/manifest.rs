@@ -91,7 +91,7 @@ fn strings(chunk: &[u8]) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
+pub(crate) fn parse_axml(x: &[u8]) -> Option<ManifestInfo> {
     if u16_at(x, 0)? != 0x0003 {
         return None;
     }

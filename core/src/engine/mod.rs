@@ -360,6 +360,14 @@ impl Engine {
     pub fn next_trace(&self) -> u32 {
         self.session.next_trace
     }
+    /// Takes the next trace for a payment the engine does not run itself (QR, whose machine
+    /// is separate): card and QR traces come from one counter, unique in the batch.
+    pub fn take_trace(&mut self) -> Result<u32, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        Ok(self.session.take_trace())
+    }
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.session.config

@@ -266,6 +266,13 @@ impl SignedResult {
             }
         }
         let sig_hex = &pairs.iter().find(|(k, _)| k == "sig").expect("checked").1;
+        // One form only: 128 lowercase hex digits, as the terminal writes it.
+        if !sig_hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(VerifyError::Malformed("sig must be lowercase hex".into()));
+        }
         let signature: [u8; 64] = hex::decode(sig_hex)
             .ok()
             .and_then(|b| b.try_into().ok())
@@ -343,6 +350,19 @@ mod tests {
 
     fn key() -> TerminalKey {
         TerminalKey::from_secret(&[9u8; 32])
+    }
+
+    #[test]
+    fn an_upper_case_signature_is_refused() {
+        let env = ResultEnvelope::new(ResultCode::Approved);
+        let uri = env.sign(&key()).to_callback_uri("shop://done");
+        let (head, sig) = uri.rsplit_once("sig=").unwrap();
+        assert!(SignedResult::from_callback_uri(&uri).is_ok());
+        let upper = format!("{head}sig={}", sig.to_uppercase());
+        assert!(matches!(
+            SignedResult::from_callback_uri(&upper),
+            Err(VerifyError::Malformed(m)) if m.contains("lowercase")
+        ));
     }
 
     proptest! {

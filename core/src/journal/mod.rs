@@ -18,11 +18,13 @@
 mod apply;
 pub mod files;
 mod lock;
+mod rebuild;
 mod recover;
 mod seal;
 mod secrets;
 
 use crate::payment::PaymentResult;
+pub use rebuild::Rebuilt;
 use rusqlite::{params, Connection, OptionalExtension};
 use seal::{Anchor, Head};
 use secrets::DeviceKey;
@@ -398,6 +400,28 @@ fn connect(path: &Path, create: bool) -> Result<Connection, JournalError> {
     Ok(conn)
 }
 
+/// A new device key and journal generation. The anchor (sequence 0: "set-up not finished")
+/// is written first, then the key file, then (by the caller) the database: a crash in between
+/// repeats the set-up instead of leaving a key without an anchor.
+fn new_identity(files: &JournalFiles) -> Result<(DeviceKey, String), JournalError> {
+    let (key, bytes) = DeviceKey::generate()?;
+    let generation = random_generation()?;
+    Anchor {
+        generation: generation.clone(),
+        head: seal::genesis(&key, &generation),
+    }
+    .write(&files.anchor, &key)?;
+    let on_disk = DeviceKey::persist(&files.key, &bytes[..])?;
+    if on_disk.mac(&[b"probe"]) != key.mac(&[b"probe"]) {
+        // Another key appeared meanwhile (nothing else holds the owner lock, so a leftover):
+        // refuse rather than anchor under two keys.
+        return Err(JournalError::KeyCorrupt {
+            file: files.key.clone(),
+        });
+    }
+    Ok((key, generation))
+}
+
 fn random_generation() -> Result<String, JournalError> {
     use ring::rand::SecureRandom;
     let mut g = [0u8; 16];
@@ -444,15 +468,7 @@ impl Journal {
                         });
                     }
                 }
-                // The anchor (sequence 0: "set-up not finished") goes first, then the key,
-                // then the database; a crash in between repeats the set-up.
-                let key = DeviceKey::create(&files.key)?;
-                let generation = random_generation()?;
-                Anchor {
-                    generation: generation.clone(),
-                    head: seal::genesis(&key, &generation),
-                }
-                .write(&files.anchor, &key)?;
+                let (key, generation) = new_identity(&files)?;
                 let conn = connect(path, true)?;
                 (key, conn, generation, None)
             }

@@ -52,17 +52,31 @@ impl DeviceKey {
         }
     }
 
-    /// Creates a fresh key at `path` (or loads the one a concurrent creator wrote first).
-    pub(crate) fn create(path: &Path) -> Result<Self, JournalError> {
+    /// A fresh key in memory, with its bytes (to be written by [`persist`](Self::persist)
+    /// once whatever must precede the key file on disk is there).
+    pub(crate) fn generate() -> Result<(Self, Zeroizing<[u8; KEY_LEN]>), JournalError> {
         let mut bytes = Zeroizing::new([0u8; KEY_LEN]);
         ring::rand::SystemRandom::new()
             .fill(&mut bytes[..])
-            .map_err(|_| JournalError::io(path, std::io::Error::other("no randomness")))?;
-        super::files::create_private_once(path, &bytes[..])
-            .map_err(|e| JournalError::io(path, e))?;
+            .map_err(|_| JournalError::Corrupt("no randomness for the journal key".into()))?;
+        let key = Self::from_bytes(&bytes[..]).expect("64 bytes make a key");
+        Ok((key, bytes))
+    }
+
+    /// Writes a generated key to `path` (mode 0600, whole or not at all); the key in the file
+    /// is returned (the caller's, unless a key was there already).
+    pub(crate) fn persist(path: &Path, bytes: &[u8]) -> Result<Self, JournalError> {
+        super::files::create_private_once(path, bytes).map_err(|e| JournalError::io(path, e))?;
         Self::load(path)?.ok_or_else(|| JournalError::KeyCorrupt {
             file: path.to_path_buf(),
         })
+    }
+
+    /// Creates a fresh key at `path` (or loads the one a concurrent creator wrote first).
+    #[cfg(test)]
+    pub(crate) fn create(path: &Path) -> Result<Self, JournalError> {
+        let (_, bytes) = Self::generate()?;
+        Self::persist(path, &bytes[..])
     }
 
     /// HMAC-SHA256 over the concatenation of `parts`, each length-prefixed (so no two part

@@ -3,6 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The order number a QR payment, void or refund has at the gateway: the terminal id, the
+/// batch and the trace (`10000001` + `000001` + `000042`), unique per terminal whatever the
+/// merchant apps call their orders (two apps may both use order `A1`). The merchant's own
+/// order id stays in the terminal's journal.
+///
+/// ```
+/// assert_eq!(smartpos_core::qr::gateway::gateway_order("10000001", 1, 42), "10000001000001000042");
+/// ```
+pub fn gateway_order(terminal_id: &str, batch: u32, trace: u32) -> String {
+    format!("{terminal_id}{batch:06}{trace:06}")
+}
+
 /// A call to the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "snake_case")]
@@ -13,7 +25,7 @@ pub enum GatewayCall {
         merchant_id: String,
         /// Terminal id.
         terminal_id: String,
-        /// The merchant order number (the key of every later call).
+        /// The terminal's order number for it, [`gateway_order`] (the key of every later call).
         order: String,
         /// Amount, minor units.
         amount_minor: u64,

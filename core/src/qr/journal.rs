@@ -1,26 +1,14 @@
 //! Journal writes of QR payments: the same `txns` table as card transactions (so queries by
 //! order id, statements and totals see both), with `method`, `wallet` and the pay call's time.
-//! QR payments carry no ISO trace; their `trace` is a journal sequence from [`QR_TRACE_BASE`].
+//! QR payments draw their trace from the card counter (6 digits, unique in the batch); the
+//! gateway knows them by terminal id + batch + trace.
 
 use super::machine::QrWrite;
 use crate::journal::{Journal, JournalEntry, JournalError, TxnState};
 use crate::payment::Outcome;
 use rusqlite::params;
 
-/// QR sequence numbers start above every ISO trace (which stop at 999999).
-pub const QR_TRACE_BASE: u32 = 1_000_000;
-
 impl Journal {
-    /// The next QR sequence number.
-    pub fn next_qr_trace(&self) -> Result<u32, JournalError> {
-        let max: Option<u32> = self.conn.query_row(
-            "SELECT MAX(trace) FROM txns WHERE trace > ?1",
-            [QR_TRACE_BASE],
-            |r| r.get(0),
-        )?;
-        Ok(max.unwrap_or(QR_TRACE_BASE) + 1)
-    }
-
     /// Makes one QR write durable (one SQLite transaction). `voids` marks the original of an
     /// approved QR void as voided in the same commit.
     pub fn apply_qr(
@@ -55,6 +43,13 @@ impl Journal {
                         wallet.map(|w| w.name()),
                         start.original,
                     ],
+                )?;
+                // The trace came from the shared counter: move it on in the same commit.
+                let next = if start.trace >= 999_999 { 1 } else { start.trace + 1 };
+                tx.execute(
+                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
+                    params![next, start.batch],
                 )?;
             }
             QrWrite::Sending {

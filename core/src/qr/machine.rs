@@ -54,13 +54,13 @@ pub struct QrStart {
     pub caller: String,
     /// `Sale` for a payment; `Void` and `Refund` when the runner journals those.
     pub kind: TransactionType,
-    /// The merchant's order id (also the gateway order number).
+    /// The merchant's order id (the gateway knows the order by [`QrStart::gateway_order`]).
     pub order_id: String,
     /// Amount.
     pub amount: Money,
     /// The customer's payment code (B scans C), or `None` to show a code (C scans B).
     pub code: Option<String>,
-    /// Journal sequence number (QR payments have no ISO trace).
+    /// Trace, from the same counter as card traces (6 digits; no ISO message carries it).
     pub trace: u32,
     /// Current batch (for the batch report; QR is not in card settlement).
     pub batch: u32,
@@ -70,8 +70,15 @@ pub struct QrStart {
     pub merchant_id: String,
     /// Local time at start.
     pub time: LocalTime,
-    /// Void or refund: the original sale's order number at the gateway.
+    /// Void or refund: the original sale's merchant order id (journaled as the reference).
     pub original: Option<String>,
+}
+
+impl QrStart {
+    /// This payment's order number at the gateway.
+    pub fn gateway_order(&self) -> String {
+        super::gateway::gateway_order(&self.terminal_id, self.batch, self.trace)
+    }
 }
 
 /// A durable write the machine needs before it goes on.
@@ -305,7 +312,7 @@ impl QrPayment {
     fn query(&self) -> GatewayCall {
         GatewayCall::Query {
             merchant_id: self.start.merchant_id.clone(),
-            order: self.start.order_id.clone(),
+            order: self.start.gateway_order(),
         }
     }
 
@@ -395,7 +402,7 @@ impl QrPayment {
         self.state = State::ExpectCancelAnswer;
         self.call(GatewayCall::Cancel {
             merchant_id: self.start.merchant_id.clone(),
-            order: self.start.order_id.clone(),
+            order: self.start.gateway_order(),
         })
     }
 
@@ -439,7 +446,7 @@ impl QrPayment {
                     Some(code) => GatewayCall::Pay {
                         merchant_id: s.merchant_id.clone(),
                         terminal_id: s.terminal_id.clone(),
-                        order: s.order_id.clone(),
+                        order: s.gateway_order(),
                         amount_minor: s.amount.minor(),
                         currency: s.amount.currency().code().to_string(),
                         auth_code: code.clone(),
@@ -447,7 +454,7 @@ impl QrPayment {
                     None => GatewayCall::Precreate {
                         merchant_id: s.merchant_id.clone(),
                         terminal_id: s.terminal_id.clone(),
-                        order: s.order_id.clone(),
+                        order: s.gateway_order(),
                         amount_minor: s.amount.minor(),
                         currency: s.amount.currency().code().to_string(),
                     },

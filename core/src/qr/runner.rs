@@ -2,7 +2,7 @@
 //! the scanner and the real clock (Unix ms); waits are `tokio` sleeps. Resolution after a
 //! restart or on a query goes through [`QrPayment::resume`].
 
-use super::gateway::{GatewayCall, GatewayReply, QrStatus};
+use super::gateway::{gateway_order, GatewayCall, GatewayReply, QrStatus};
 use super::machine::{QrStart, QrWrite};
 use super::{PaymentMethod, QrAction, QrEvent, QrForm, QrPayment, QrSchedule, Wallet};
 use crate::engine::TransportFailure;
@@ -101,13 +101,14 @@ impl Terminal {
     }
 
     fn qr_start(
-        &self,
+        &mut self,
         caller: &str,
         order_id: &str,
         kind: TransactionType,
         amount: Money,
         code: Option<String>,
     ) -> Result<QrStart, TerminalError> {
+        let trace = self.engine.take_trace()?;
         let id = &self.engine.config().identity;
         Ok(QrStart {
             caller: caller.to_string(),
@@ -115,7 +116,7 @@ impl Terminal {
             order_id: order_id.to_string(),
             amount,
             code,
-            trace: self.journal.next_qr_trace()?,
+            trace,
             batch: self.engine.batch(),
             terminal_id: id.terminal_id.clone(),
             merchant_id: id.merchant_id.clone(),
@@ -303,7 +304,9 @@ impl Terminal {
             .journal
             .entries()?
             .into_iter()
-            .find(|o| o.order_id == orig_order && o.kind == "sale" && o.method != "card"))
+            .filter(|o| o.order_id == orig_order && o.kind == "sale" && o.method != "card")
+            // Orders are per app: the void's own app first (an all-apps app may void another's).
+            .min_by_key(|o| o.caller != e.caller))
     }
 
     /// Void (cancel of a paid order) or refund of a QR sale.
@@ -382,12 +385,12 @@ impl Terminal {
         let call = match start.kind {
             TransactionType::Void => GatewayCall::Cancel {
                 merchant_id: start.merchant_id.clone(),
-                order: orig.order_id.clone(),
+                order: gateway_order(&start.terminal_id, orig.batch, orig.trace),
             },
             _ => GatewayCall::Refund {
                 merchant_id: start.merchant_id.clone(),
-                order: orig.order_id.clone(),
-                refund_order: start.order_id.clone(),
+                order: gateway_order(&start.terminal_id, orig.batch, orig.trace),
+                refund_order: start.gateway_order(),
                 amount_minor: start.amount.minor(),
             },
         };
