@@ -79,7 +79,7 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   if [ ! -x "$CACHE/cargo-fuzz/bin/cargo-fuzz" ]; then
     cargo install cargo-fuzz --locked --quiet --root "$CACHE/cargo-fuzz" || fail "could not install cargo-fuzz"
   fi
-  FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+  FUZZ_SECONDS=${FUZZ_SECONDS:-10}
   for t in $FUZZ_TARGETS; do
     found="$CACHE/fuzz-found/$t"
     mkdir -p "$found"

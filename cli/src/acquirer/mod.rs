@@ -58,6 +58,11 @@ pub struct LedgerEntry {
     /// (batch, trace) of the sale a void or refund refers to.
     #[serde(default)]
     pub original: Option<(u32, u32)>,
+    /// The card account this entry moved money on (the host's own record: for a sale or a
+    /// pre-authorization the card it read, for a referring message its original's card).
+    /// Voids, refunds and reversals move money on this card, whatever card data they carry.
+    #[serde(default)]
+    pub card: String,
 }
 
 impl LedgerEntry {
@@ -297,6 +302,7 @@ impl Acquirer {
                         .into(),
                         amount_minor: req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0),
                         masked_pan: String::new(),
+                        card: String::new(),
                         response_code: "00".into(),
                         reference,
                         auth_code: String::new(),
@@ -337,7 +343,17 @@ impl Acquirer {
             "A0".to_string()
         } else {
             match (req.mti.value(), req.get_str(3)) {
-                (800, _) => self.sign_in(&tid, req, &mut resp),
+                (800, _) => self.sign_in(&tid, &mut resp),
+                (100 | 200 | 220, f3)
+                    if f60_batch(req) != self.terminal_batch(&tid)
+                        && (f3 != Some("200000") || req.mti.value() == 220) =>
+                {
+                    // A new charge, refund or inquiry in a batch the host has closed (or never
+                    // opened): sign in for the current one. Voids go on: a void of a settled
+                    // batch's transaction is answered 12.
+                    header = header.with_request(3);
+                    "77".to_string()
+                }
                 (200, Some("000000")) if f60_1(req) == "20" => {
                     self.referring(&tid, req, &mut resp, now, "preauth_complete")
                 }
@@ -388,7 +404,7 @@ impl Acquirer {
         format!("{:012}", self.state.rrn_counter)
     }
 
-    fn sign_in(&mut self, tid: &str, req: &Message, resp: &mut Message) -> String {
+    fn sign_in(&mut self, tid: &str, resp: &mut Message) -> String {
         let layout = self.profile.key_layout;
         let mut raw = vec![0u8; layout.key_len()];
         random_bytes(&mut raw);
@@ -416,23 +432,28 @@ impl Acquirer {
                 mac: mac_effective,
             },
         );
-        // Echo the terminal's batch; a terminal that sends 000000 gets the host's.
-        let sent_batch = f60_batch(req);
-        let account = self
-            .state
-            .terminals
-            .iter_mut()
-            .find(|t| t.terminal_id == tid)
-            .expect("known terminal");
-        if sent_batch != 0 {
-            account.batch = sent_batch;
-        }
-        let batch = account.batch;
+        // The host owns the batch: whatever the terminal sends in 60.2 (an older, settled batch,
+        // an unknown one, or 000000), the answer carries the host's current batch, which moves
+        // on only when the host closes a batch at settlement. A settled batch never reopens.
+        let batch = self.terminal_batch(tid);
         resp.set(60, format!("00{batch:06}{}", layout.code()));
         resp.set(62, f62);
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
         "00".into()
+    }
+
+    /// Sets F64 of `message` to the MAC under terminal `tid`'s session key, as a terminal
+    /// client would (for tests that send messages our own terminal never builds); `false`
+    /// when the terminal has not signed in.
+    pub fn mac_as_terminal(&self, tid: &str, message: &mut Message) -> bool {
+        match (self.keys.get(tid), message.mac_block(self.profile.fields())) {
+            (Some(k), Ok(mab)) => {
+                message.set(64, cup_ecb_mac(&k.mac, &mab));
+                true
+            }
+            _ => false,
+        }
     }
 
     fn mac_ok(&self, tid: &str, req: &Message) -> bool {
@@ -469,13 +490,14 @@ impl Acquirer {
         }
         // Undo exactly what the message did.
         entry.reversed = true;
-        let (kind, amount, original, was_closed) = (
+        let (kind, amount, original, was_closed, pan) = (
             entry.kind.clone(),
             entry.amount_minor,
             entry.original,
             entry.voided,
+            // The reversed message's card account: a 0400 needs no card data.
+            entry.card.clone(),
         );
-        let pan = req.get_str(2).unwrap_or("").to_string();
         let mut orig_amount = 0;
         if let Some(o) = self.state.ledger.iter_mut().find(|e| {
             original.is_some() && Some((e.batch, e.trace)) == original && e.terminal_id == tid
@@ -520,7 +542,6 @@ impl Acquirer {
         };
         let (trace, batch) = (num(11, 0..6).unwrap_or(0), f60_batch(req));
         let amount: u64 = req.get_str(4).and_then(|a| a.parse().ok()).unwrap_or(0);
-        let pan = req.get_str(2).unwrap_or("").to_string();
         let reference = req.get_str(37).unwrap_or("").to_string();
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
@@ -561,6 +582,11 @@ impl Acquirer {
         }
         .to_string();
         let mut original = None;
+        // Money moves on the original's card account, whatever card data this message carries
+        // (F2, track 2 or none).
+        let card = orig_idx
+            .map(|i| self.state.ledger[i].card.clone())
+            .unwrap_or_default();
         if code == "00" {
             let o = &mut self.state.ledger[orig_idx.expect("found")];
             original = Some((o.batch, o.trace));
@@ -569,7 +595,7 @@ impl Acquirer {
                 "refund" => o.refunded_minor += amount,
                 _ => o.voided = true, // void, preauth void, completion (hold closed), completion void
             }
-            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == pan) {
+            if let Some(card) = self.state.cards.iter_mut().find(|c| c.pan == card) {
                 match kind {
                     "void" | "refund" | "complete_void" => card.balance += amount,
                     "preauth_void" => card.held = card.held.saturating_sub(orig_amount),
@@ -589,7 +615,7 @@ impl Acquirer {
                 trace,
                 kind: kind.into(),
                 amount_minor: amount,
-                masked_pan: smartpos_core::card::mask_pan(&pan),
+                masked_pan: smartpos_core::card::mask_pan(&card),
                 response_code: code.clone(),
                 reference: rrn,
                 auth_code: resp.get_str(38).unwrap_or("").to_string(),
@@ -597,6 +623,7 @@ impl Acquirer {
                 voided: false,
                 refunded_minor: 0,
                 original,
+                card,
             });
         }
         code
@@ -735,6 +762,7 @@ impl Acquirer {
                 voided: false,
                 refunded_minor: 0,
                 original: None,
+                card: pan,
             });
         }
         code

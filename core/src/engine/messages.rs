@@ -226,7 +226,9 @@ pub(super) fn financial_request(
 pub(super) fn reversal_of(request: &Message, batch: u32, trace: u32, reason: &str) -> Message {
     let mut r = request.clone();
     r.mti = Mti::new(400).expect("valid");
-    for f in [12u8, 13, 26, 35, 36, 37, 38, 52, 53, 55, 64] {
+    // No card data and no PIN data (PCI; the CUP profile does not need them): the host finds
+    // the original by F41 + F61 (batch and trace) and undoes it on the original's account.
+    for f in [2u8, 12, 13, 14, 26, 35, 36, 37, 38, 52, 53, 55, 64] {
         r.remove(f);
     }
     r.set(39, reason);

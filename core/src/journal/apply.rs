@@ -16,6 +16,21 @@ impl Journal {
         self.write(|tx, key| {
         match write {
             JournalWrite::Counters { next_trace, batch } => {
+                // The host owns the batch and moves it on only when it closes one at
+                // settlement: when sign-in brings a later batch, what the terminal still holds
+                // as approved in its earlier batch was settled (a lost 0510, a crash after it).
+                let before: Option<u32> = tx
+                    .query_row("SELECT batch FROM counters WHERE id = 1", [], |r| r.get(0))
+                    .optional()?;
+                if let Some(old) = before {
+                    let later = *batch > old || (old > 999_000 && *batch < 1_000);
+                    if later {
+                        tx.execute(
+                            "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved' AND method = 'card'",
+                            params![old],
+                        )?;
+                    }
+                }
                 tx.execute(
                     "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
                      ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",

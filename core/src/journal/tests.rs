@@ -347,3 +347,66 @@ fn one_row_per_order() {
     assert!(j.apply(&again).is_err());
     assert_eq!(j.entries().unwrap().len(), 1);
 }
+
+#[test]
+fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::open(&dir.path().join("journal.db")).unwrap();
+    j.apply(&JournalWrite::Counters {
+        next_trace: 5,
+        batch: 7,
+    })
+    .unwrap();
+    j.apply(&start(5)).unwrap();
+    let approved = PaymentResult {
+        order_id: "O-5".into(),
+        kind: TransactionType::Sale,
+        amount: Money::from_minor(1234, Currency::CNY).unwrap(),
+        outcome: Outcome::Approved,
+        masked_pan: None,
+        auth_code: None,
+        reference: Some("000000000001".into()),
+        trace: 5,
+        batch: 7,
+        terminal_id: "T".into(),
+        merchant_id: "M".into(),
+        time: LocalTime::from_unix(0, 0),
+        balance: None,
+        method: Default::default(),
+        wallet: None,
+    };
+    j.apply(&JournalWrite::Outcome {
+        trace: 5,
+        batch: 7,
+        result: Box::new(approved),
+        response_code: Some("00".into()),
+        voids: None,
+    })
+    .unwrap();
+    // The same batch again (a plain sign-in): nothing changes.
+    j.apply(&JournalWrite::Counters {
+        next_trace: 6,
+        batch: 7,
+    })
+    .unwrap();
+    assert_eq!(
+        j.find_by_order("com.example.shop", "O-5")
+            .unwrap()
+            .unwrap()
+            .state,
+        TxnState::Approved
+    );
+    // The host has closed batch 7 (its 0510 was lost): sign-in brings batch 8.
+    j.apply(&JournalWrite::Counters {
+        next_trace: 6,
+        batch: 8,
+    })
+    .unwrap();
+    assert_eq!(
+        j.find_by_order("com.example.shop", "O-5")
+            .unwrap()
+            .unwrap()
+            .state,
+        TxnState::Settled
+    );
+}
