@@ -1,4 +1,6 @@
-//! `smartpos iso8583 decode`: a frame as JSON, for people and for peer cross-checks.
+//! `smartpos iso8583 decode`: a frame as JSON, for people and for peer cross-checks: every
+//! field by number (`fields`) and with its name from the field table (`named`), and which
+//! catalogued message it is (`message`, for requests the terminal sends).
 
 use smartpos_core::card::mask_pan;
 use smartpos_core::iso8583::{FieldTable, Frame, Kind};
@@ -13,6 +15,7 @@ pub fn frame_to_json(
 ) -> Result<serde_json::Value, smartpos_core::iso8583::DecodeError> {
     let frame = Frame::decode(bytes, table)?;
     let mut fields = serde_json::Map::new();
+    let mut named = Vec::new();
     for (n, v) in frame.message.iter() {
         let spec = table[n as usize]
             .as_ref()
@@ -32,12 +35,16 @@ pub fn frame_to_json(
             52 | 55 | 62 => format!("<{} bytes hidden>", v.len()),
             _ => text,
         };
+        named.push(serde_json::json!({"field": n, "name": spec.name, "value": shown.clone()}));
         fields.insert(n.to_string(), serde_json::Value::String(shown));
     }
+    let message = smartpos_core::iso8583::catalog::classify(&frame.message).map(|s| s.name);
     Ok(serde_json::json!({
         "tpdu": hex::encode_upper(frame.tpdu),
         "header": hex::encode_upper(frame.header.0),
         "mti": frame.message.mti.to_string(),
+        "message": message,
         "fields": fields,
+        "named": named,
     }))
 }

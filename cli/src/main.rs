@@ -152,6 +152,13 @@ enum IsoCommand {
         #[arg(long)]
         profile: Option<PathBuf>,
     },
+    /// Print the specification of every message the terminal sends (Markdown, generated from
+    /// the field table and the message catalogue: `sdk-docs/src/bank/messages.md`).
+    Spec {
+        /// Acquirer profile (JSON) whose field table to use; default: the CUP defaults.
+        #[arg(long)]
+        profile: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -572,6 +579,17 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             };
             let json = smartpos_cli::decode::frame_to_json(&bytes, profile.fields(), unmasked)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Iso8583(IsoCommand::Spec { profile }) => {
+            let profile = match profile {
+                Some(p) => read_profile(&p)?,
+                None => AcquirerProfile::cup_default(),
+            };
+            print!(
+                "{}",
+                smartpos_core::iso8583::catalog::render_markdown(profile.fields())
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Market(cmd) => market(cmd),

@@ -5,6 +5,7 @@
 //! 2-byte length, TPDU and header that the internet front expects.
 
 pub mod bcd;
+pub mod catalog;
 pub mod error;
 pub mod frame;
 pub mod message;
