@@ -278,6 +278,13 @@ enum MarketCommand {
         /// A revocation list signed by the root.
         #[arg(long)]
         revocations: Option<PathBuf>,
+        /// The terminal's revocation state directory: the newest list seen is kept there and
+        /// an older `--revocations` is refused.
+        #[arg(long)]
+        trust_state: Option<PathBuf>,
+        /// Refuse unless the revocation list in force has at least this serial.
+        #[arg(long)]
+        known_serial: Option<u64>,
         /// The terminal's SDK level.
         #[arg(long, default_value_t = 28)]
         sdk: u32,
@@ -1518,12 +1525,33 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
             file,
             root,
             revocations,
+            trust_state,
+            known_serial,
             sdk,
             package,
             version_code,
             json,
         } => {
-            let store = m::trust(&root, revocations.as_deref())?;
+            let store = match m::trust(
+                &root,
+                revocations.as_deref(),
+                trust_state.as_deref(),
+                known_serial,
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    // A refused revocation list is a refusal like any other: exit 1, the reason.
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"accepted": false, "reason": e.to_string()})
+                        );
+                    } else {
+                        println!("REFUSED: {e}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
             let reported = package.as_deref().zip(version_code);
             let r = store.check(&file, sdk, reported, &mut m::progress_printer("hashing"));
             match (&r, json) {

@@ -121,7 +121,12 @@ pub fn sign(apk: &Path, dir: &Path, grants: Grants, sdk: u32, now: i64) -> Res<s
 
 /// Loads the trust store: the root public key (hex or a file holding it) and optionally a
 /// revocation list.
-pub fn trust(root: &str, revocations: Option<&Path>) -> Res<TrustStore> {
+pub fn trust(
+    root: &str,
+    revocations: Option<&Path>,
+    state: Option<&Path>,
+    known_serial: Option<u64>,
+) -> Res<TrustStore> {
     let hex_root = if Path::new(root).exists() {
         read_hex(Path::new(root))?
     } else {
@@ -131,9 +136,28 @@ pub fn trust(root: &str, revocations: Option<&Path>) -> Res<TrustStore> {
         root: public_key(&hex_root)?,
         revocations: Revocations::default(),
     };
-    if let Some(p) = revocations {
-        let doc: Signed = serde_json::from_str(&std::fs::read_to_string(p)?)?;
-        store.update_revocations(&doc)?;
+    let doc: Option<Signed> = match revocations {
+        Some(p) => Some(serde_json::from_str(&std::fs::read_to_string(p)?)?),
+        None => None,
+    };
+    if let Some(dir) = state {
+        // The terminal's state: the newest list seen wins; an older one is refused.
+        let state = smartpos_core::apk::market::TrustState::open(dir)?;
+        store.revocations = match &doc {
+            Some(d) => state.adopt(&store.root, d)?,
+            None => state.load(&store.root)?,
+        };
+    } else if let Some(d) = &doc {
+        store.update_revocations(d)?;
+    }
+    if let Some(known) = known_serial {
+        if store.revocations.serial < known {
+            return Err(MarketError::StaleRevocations {
+                offered: store.revocations.serial,
+                known,
+            }
+            .into());
+        }
     }
     Ok(store)
 }

@@ -108,3 +108,125 @@ fn keygen_sign_verify_revoke() {
     let (ok, v, _) = run(&["apk", "verify", &dsa, "--json"]);
     assert!(!ok && v["reason"].as_str().unwrap().contains("DSA"), "{v}");
 }
+
+#[test]
+fn an_older_revocation_list_is_refused_once_a_newer_one_was_seen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    let state = tmp.path().join("terminal-trust");
+    let apk = tmp.path().join("app.apk");
+    std::fs::copy(format!("{CORPUS}/golden-aligned-v2v3-out.apk"), &apk).unwrap();
+    let (k, s, st) = (
+        keys.to_str().unwrap(),
+        apk.to_str().unwrap(),
+        state.to_str().unwrap(),
+    );
+    let (ok, v, out) = run(&["market", "keygen", "--keys", k, "--json"]);
+    assert!(ok, "{out}");
+    let key_id = v["key_id"].as_str().unwrap_or("market-1").to_string();
+    let root = keys.join("root.pub");
+    let root = root.to_str().unwrap();
+    let (ok, _, out) = run(&[
+        "market",
+        "sign",
+        s,
+        "--keys",
+        k,
+        "--payments",
+        "sale",
+        "--json",
+    ]);
+    assert!(ok, "{out}");
+    let list = |serial: &str, revoke_key: bool| {
+        let out_file = tmp.path().join(format!("rev-{serial}.json"));
+        let mut args = vec![
+            "market",
+            "revoke",
+            "--keys",
+            k,
+            "--serial",
+            serial,
+            "--out",
+            out_file.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        if revoke_key {
+            args.extend(["--market-key".to_string(), key_id.clone()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, _, out) = run(&args);
+        assert!(ok, "{out}");
+        out_file
+    };
+    let list1 = list("1", false);
+    let list3 = list("3", true);
+    let verify = |revocations: Option<&std::path::Path>| {
+        let mut args = vec![
+            "market",
+            "verify",
+            s,
+            "--root",
+            root,
+            "--trust-state",
+            st,
+            "--json",
+        ];
+        if let Some(r) = revocations {
+            args.extend(["--revocations", r.to_str().unwrap()]);
+        }
+        run(&args)
+    };
+    // List 1 withdraws nothing: accepted, and the terminal now knows serial 1.
+    let (ok, v, out) = verify(Some(&list1));
+    assert!(ok && v["accepted"] == true, "{out}");
+    // List 3 withdraws the market key: refused.
+    let (ok, v, _) = verify(Some(&list3));
+    assert!(
+        !ok && v["reason"].as_str().unwrap().contains("revoked"),
+        "{v}"
+    );
+    // Replaying list 1 now is refused as older, and the APK stays refused.
+    let (ok, v, _) = verify(Some(&list1));
+    assert!(
+        !ok && v["reason"].as_str().unwrap().contains("older than list 3"),
+        "{v}"
+    );
+    let (ok, v, _) = verify(None);
+    assert!(
+        !ok && v["reason"].as_str().unwrap().contains("revoked"),
+        "the state remembers list 3: {v}"
+    );
+    // The same without state: --known-serial.
+    let (ok, v, _) = run(&[
+        "market",
+        "verify",
+        s,
+        "--root",
+        root,
+        "--revocations",
+        list1.to_str().unwrap(),
+        "--known-serial",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        !ok && v["reason"].as_str().unwrap().contains("older"),
+        "{v}"
+    );
+    // An edited state file is refused, not trusted.
+    let f = state.join("revocations.json");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("\"serial\\\":3", "\"serial\\\":9");
+    std::fs::write(&f, text).unwrap();
+    let (ok, v, _) = verify(None);
+    assert!(
+        !ok && v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("corrupt or was edited"),
+        "{v}"
+    );
+}

@@ -1,5 +1,7 @@
 // Prints Debian apksig's verdict for every APK in a directory at one SDK level, one JVM for all:
 //   <file>\t<accepted|refused>\t<first error>
+// With the level "own", each APK is checked as `apksigner verify` does by default: from the
+// APK's own minimum SDK up.
 // Used by tests/tests/apk_corpus.rs as the reference verifier.
 import com.android.apksig.ApkVerifier;
 import java.io.File;
@@ -8,18 +10,19 @@ import java.util.Arrays;
 public class ApksigVerdicts {
     public static void main(String[] args) throws Exception {
         File dir = new File(args[0]);
-        int sdk = Integer.parseInt(args[1]);
+        boolean own = args[1].equals("own");
+        int sdk = own ? 0 : Integer.parseInt(args[1]);
         File[] files = dir.listFiles((d, n) -> n.endsWith(".apk"));
         Arrays.sort(files);
         for (File f : files) {
             String verdict;
             String why = "";
             try {
-                ApkVerifier.Result r = new ApkVerifier.Builder(f)
-                        .setMinCheckedPlatformVersion(sdk)
-                        .setMaxCheckedPlatformVersion(sdk)
-                        .build()
-                        .verify();
+                ApkVerifier.Builder b = new ApkVerifier.Builder(f);
+                if (!own) {
+                    b.setMinCheckedPlatformVersion(sdk).setMaxCheckedPlatformVersion(sdk);
+                }
+                ApkVerifier.Result r = b.build().verify();
                 verdict = r.isVerified() ? "accepted" : "refused";
                 if (!r.isVerified() && !r.getErrors().isEmpty()) {
                     why = r.getErrors().get(0).toString();

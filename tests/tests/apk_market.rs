@@ -377,3 +377,307 @@ fn the_apk_bench_builds_signs_and_measures_with_every_peer() {
     );
     assert!(r.small_cpu_ms >= 0.0 && r.peak_rss_kib > 0);
 }
+
+/// apksig's verdicts, as `apksigner verify` gives them by default (from each APK's own minimum
+/// SDK), for every APK in `dir`: file -> (accepted, first error).
+fn apksig_own_level(
+    dir: &Path,
+    classes: &Path,
+) -> std::collections::BTreeMap<String, (bool, String)> {
+    let out = std::process::Command::new("java")
+        .arg("-cp")
+        .arg(format!("/usr/share/java/apksig.jar:{}", classes.display()))
+        .arg("ApksigVerdicts")
+        .arg(dir)
+        .arg("own")
+        .output()
+        .expect("java missing: install a JDK 17");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut f = l.splitn(3, '\t');
+            let name = f.next().unwrap().to_string();
+            let ok = f.next() == Some("accepted");
+            (name, (ok, f.next().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_corpus_apk_apksigner_accepts_still_passes_after_market_signing() {
+    assert!(
+        Path::new("/usr/share/java/apksig.jar").exists(),
+        "/usr/share/java/apksig.jar missing: install Debian apksigner (scripts/test.sh does)"
+    );
+    let classes = tempfile::tempdir().unwrap();
+    let javac = std::process::Command::new("javac")
+        .arg("-cp")
+        .arg("/usr/share/java/apksig.jar")
+        .arg("-d")
+        .arg(classes.path())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/apk/ApksigVerdicts.java"
+        ))
+        .status()
+        .expect("javac missing: install a JDK 17");
+    assert!(javac.success());
+    let before = apksig_own_level(Path::new(CORPUS), classes.path());
+    let signed_dir = tempfile::tempdir().unwrap();
+    let m = market(2, "market-2026");
+    let (mut signed, mut verity, mut not_ours) = (0, 0, Vec::new());
+    for (name, (ok, _)) in &before {
+        if !ok {
+            continue;
+        }
+        let path = write(signed_dir.path(), name, &corpus(name));
+        // The market signs at the highest level our verifier accepts the APK at.
+        let done = [33, 28, 24].iter().any(|&sdk| {
+            let signer = MarketSigner {
+                key: &m.key,
+                key_cert: &m.cert,
+                grants: grants(),
+                now: 1_800_000_000,
+                sdk,
+            };
+            sign_in_place(&path, &signer, &mut |_, _| {}).is_ok()
+        });
+        if !done {
+            // Refused by our verifier (stricter, documented in apk-corpus.md): not signed.
+            std::fs::remove_file(&path).unwrap();
+            not_ours.push(name.clone());
+            continue;
+        }
+        signed += 1;
+        let block = Apk::open(&path).unwrap().block.unwrap();
+        if block
+            .pairs
+            .iter()
+            .any(|(id, _)| *id == smartpos_core::apk::block::VERITY_PADDING_ID)
+        {
+            verity += 1;
+            assert_eq!(SigningBlock::encode(&block.pairs).len() % 4096, 0, "{name}");
+        }
+    }
+    let after = apksig_own_level(signed_dir.path(), classes.path());
+    let broken: Vec<String> = after
+        .iter()
+        .filter(|(_, (ok, _))| !ok)
+        .map(|(n, (_, why))| format!("{n}: {why}"))
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "apksigner refuses after market signing:\n{}",
+        broken.join("\n")
+    );
+    assert_eq!(after.len(), signed);
+    assert!(
+        verity >= 2,
+        "the verity-padded corpus APKs were signed ({verity})"
+    );
+    assert!(
+        after.contains_key("golden-rsa-verity-out.apk")
+            || not_ours.iter().any(|n| n == "golden-rsa-verity-out.apk")
+    );
+    println!(
+        "market-signed {signed} corpus APKs apksigner accepts ({verity} verity-padded); apksigner accepts all of them after; {} refused by our stricter verifier, not signed",
+        not_ours.len()
+    );
+}
+
+#[test]
+fn a_claim_of_an_unknown_version_or_with_unknown_fields_is_refused() {
+    use ed25519_dalek::Signer as _;
+    use smartpos_core::apk::block::MARKET_ID;
+    let tmp = tempfile::tempdir().unwrap();
+    let m = market(2, "market-2026");
+    let path = write(
+        tmp.path(),
+        "app.apk",
+        &corpus("golden-aligned-v2v3-out.apk"),
+    );
+    sign(&m, &path);
+    let signed = std::fs::read(&path).unwrap();
+    store(&m)
+        .check(&path, SDK, None, &mut |_, _| {})
+        .expect("as signed");
+    // The market re-signs its own claim, changed: a version 2, then an extra field.
+    let pairs = pairs_of(&signed);
+    let block: serde_json::Value =
+        serde_json::from_slice(&pairs.iter().find(|(id, _)| *id == MARKET_ID).unwrap().1).unwrap();
+    let claim: serde_json::Value =
+        serde_json::from_str(block["claim"]["json"].as_str().unwrap()).unwrap();
+    for (what, edit) in [
+        (
+            "version 2",
+            Box::new(|c: &mut serde_json::Value| c["v"] = 2.into())
+                as Box<dyn Fn(&mut serde_json::Value)>,
+        ),
+        (
+            "unknown field",
+            Box::new(|c: &mut serde_json::Value| c["expires"] = 1.into()),
+        ),
+    ] {
+        let mut c = claim.clone();
+        edit(&mut c);
+        let json = serde_json::to_string(&c).unwrap();
+        let sig = m
+            .key
+            .sign(format!("smartpos-market-claim-v1\n{json}").as_bytes());
+        let mut b = block.clone();
+        b["claim"] = serde_json::json!({"json": json, "sig": hex::encode(sig.to_bytes())});
+        let new_pairs: Vec<(u32, Vec<u8>)> = pairs
+            .iter()
+            .map(|(id, v)| {
+                if *id == MARKET_ID {
+                    (*id, serde_json::to_vec(&b).unwrap())
+                } else {
+                    (*id, v.clone())
+                }
+            })
+            .collect();
+        let p = write(
+            tmp.path(),
+            "edited.apk",
+            &with_block(&signed, Some(new_pairs)),
+        );
+        let e = store(&m).check(&p, SDK, None, &mut |_, _| {}).unwrap_err();
+        let text = e.to_string();
+        match what {
+            "version 2" => {
+                assert!(matches!(e, MarketError::UnsupportedVersion(2)), "{text}");
+                assert!(
+                    text.contains("version 2") && text.contains("knows version 1"),
+                    "{text}"
+                );
+            }
+            _ => assert!(text.contains("unknown field"), "{what}: {text}"),
+        }
+    }
+}
+
+const SIGNING_DOC: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../sdk-docs/src/bank/app-signing.md"
+);
+const EXAMPLE_BEGIN: &str = "<!-- market-example:begin -->";
+const EXAMPLE_END: &str = "<!-- market-example:end -->";
+
+/// The worked example of `app-signing.md`, computed: fixed keys, a corpus APK, a fixed time.
+fn worked_example() -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = market(2, "market-2026");
+    let path = write(
+        tmp.path(),
+        "app.apk",
+        &corpus("golden-aligned-v2v3-out.apk"),
+    );
+    sign(&m, &path);
+    let block = Apk::open(&path).unwrap().block.unwrap();
+    let value = &block
+        .pairs
+        .iter()
+        .find(|(id, _)| *id == smartpos_core::apk::block::MARKET_ID)
+        .unwrap()
+        .1;
+    let mb: serde_json::Value = serde_json::from_slice(value).unwrap();
+    let hex_sha = smartpos_core::handoff::canonical::sha256_hex;
+    let claim_json = mb["claim"]["json"].as_str().unwrap();
+    let key_json = mb["key"]["json"].as_str().unwrap();
+    let others: Vec<(u32, Vec<u8>)> = block
+        .pairs
+        .iter()
+        .filter(|(id, _)| {
+            *id != smartpos_core::apk::block::MARKET_ID
+                && *id != smartpos_core::apk::block::VERITY_PADDING_ID
+        })
+        .cloned()
+        .collect();
+    let pairs: Vec<String> = block
+        .pairs
+        .iter()
+        .map(|(id, v)| format!("`{id:#010x}` ({} bytes)", v.len()))
+        .collect();
+    format!(
+        "{EXAMPLE_BEGIN}\n\n\
+         Inputs (test keys only): root secret key 32 bytes of `01`, market secret key 32 bytes of\n\
+         `02`, key id `market-2026`, `not_before` 0; the APK\n\
+         `tests/data/apksig-corpus/golden-aligned-v2v3-out.apk`, signed with `--sdk 28` at\n\
+         `signed_at` 1800000000, grants `sale,refund,query` and `printer,scanner`.\n\n\
+         - root public key: `{root}`\n\
+         - market public key: `{market}`\n\
+         - the key certificate's `json`:\n\n  ```json\n  {key_json}\n  ```\n\n\
+         - its signed bytes are `smartpos-market-key-v1` + LF + that JSON; SHA-256 of them: `{key_msg}`;\n  `sig`: `{key_sig}`\n\
+         - the claim's `json`:\n\n  ```json\n  {claim_json}\n  ```\n\n\
+         - its signed bytes are `smartpos-market-claim-v1` + LF + that JSON; SHA-256 of them: `{claim_msg}`;\n  `sig`: `{claim_sig}`\n\
+         - the signing block's pairs after signing, in order: {pairs}\n\
+         - `signing_block_sha256` is SHA-256 of the block rebuilt from the pairs other than the market's\n  and the padding: `{others}`\n\
+         - the market pair's value is {len} bytes of JSON, SHA-256 `{value_sha}`\n\n\
+         {EXAMPLE_END}",
+        root = hex::encode(m.root.verifying_key().as_bytes()),
+        market = hex::encode(m.key.verifying_key().as_bytes()),
+        key_msg = hex_sha(format!("smartpos-market-key-v1\n{key_json}").as_bytes()),
+        key_sig = mb["key"]["sig"].as_str().unwrap(),
+        claim_msg = hex_sha(format!("smartpos-market-claim-v1\n{claim_json}").as_bytes()),
+        claim_sig = mb["claim"]["sig"].as_str().unwrap(),
+        pairs = pairs.join(", "),
+        others = hex_sha(&SigningBlock::encode(&others)),
+        len = value.len(),
+        value_sha = hex_sha(value),
+    )
+}
+
+#[test]
+fn the_worked_example_in_the_docs_is_what_the_implementation_computes() {
+    let example = worked_example();
+    let doc = std::fs::read_to_string(SIGNING_DOC).unwrap();
+    let current = match (doc.find(EXAMPLE_BEGIN), doc.find(EXAMPLE_END)) {
+        (Some(a), Some(b)) => doc[a..b + EXAMPLE_END.len()].to_string(),
+        _ => String::new(),
+    };
+    if current != example && std::env::var("SMARTPOS_BLESS").is_ok() {
+        let new = match (doc.find(EXAMPLE_BEGIN), doc.find(EXAMPLE_END)) {
+            (Some(a), Some(b)) => {
+                format!("{}{example}{}", &doc[..a], &doc[b + EXAMPLE_END.len()..])
+            }
+            _ => format!("{doc}\n{example}\n"),
+        };
+        std::fs::write(SIGNING_DOC, new).unwrap();
+        return;
+    }
+    assert!(
+        current == example,
+        "the worked example in app-signing.md differs from the implementation (SMARTPOS_BLESS=1 rewrites it):\n{example}"
+    );
+    // And the documented signatures verify independently of our code's own checks.
+    use ed25519_dalek::Verifier as _;
+    let m = market(2, "market-2026");
+    let claim_json = {
+        let at = example.find("the claim's `json`").unwrap();
+        let rest = &example[at..];
+        let a = rest.find("```json\n  ").unwrap() + "```json\n  ".len();
+        let b = rest[a..].find('\n').unwrap();
+        rest[a..a + b].to_string()
+    };
+    let claim_sig = {
+        let at = example.find("the claim's `json`").unwrap();
+        let rest = &example[at..];
+        let a = rest.find("`sig`: `").unwrap() + "`sig`: `".len();
+        rest[a..a + 128].to_string()
+    };
+    let sig =
+        ed25519_dalek::Signature::from_bytes(&hex::decode(claim_sig).unwrap().try_into().unwrap());
+    m.key
+        .verifying_key()
+        .verify(
+            format!("smartpos-market-claim-v1\n{claim_json}").as_bytes(),
+            &sig,
+        )
+        .expect("the documented claim signature verifies over the documented bytes");
+}

@@ -106,6 +106,32 @@ impl SigningBlock {
         Ok(SigningBlock { offset, pairs })
     }
 
+    /// Encodes a block with these pairs, padded as APK signers pad for verity: when `page_align`
+    /// is set, a zero-filled pair with ID [`VERITY_PADDING_ID`] is appended so the whole block
+    /// (size fields and magic included) is a multiple of 4096 bytes, as the platform requires
+    /// of blocks whose signatures use verity.
+    ///
+    /// ```
+    /// use smartpos_core::apk::block::SigningBlock;
+    /// let b = SigningBlock::encode_padded(&[(1, vec![7; 100])], true);
+    /// assert_eq!(b.len() % 4096, 0);
+    /// assert_eq!(SigningBlock::encode_padded(&[(1, vec![7; 100])], false).len(), 8 + 12 + 100 + 24);
+    /// ```
+    pub fn encode_padded(pairs: &[(u32, Vec<u8>)], page_align: bool) -> Vec<u8> {
+        let plain = Self::encode(pairs);
+        if !page_align || plain.len().is_multiple_of(4096) {
+            return plain;
+        }
+        // A pair costs 12 bytes of header (length and ID) before its value.
+        let mut pad = 4096 - plain.len() % 4096;
+        if pad < 12 {
+            pad += 4096;
+        }
+        let mut with_pad = pairs.to_vec();
+        with_pad.push((VERITY_PADDING_ID, vec![0; pad - 12]));
+        Self::encode(&with_pad)
+    }
+
     /// Encodes a block with these pairs (for adding the market signature).
     pub fn encode(pairs: &[(u32, Vec<u8>)]) -> Vec<u8> {
         let body: usize = pairs.iter().map(|(_, v)| 12 + v.len()).sum();

@@ -150,6 +150,17 @@ pub enum MarketError {
     /// Withdrawn.
     #[error("revoked: {0}")]
     Revoked(String),
+    /// A claim of a version this verifier does not know (only `"v": 1` is defined).
+    #[error("the market claim has version {0}; this terminal knows version 1 only: update it")]
+    UnsupportedVersion(u32),
+    /// A revocation list older than one the terminal has already seen (a replay).
+    #[error("revocation list {offered} is older than list {known} this terminal has already seen: refused")]
+    StaleRevocations {
+        /// The serial offered.
+        offered: u64,
+        /// The highest serial seen.
+        known: u64,
+    },
     /// Bad input (keys, files, JSON).
     #[error("{0}")]
     Input(String),
@@ -327,6 +338,9 @@ impl TrustStore {
             return Err(MarketError::Revoked(format!("market key {}", key.key_id)));
         }
         let claim: Claim = open_doc(&public_key(&key.public_key)?, CLAIM_TAG, &block.claim)?;
+        if claim.v != 1 {
+            return Err(MarketError::UnsupportedVersion(claim.v));
+        }
         if claim.key_id != key.key_id {
             return Err(MarketError::BadSignature(
                 "claim names another market key".into(),
@@ -342,6 +356,16 @@ impl TrustStore {
         }
         if claim.signing_block_sha256 != block_sha {
             return Err(MarketError::Tampered("the APK Signing Block".into()));
+        }
+        // The verity padding is outside the digests; it is zeros by definition, so any other
+        // byte there is a change too.
+        if sig_block
+            .get(super::block::VERITY_PADDING_ID)
+            .is_some_and(|pad| pad.iter().any(|b| *b != 0))
+        {
+            return Err(MarketError::Tampered(
+                "the signing block's verity padding is not zero".into(),
+            ));
         }
         if claim.signer_cert_sha256 != android.signer_cert_sha256 {
             return Err(MarketError::Tampered(
@@ -398,6 +422,102 @@ impl TrustStore {
     }
 }
 
+/// The terminal's revocation state: the newest root-signed revocation list it has seen, kept
+/// in `DIR/revocations.json` and authenticated (HMAC-SHA256) under a device key in
+/// `DIR/trust-state.key` (mode 0600), like the journal. An older list offered later is refused
+/// ([`MarketError::StaleRevocations`]); the launcher, the installer and `market verify
+/// --trust-state DIR` all read the same state.
+pub struct TrustState {
+    file: std::path::PathBuf,
+    key: crate::journal::secrets::DeviceKey,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    v: u32,
+    list: Signed,
+    mac: String,
+}
+
+impl TrustState {
+    /// Opens (creating when missing) the state in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, MarketError> {
+        use crate::journal::secrets::DeviceKey;
+        let io = |e: &dyn std::fmt::Display| {
+            MarketError::Input(format!("trust state {}: {e}", dir.display()))
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
+        let key_path = dir.join("trust-state.key");
+        let key = match DeviceKey::load(&key_path).map_err(|e| io(&e))? {
+            Some(k) => k,
+            None => {
+                let (_, bytes) = DeviceKey::generate().map_err(|e| io(&e))?;
+                DeviceKey::persist(&key_path, &bytes[..]).map_err(|e| io(&e))?
+            }
+        };
+        Ok(TrustState {
+            file: dir.join("revocations.json"),
+            key,
+        })
+    }
+
+    fn mac(&self, list: &Signed) -> String {
+        hex::encode(self.key.mac(&[
+            b"smartpos-trust-state-v1",
+            list.json.as_bytes(),
+            list.sig.as_bytes(),
+        ]))
+    }
+
+    /// The newest list seen (an empty one, serial 0, before any).
+    pub fn load(&self, root: &VerifyingKey) -> Result<Revocations, MarketError> {
+        let text = match std::fs::read(&self.file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Revocations::default()),
+            Err(e) => return Err(MarketError::Input(format!("{}: {e}", self.file.display()))),
+        };
+        let bad =
+            || MarketError::Input(format!("{} is corrupt or was edited", self.file.display()));
+        let f: StateFile = serde_json::from_slice(&text).map_err(|_| bad())?;
+        if f.v != 1 || f.mac != self.mac(&f.list) {
+            return Err(bad());
+        }
+        open_revocations(root, &f.list)
+    }
+
+    /// Adopts `doc` if it is at least as new as what was seen (the same list again is fine);
+    /// returns the list now in force.
+    pub fn adopt(&self, root: &VerifyingKey, doc: &Signed) -> Result<Revocations, MarketError> {
+        let known = self.load(root)?;
+        let offered = open_revocations(root, doc)?;
+        if offered.serial < known.serial {
+            return Err(MarketError::StaleRevocations {
+                offered: offered.serial,
+                known: known.serial,
+            });
+        }
+        if offered.serial == known.serial && known.serial != 0 {
+            if offered != known {
+                return Err(MarketError::Input(format!(
+                    "two different revocation lists carry serial {}",
+                    offered.serial
+                )));
+            }
+            return Ok(known);
+        }
+        let f = StateFile {
+            v: 1,
+            mac: self.mac(doc),
+            list: doc.clone(),
+        };
+        let bytes = serde_json::to_vec(&f).expect("serializable");
+        crate::journal::files::replace_durably(&self.file, &bytes)
+            .map_err(|e| MarketError::Input(format!("{}: {e}", self.file.display())))?;
+        Ok(offered)
+    }
+}
+
 /// What `sign` needs.
 pub struct MarketSigner<'a> {
     /// The market key.
@@ -450,13 +570,21 @@ pub fn sign_in_place(
         key: signer.key_cert.clone(),
     };
     let value = serde_json::to_vec(&block).expect("serializable");
+    // The rebuilt block keeps what the platform checks of the old one: the other pairs in
+    // their order, and, when the signer padded it for verity, a size that is a multiple of
+    // 4096 (the padding pair goes last, as signers put it).
+    let page_align = old
+        .pairs
+        .iter()
+        .any(|(id, _)| *id == super::block::VERITY_PADDING_ID)
+        || (!old.pairs.is_empty() && SigningBlock::encode(&old.pairs).len().is_multiple_of(4096));
     let mut pairs: Vec<(u32, Vec<u8>)> = old
         .pairs
         .into_iter()
         .filter(|(id, _)| *id != MARKET_ID && *id != super::block::VERITY_PADDING_ID)
         .collect();
     pairs.push((MARKET_ID, value));
-    let new_block = SigningBlock::encode(&pairs);
+    let new_block = SigningBlock::encode_padded(&pairs, page_align);
     let tmp = path.with_extension("market-signing.tmp");
     let result = (|| -> Result<(), MarketError> {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(ApkError::Io)?);

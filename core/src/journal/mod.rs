@@ -21,7 +21,7 @@ mod lock;
 mod rebuild;
 mod recover;
 mod seal;
-mod secrets;
+pub(crate) mod secrets;
 
 use crate::payment::PaymentResult;
 pub use rebuild::Rebuilt;
