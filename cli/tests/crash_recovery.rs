@@ -287,6 +287,15 @@ fn run_owned(url: &str, ca_pem: &str, dir: &Path, crash: Option<&str>, args: &[&
 /// Every journal entry against the host ledger: effective on one side exactly when effective on
 /// the other, voids agreeing, nothing left half-done.
 fn check_ledgers(case: &str, host: &RunningHost, dir: &Path) -> usize {
+    // The host's own books: card accounts agree with its ledger.
+    if let Err(e) = host
+        .acquirer
+        .lock()
+        .unwrap()
+        .check_accounts(&smartpos_cli::acquirer::cards::standard_cards())
+    {
+        panic!("{case}: {e}");
+    }
     let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
     let journal = Journal::open(&dir.join("journal.db")).unwrap();
     let entries = journal.entries().unwrap();

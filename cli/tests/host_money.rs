@@ -24,7 +24,6 @@ struct Rig {
     pad: SimPinPad,
     /// The 0400 the last transaction armed.
     armed: Option<Vec<u8>>,
-    initial: Vec<(String, u64)>,
 }
 
 /// How a request leaves the terminal: as built, or rewritten (fields changed, MAC redone).
@@ -34,12 +33,6 @@ impl Rig {
     fn new() -> Rig {
         let card = &cards::standard_cards()[0];
         let acq = Acquirer::new(AcquirerProfile::cup_default());
-        let initial = acq
-            .state()
-            .cards
-            .iter()
-            .map(|c| (c.pan.clone(), c.balance))
-            .collect();
         let mut rig = Rig {
             engine: Engine::new(EngineConfig::demo(), 1, 1),
             acq,
@@ -52,7 +45,6 @@ impl Rig {
                 (0..32).map(|_| PinScript::Pin(card.pin.clone())),
             ),
             armed: None,
-            initial,
         };
         let first = rig.engine.start_sign_in(now()).unwrap();
         assert!(matches!(
@@ -156,20 +148,8 @@ impl Rig {
     /// Card balance, ledger and settlement file agree.
     fn check(&self, when: &str) {
         let st = self.acq.state();
-        for (card, (pan, initial)) in st.cards.iter().zip(&self.initial) {
-            let mut expect = *initial as i128;
-            for e in st.ledger.iter().filter(|e| &e.card == pan) {
-                if e.charged() {
-                    expect -= e.amount_minor as i128;
-                }
-                if e.kind == "refund" && e.in_force() {
-                    expect += e.amount_minor as i128;
-                }
-            }
-            assert_eq!(
-                card.balance as i128, expect,
-                "{when}: card {pan} disagrees with the ledger"
-            );
+        if let Err(e) = self.acq.check_accounts(&cards::standard_cards()) {
+            panic!("{when}: {e}");
         }
         let lines = st.settlement_lines(Some(TID));
         let batch = lines.iter().map(|l| l.batch).max().unwrap_or(1);

@@ -194,6 +194,38 @@ impl Acquirer {
         }
     }
 
+    /// Checks that every card account is what the ledger says happened to it, starting from
+    /// `initial`: balance = initial − charged sales and completions in force + refunds in force;
+    /// held = pre-authorizations in force and still open. The settlement file and the batch
+    /// totals are computed from the same ledger. Returns the first disagreement.
+    pub fn check_accounts(&self, initial: &[TestCard]) -> Result<(), String> {
+        for card in &self.state.cards {
+            let Some(start) = initial.iter().find(|c| c.pan == card.pan) else {
+                continue;
+            };
+            let mine = || self.state.ledger.iter().filter(|e| e.card == card.pan);
+            let charged: u64 = mine().filter(|e| e.charged()).map(|e| e.amount_minor).sum();
+            let refunded: u64 = mine()
+                .filter(|e| e.kind == "refund" && e.in_force())
+                .map(|e| e.amount_minor)
+                .sum();
+            let held: u64 = mine()
+                .filter(|e| e.kind == "preauth" && e.in_force() && !e.voided)
+                .map(|e| e.amount_minor)
+                .sum();
+            let balance = start.balance + refunded - charged;
+            if card.balance != balance || card.held != held {
+                return Err(format!(
+                    "card {}: balance {} held {}, but the ledger says balance {balance} held {held}",
+                    smartpos_core::card::mask_pan(&card.pan),
+                    card.balance,
+                    card.held
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The durable state (ledger, balances, terminals).
     pub fn state(&self) -> &HostState {
         &self.state
