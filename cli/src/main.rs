@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[command(
     name = "smartpos",
     version,
-    about = "smartpos acquiring SDK: demo, host simulator"
+    about = "smartpos: the acquiring SDK's command line: demo, simulated terminal, host simulator, app market and APK verification, HAL conformance, reconciliation, ISO 8583 tools, benchmarks"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -248,10 +248,25 @@ enum MarketCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Sign an approved APK in place: grants, package and version code from its manifest.
+    /// Sign an approved APK: grants, package and version code from its manifest. Writes the
+    /// signed APK to `--out` (never over an existing file without `--force`), or rewrites the
+    /// input with `--in-place`; one of the two is required.
     Sign {
-        /// The APK (rewritten in place).
+        /// The APK.
         file: PathBuf,
+        /// Where to write the signed APK.
+        #[arg(
+            long,
+            conflicts_with = "in_place",
+            required_unless_present = "in_place"
+        )]
+        out: Option<PathBuf>,
+        /// Rewrite the input APK itself.
+        #[arg(long)]
+        in_place: bool,
+        /// Replace an existing `--out` file.
+        #[arg(long)]
+        force: bool,
         /// Key directory.
         #[arg(long)]
         keys: PathBuf,
@@ -312,9 +327,12 @@ enum MarketCommand {
         /// Withdraw a market key by name (repeatable).
         #[arg(long)]
         market_key: Vec<String>,
-        /// Output file.
+        /// Output file (never replaced without `--force`).
         #[arg(long)]
         out: PathBuf,
+        /// Replace an existing output file.
+        #[arg(long)]
+        force: bool,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -327,14 +345,18 @@ enum ApkCommand {
     Verify {
         /// The APK.
         file: PathBuf,
-        /// Verify as a terminal at this SDK level.
-        #[arg(long, default_value_t = 28)]
-        sdk: u32,
+        /// Verify as a terminal at this SDK level (repeatable); default: every level the bank's
+        /// fleet runs, 24 (Android 7), 28 (9) and 33 (13). Accepted only when accepted at all.
+        #[arg(long)]
+        sdk: Vec<u32>,
         /// JSON output.
         #[arg(long)]
         json: bool,
     },
 }
+
+/// The Android API levels the bank's terminal fleet runs (Android 7, 9 and 13).
+const FLEET_SDK_LEVELS: [u32; 3] = [24, 28, 33];
 
 #[derive(Subcommand)]
 enum TerminalCommand {
@@ -601,30 +623,66 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
         }
         Command::Market(cmd) => market(cmd),
         Command::Apk(ApkCommand::Verify { file, sdk, json }) => {
-            let verdict = smartpos_core::apk::Apk::open(&file).and_then(|mut a| a.verify(sdk));
-            match (&verdict, json) {
-                (Ok(v), true) => {
-                    println!("{}", serde_json::json!({"accepted": true, "verdict": v}))
-                }
-                (Err(e), true) => println!(
-                    "{}",
-                    serde_json::json!({"accepted": false, "sdk": sdk, "reason": e.to_string()})
-                ),
-                (Ok(v), false) => {
-                    println!(
-                        "accepted at SDK {sdk}: scheme {:?} (found {:?})",
-                        v.scheme, v.schemes_found
-                    );
-                    for c in &v.signer_cert_sha256 {
-                        println!("  signer certificate SHA-256 {c}");
-                    }
-                    if !v.lineage_sha256.is_empty() {
-                        println!("  rotation lineage: {}", v.lineage_sha256.join(" -> "));
-                    }
-                }
-                (Err(e), false) => println!("refused at SDK {sdk}: {e}"),
+            let levels = if sdk.is_empty() {
+                FLEET_SDK_LEVELS.to_vec()
+            } else {
+                sdk
+            };
+            let mut verdicts = Vec::new();
+            for level in &levels {
+                let v = smartpos_core::apk::Apk::open(&file).and_then(|mut a| a.verify(*level));
+                verdicts.push((*level, v));
             }
-            Ok(if verdict.is_ok() {
+            let refused = verdicts.iter().find(|(_, v)| v.is_err());
+            let accepted = refused.is_none();
+            let shown: Vec<String> = levels.iter().map(u32::to_string).collect();
+            if json {
+                let per_level: Vec<serde_json::Value> = verdicts
+                    .iter()
+                    .map(|(l, v)| match v {
+                        Ok(v) => serde_json::json!({"sdk": l, "accepted": true, "verdict": v}),
+                        Err(e) => serde_json::json!({"sdk": l, "accepted": false, "reason": e.to_string()}),
+                    })
+                    .collect();
+                let mut out = serde_json::json!({"accepted": accepted, "levels": per_level});
+                match refused {
+                    Some((l, Err(e))) => {
+                        out["sdk"] = (*l).into();
+                        out["reason"] = e.to_string().into();
+                    }
+                    _ => {
+                        if let Some((_, Ok(v))) = verdicts.last() {
+                            out["verdict"] = serde_json::to_value(v)?;
+                        }
+                    }
+                }
+                println!("{out}");
+            } else {
+                match refused {
+                    Some((l, Err(e))) => println!(
+                        "refused at SDK {l}: {e} (checked at SDK {})",
+                        shown.join(", ")
+                    ),
+                    _ => {
+                        if let Some((_, Ok(v))) = verdicts.last() {
+                            println!(
+                                "accepted at SDK {}: scheme {:?} at SDK {} (found {:?})",
+                                shown.join(", "),
+                                v.scheme,
+                                levels.last().unwrap_or(&0),
+                                v.schemes_found
+                            );
+                            for c in &v.signer_cert_sha256 {
+                                println!("  signer certificate SHA-256 {c}");
+                            }
+                            if !v.lineage_sha256.is_empty() {
+                                println!("  rotation lineage: {}", v.lineage_sha256.join(" -> "));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(if accepted {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -1499,6 +1557,9 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
         }
         MarketCommand::Sign {
             file,
+            out,
+            in_place: _,
+            force,
             keys,
             payments,
             devices,
@@ -1509,7 +1570,7 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
                 payments: m::parse_payments(&payments)?,
                 devices: m::parse_devices(&devices)?,
             };
-            let claim = m::sign(&file, &keys, grants, sdk, now)?;
+            let claim = m::sign(&file, out.as_deref(), force, &keys, grants, sdk, now)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&claim)?);
             } else {
@@ -1517,7 +1578,7 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
                     "signed {} version {} ({})",
                     claim["package"].as_str().unwrap_or(""),
                     claim["version_code"],
-                    file.display()
+                    out.as_deref().unwrap_or(&file).display()
                 );
             }
         }
@@ -1563,8 +1624,11 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
                     serde_json::json!({"accepted": false, "reason": e.to_string()})
                 ),
                 (Ok(app), false) => println!(
-                    "accepted: {} version {} (market key {}); grants: {:?}",
-                    app.package, app.version_code, app.key_id, app.grants
+                    "accepted: {} version {} (market key {}); grants: {}",
+                    app.package,
+                    app.version_code,
+                    app.key_id,
+                    m::grants_text(&app.grants)
                 ),
                 (Err(e), false) => println!("{}", m::refusal(e)),
             }
@@ -1580,9 +1644,10 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
             app,
             market_key,
             out,
+            force,
             json,
         } => {
-            m::revoke(&keys, serial, &app, &market_key, &out)?;
+            m::revoke(&keys, serial, &app, &market_key, &out, force)?;
             if json {
                 println!(
                     "{}",

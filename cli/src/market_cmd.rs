@@ -19,16 +19,6 @@ fn read_hex(path: &Path) -> Res<String> {
         .to_string())
 }
 
-fn write_secret(path: &Path, hex_key: &str) -> Res<()> {
-    std::fs::write(path, format!("{hex_key}\n"))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
-}
-
 fn random_key() -> Res<ed25519_dalek::SigningKey> {
     let mut seed = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed)
@@ -38,33 +28,92 @@ fn random_key() -> Res<ed25519_dalek::SigningKey> {
     Ok(k)
 }
 
-/// Creates the root (unless `dir` has one) and a new market key certified by it.
+/// Creates the root (unless `dir` has one) and a new market key certified by it. Nothing is
+/// ever overwritten: every market key stays as `market-<key_id>.key` / `.pub` /
+/// `-cert.json` (a key id already in `dir` is refused), and `market.key`, `market.pub` and
+/// `market-cert.json` are copies of the newest one, the key `sign` uses.
 pub fn keygen(dir: &Path, key_id: &str, now: i64) -> Res<String> {
+    use smartpos_core::journal::files::create_private_once;
+    if key_id.is_empty()
+        || !key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(format!("key id {key_id:?}: use letters, digits, - _ .").into());
+    }
     std::fs::create_dir_all(dir)?;
+    let named = |ext: &str| dir.join(format!("market-{key_id}.{ext}"));
+    let cert_path = dir.join(format!("market-{key_id}-cert.json"));
+    if named("key").exists() || cert_path.exists() {
+        return Err(format!(
+            "market key {key_id} already exists in {}: choose another --key-id (keys are never overwritten)",
+            dir.display()
+        )
+        .into());
+    }
     let root_path = dir.join("root.key");
     let root = if root_path.exists() {
         secret_key(&read_hex(&root_path)?)?
     } else {
         let k = random_key()?;
-        write_secret(&root_path, &hex::encode(k.to_bytes()))?;
-        std::fs::write(
-            dir.join("root.pub"),
-            hex::encode(k.verifying_key().as_bytes()) + "\n",
+        create_private_once(
+            &root_path,
+            format!("{}\n", hex::encode(k.to_bytes())).as_bytes(),
+        )?;
+        create_private_once(
+            &dir.join("root.pub"),
+            format!("{}\n", hex::encode(k.verifying_key().as_bytes())).as_bytes(),
         )?;
         k
     };
     let market = random_key()?;
-    write_secret(&dir.join("market.key"), &hex::encode(market.to_bytes()))?;
-    std::fs::write(
-        dir.join("market.pub"),
-        hex::encode(market.verifying_key().as_bytes()) + "\n",
-    )?;
-    let cert = certify_market_key(&root, key_id, &market.verifying_key(), now);
-    std::fs::write(
-        dir.join("market-cert.json"),
-        serde_json::to_string_pretty(&cert)?,
-    )?;
+    let secret = format!("{}\n", hex::encode(market.to_bytes()));
+    let public = format!("{}\n", hex::encode(market.verifying_key().as_bytes()));
+    let cert = serde_json::to_string_pretty(&certify_market_key(
+        &root,
+        key_id,
+        &market.verifying_key(),
+        now,
+    ))?;
+    if !create_private_once(&named("key"), secret.as_bytes())? {
+        return Err(format!("market key {key_id} already exists").into());
+    }
+    create_private_once(&named("pub"), public.as_bytes())?;
+    create_private_once(&cert_path, cert.as_bytes())?;
+    // The current signing key: copies of the newest (the named files keep every key).
+    use smartpos_core::journal::files::replace_durably;
+    replace_durably(&dir.join("market.key"), secret.as_bytes())?;
+    replace_durably(&dir.join("market.pub"), public.as_bytes())?;
+    replace_durably(&dir.join("market-cert.json"), cert.as_bytes())?;
     Ok(hex::encode(root.verifying_key().as_bytes()))
+}
+
+/// Grants for people: `payments sale, refund; devices printer`.
+pub fn grants_text(g: &Grants) -> String {
+    let payments: Vec<&str> = g.payments.iter().map(|p| p.name()).collect();
+    let devices: Vec<String> = g
+        .devices
+        .iter()
+        .map(|d| {
+            serde_json::to_value(d)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default()
+        })
+        .collect();
+    format!(
+        "payments {}; devices {}",
+        if payments.is_empty() {
+            "none".to_string()
+        } else {
+            payments.join(", ")
+        },
+        if devices.is_empty() {
+            "none".to_string()
+        } else {
+            devices.join(", ")
+        }
+    )
 }
 
 /// Parses `sale,refund,...`.
@@ -103,8 +152,17 @@ pub fn progress_printer(label: &'static str) -> impl FnMut(u64, u64) {
     }
 }
 
-/// Signs `apk` in place with the market key in `dir`.
-pub fn sign(apk: &Path, dir: &Path, grants: Grants, sdk: u32, now: i64) -> Res<serde_json::Value> {
+/// Signs `apk` with the market key in `dir`: into `out` (which must not exist unless `force`),
+/// or in place when `out` is `None`.
+pub fn sign(
+    apk: &Path,
+    out: Option<&Path>,
+    force: bool,
+    dir: &Path,
+    grants: Grants,
+    sdk: u32,
+    now: i64,
+) -> Res<serde_json::Value> {
     let key = secret_key(&read_hex(&dir.join("market.key"))?)?;
     let cert: Signed =
         serde_json::from_str(&std::fs::read_to_string(dir.join("market-cert.json"))?)?;
@@ -115,7 +173,35 @@ pub fn sign(apk: &Path, dir: &Path, grants: Grants, sdk: u32, now: i64) -> Res<s
         now,
         sdk,
     };
-    let (claim, _) = sign_in_place(apk, &signer, &mut progress_printer("hashing"))?;
+    let target = match out {
+        Some(o) => {
+            if o.exists() && !force {
+                return Err(format!(
+                    "{} exists: refusing to overwrite it (--force to replace it)",
+                    o.display()
+                )
+                .into());
+            }
+            // Signed as a copy beside its destination, renamed over it only once complete.
+            let tmp = o.with_extension("market-copy.tmp");
+            std::fs::copy(apk, &tmp)?;
+            tmp
+        }
+        None => apk.to_path_buf(),
+    };
+    let signed = sign_in_place(&target, &signer, &mut progress_printer("hashing"));
+    let claim = match (signed, out) {
+        (Ok((claim, _)), Some(o)) => {
+            std::fs::rename(&target, o)?;
+            claim
+        }
+        (Ok((claim, _)), None) => claim,
+        (Err(e), Some(_)) => {
+            let _ = std::fs::remove_file(&target);
+            return Err(e.into());
+        }
+        (Err(e), None) => return Err(e.into()),
+    };
     Ok(serde_json::to_value(claim)?)
 }
 
@@ -163,7 +249,21 @@ pub fn trust(
 }
 
 /// Writes a revocation list signed by the root in `dir`.
-pub fn revoke(dir: &Path, serial: u64, apps: &[String], keys: &[String], out: &Path) -> Res<()> {
+pub fn revoke(
+    dir: &Path,
+    serial: u64,
+    apps: &[String],
+    keys: &[String],
+    out: &Path,
+    force: bool,
+) -> Res<()> {
+    if out.exists() && !force {
+        return Err(format!(
+            "{} exists: refusing to overwrite it (--force to replace it)",
+            out.display()
+        )
+        .into());
+    }
     let root = secret_key(&read_hex(&dir.join("root.key"))?)?;
     let apps = apps
         .iter()
@@ -180,9 +280,9 @@ pub fn revoke(dir: &Path, serial: u64, apps: &[String], keys: &[String], out: &P
         apps,
         market_keys: keys.to_vec(),
     };
-    std::fs::write(
+    smartpos_core::journal::files::replace_durably(
         out,
-        serde_json::to_string_pretty(&sign_revocations(&root, &list))?,
+        serde_json::to_string_pretty(&sign_revocations(&root, &list))?.as_bytes(),
     )?;
     Ok(())
 }

@@ -33,6 +33,7 @@ fn keygen_sign_verify_revoke() {
         "market",
         "sign",
         s,
+        "--in-place",
         "--keys",
         k,
         "--payments",
@@ -102,6 +103,18 @@ fn keygen_sign_verify_revoke() {
     );
 
     // Android's verdict alone, and a refusal with its reason
+    // By default at every level the fleet runs, and it says which.
+    let (ok, v, out) = run(&["apk", "verify", s, "--json"]);
+    assert!(ok, "{out}");
+    let levels: Vec<u64> = v["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["sdk"].as_u64().unwrap())
+        .collect();
+    assert_eq!(levels, vec![24, 28, 33]);
+    let (ok, _, out) = run(&["apk", "verify", s]);
+    assert!(ok && out.contains("accepted at SDK 24, 28, 33"), "{out}");
     let (ok, v, _) = run(&["apk", "verify", s, "--sdk", "28", "--json"]);
     assert!(ok && v["verdict"]["scheme"] == "v3", "{v}");
     let dsa = format!("{CORPUS}/v2-only-with-dsa-sha256-1024.apk");
@@ -130,6 +143,7 @@ fn an_older_revocation_list_is_refused_once_a_newer_one_was_seen() {
         "market",
         "sign",
         s,
+        "--in-place",
         "--keys",
         k,
         "--payments",
@@ -229,4 +243,85 @@ fn an_older_revocation_list_is_refused_once_a_newer_one_was_seen() {
             .contains("corrupt or was edited"),
         "{v}"
     );
+}
+
+#[test]
+fn keys_and_apks_are_never_overwritten_without_force() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    let k = keys.to_str().unwrap();
+    let (ok, _, out) = run(&["market", "keygen", "--keys", k, "--key-id", "m-2026"]);
+    assert!(ok, "{out}");
+    let first = std::fs::read(keys.join("market-m-2026.key")).unwrap();
+    let root = std::fs::read(keys.join("root.key")).unwrap();
+    // The same key id again: refused, nothing changed.
+    let (ok, _, out) = run(&["market", "keygen", "--keys", k, "--key-id", "m-2026"]);
+    assert!(!ok && out.contains("already exists"), "{out}");
+    assert_eq!(
+        std::fs::read(keys.join("market-m-2026.key")).unwrap(),
+        first
+    );
+    // Rotation: a new key id; the old key and the root stay.
+    let (ok, _, out) = run(&["market", "keygen", "--keys", k, "--key-id", "m-2027"]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read(keys.join("market-m-2026.key")).unwrap(),
+        first
+    );
+    assert_eq!(std::fs::read(keys.join("root.key")).unwrap(), root);
+    assert_eq!(
+        std::fs::read(keys.join("market.key")).unwrap(),
+        std::fs::read(keys.join("market-m-2027.key")).unwrap(),
+        "the newest key signs"
+    );
+
+    // sign needs --out or --in-place; --out never replaces a file without --force.
+    let apk = tmp.path().join("app.apk");
+    std::fs::copy(format!("{CORPUS}/golden-aligned-v2v3-out.apk"), &apk).unwrap();
+    let original = std::fs::read(&apk).unwrap();
+    let s = apk.to_str().unwrap();
+    let (ok, _, out) = run(&["market", "sign", s, "--keys", k]);
+    assert!(!ok, "neither --out nor --in-place: {out}");
+    let signed = tmp.path().join("signed.apk");
+    std::fs::write(&signed, b"someone else's file").unwrap();
+    let o = signed.to_str().unwrap();
+    let (ok, _, out) = run(&["market", "sign", s, "--out", o, "--keys", k]);
+    assert!(!ok && out.contains("refusing to overwrite"), "{out}");
+    assert_eq!(std::fs::read(&signed).unwrap(), b"someone else's file");
+    let (ok, _, out) = run(&[
+        "market",
+        "sign",
+        s,
+        "--out",
+        o,
+        "--force",
+        "--keys",
+        k,
+        "--payments",
+        "sale",
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(
+        std::fs::read(&apk).unwrap(),
+        original,
+        "the input is untouched"
+    );
+    let root_pub = keys.join("root.pub");
+    let (ok, _, out) = run(&["market", "verify", o, "--root", root_pub.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("grants: payments sale; devices none"),
+        "{out}"
+    );
+
+    // A revocation list is not overwritten either.
+    let rev = tmp.path().join("rev.json");
+    let r = rev.to_str().unwrap();
+    let (ok, _, out) = run(&["market", "revoke", "--keys", k, "--serial", "1", "--out", r]);
+    assert!(ok, "{out}");
+    let (ok, _, out) = run(&["market", "revoke", "--keys", k, "--serial", "2", "--out", r]);
+    assert!(!ok && out.contains("refusing to overwrite"), "{out}");
+    let (ok, _, out) = run(&[
+        "market", "revoke", "--keys", k, "--serial", "2", "--out", r, "--force",
+    ]);
+    assert!(ok, "{out}");
 }
