@@ -1006,10 +1006,7 @@ async fn terminal(
             from_host: true,
             settlement: Some(settlement),
         } => {
-            let text = std::fs::read_to_string(&settlement)
-                .map_err(|e| format!("cannot read {}: {e}", settlement.display()))?;
-            let lines: Vec<smartpos_core::reconcile::SettlementLine> = serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not a settlement file: {e}", settlement.display()))?;
+            let lines = read_settlement(&settlement)?;
             let tid = smartpos_core::engine::EngineConfig::demo()
                 .identity
                 .terminal_id;
@@ -1375,10 +1372,7 @@ async fn terminal(
             }
         }
         TerminalCommand::Reconcile { settlement, json } => {
-            let text = std::fs::read_to_string(&settlement)
-                .map_err(|e| format!("cannot read {}: {e}", settlement.display()))?;
-            let lines: Vec<smartpos_core::reconcile::SettlementLine> = serde_json::from_str(&text)
-                .map_err(|e| format!("{} is not a settlement file: {e}", settlement.display()))?;
+            let lines = read_settlement(&settlement)?;
             let tid = smartpos_core::engine::EngineConfig::demo()
                 .identity
                 .terminal_id;
@@ -1662,6 +1656,16 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
 }
 
 /// Reads and validates an acquirer profile file, naming the file in errors.
+/// An acquirer settlement file (`smartpos settlement-file`).
+fn read_settlement(
+    path: &std::path::Path,
+) -> Result<Vec<smartpos_core::reconcile::SettlementLine>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a settlement file: {e}", path.display()))
+}
+
 fn read_profile(path: &std::path::Path) -> Result<AcquirerProfile, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read profile {}: {e}", path.display()))?;

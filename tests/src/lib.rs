@@ -121,3 +121,65 @@ pub fn sale(order: &str) -> PaymentRequest {
         Money::from_minor(1234, Currency::CNY).unwrap(),
     )
 }
+
+/// Debian's apksig (the library inside `apksigner`) as the reference verifier: the harness
+/// `tests/apk/ApksigVerdicts.java`, compiled once per test, run over a directory of APKs.
+pub mod apksig {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::process::Command;
+
+    /// Where Debian's `apksigner` package puts the library.
+    pub const JAR: &str = "/usr/share/java/apksig.jar";
+
+    /// Compiles the harness into a temporary directory (fails with a clear message when the
+    /// JDK or apksig is missing: `scripts/test.sh` installs both).
+    pub fn compile() -> tempfile::TempDir {
+        assert!(
+            Path::new(JAR).exists(),
+            "{JAR} missing: install Debian apksigner (scripts/test.sh does)"
+        );
+        let classes = tempfile::tempdir().unwrap();
+        let javac = Command::new("javac")
+            .arg("-cp")
+            .arg(JAR)
+            .arg("-d")
+            .arg(classes.path())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/apk/ApksigVerdicts.java"
+            ))
+            .status()
+            .expect("javac missing: install a JDK 17");
+        assert!(javac.success());
+        classes
+    }
+
+    /// apksig's verdict for every APK in `dir` at `level` (an SDK level, or `own`: from each
+    /// APK's own minimum SDK, as `apksigner verify` does): file -> (accepted, first error).
+    pub fn verdicts(dir: &Path, level: &str, classes: &Path) -> BTreeMap<String, (bool, String)> {
+        let out = Command::new("java")
+            .arg("-cp")
+            .arg(format!("{JAR}:{}", classes.display()))
+            .arg("ApksigVerdicts")
+            .arg(dir)
+            .arg(level)
+            .output()
+            .expect("java missing: install a JDK 17");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut f = l.splitn(3, '\t');
+                let name = f.next().unwrap().to_string();
+                let ok = f.next() == Some("accepted");
+                (name, (ok, f.next().unwrap_or("").to_string()))
+            })
+            .collect()
+    }
+}

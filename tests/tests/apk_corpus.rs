@@ -7,64 +7,23 @@
 use smartpos_core::apk::Apk;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/apksig-corpus");
 const DOC: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../sdk-docs/src/bank/apk-corpus.md"
 );
-const APKSIG_JAR: &str = "/usr/share/java/apksig.jar";
 const LEVELS: [u32; 3] = [24, 28, 33];
 const BEGIN: &str = "<!-- disagreements:begin -->";
 const END: &str = "<!-- disagreements:end -->";
 
-/// apksig's verdicts: file -> (accepted, first error).
 fn apksig(sdk: u32, classes: &Path) -> BTreeMap<String, (bool, String)> {
-    let out = Command::new("java")
-        .arg("-cp")
-        .arg(format!("{APKSIG_JAR}:{}", classes.display()))
-        .arg("ApksigVerdicts")
-        .arg(CORPUS)
-        .arg(sdk.to_string())
-        .output()
-        .expect("java missing: install a JDK 17");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut f = l.splitn(3, '\t');
-            let name = f.next().unwrap().to_string();
-            let ok = f.next() == Some("accepted");
-            (name, (ok, f.next().unwrap_or("").to_string()))
-        })
-        .collect()
+    smartpos_tests::apksig::verdicts(Path::new(CORPUS), &sdk.to_string(), classes)
 }
 
 #[test]
 fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
-    assert!(
-        Path::new(APKSIG_JAR).exists(),
-        "{APKSIG_JAR} missing: install Debian apksigner (scripts/test.sh does)"
-    );
-    let classes = tempfile::tempdir().unwrap();
-    let javac = Command::new("javac")
-        .arg("-cp")
-        .arg(APKSIG_JAR)
-        .arg("-d")
-        .arg(classes.path())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/apk/ApksigVerdicts.java"
-        ))
-        .status()
-        .expect("javac missing: install a JDK 17");
-    assert!(javac.success());
+    let classes = smartpos_tests::apksig::compile();
 
     let mut stricter = Vec::new();
     let mut peer_cannot = Vec::new();

@@ -378,57 +378,10 @@ fn the_apk_bench_builds_signs_and_measures_with_every_peer() {
     assert!(r.small_cpu_ms >= 0.0 && r.peak_rss_kib > 0);
 }
 
-/// apksig's verdicts, as `apksigner verify` gives them by default (from each APK's own minimum
-/// SDK), for every APK in `dir`: file -> (accepted, first error).
-fn apksig_own_level(
-    dir: &Path,
-    classes: &Path,
-) -> std::collections::BTreeMap<String, (bool, String)> {
-    let out = std::process::Command::new("java")
-        .arg("-cp")
-        .arg(format!("/usr/share/java/apksig.jar:{}", classes.display()))
-        .arg("ApksigVerdicts")
-        .arg(dir)
-        .arg("own")
-        .output()
-        .expect("java missing: install a JDK 17");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut f = l.splitn(3, '\t');
-            let name = f.next().unwrap().to_string();
-            let ok = f.next() == Some("accepted");
-            (name, (ok, f.next().unwrap_or("").to_string()))
-        })
-        .collect()
-}
-
 #[test]
 fn every_corpus_apk_apksigner_accepts_still_passes_after_market_signing() {
-    assert!(
-        Path::new("/usr/share/java/apksig.jar").exists(),
-        "/usr/share/java/apksig.jar missing: install Debian apksigner (scripts/test.sh does)"
-    );
-    let classes = tempfile::tempdir().unwrap();
-    let javac = std::process::Command::new("javac")
-        .arg("-cp")
-        .arg("/usr/share/java/apksig.jar")
-        .arg("-d")
-        .arg(classes.path())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/apk/ApksigVerdicts.java"
-        ))
-        .status()
-        .expect("javac missing: install a JDK 17");
-    assert!(javac.success());
-    let before = apksig_own_level(Path::new(CORPUS), classes.path());
+    let classes = smartpos_tests::apksig::compile();
+    let before = smartpos_tests::apksig::verdicts(Path::new(CORPUS), "own", classes.path());
     let signed_dir = tempfile::tempdir().unwrap();
     let m = market(2, "market-2026");
     let (mut signed, mut verity, mut not_ours) = (0, 0, Vec::new());
@@ -465,7 +418,7 @@ fn every_corpus_apk_apksigner_accepts_still_passes_after_market_signing() {
             assert_eq!(SigningBlock::encode(&block.pairs).len() % 4096, 0, "{name}");
         }
     }
-    let after = apksig_own_level(signed_dir.path(), classes.path());
+    let after = smartpos_tests::apksig::verdicts(signed_dir.path(), "own", classes.path());
     let broken: Vec<String> = after
         .iter()
         .filter(|(_, (ok, _))| !ok)

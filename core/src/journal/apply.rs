@@ -5,6 +5,36 @@ use crate::engine::{JournalWrite, TxnStart};
 use crate::payment::{Outcome, PaymentResult};
 use rusqlite::{params, OptionalExtension};
 
+/// Sets both counters (sign-in, settlement, rebuild).
+pub(crate) fn set_counters(
+    tx: &rusqlite::Transaction<'_>,
+    next_trace: u32,
+    batch: u32,
+) -> Result<(), JournalError> {
+    tx.execute(
+        "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
+        params![next_trace, batch],
+    )?;
+    Ok(())
+}
+
+/// Moves the trace counter past `trace` (card and QR traces share it), in the commit that
+/// records the transaction using it.
+pub(crate) fn trace_used(
+    tx: &rusqlite::Transaction<'_>,
+    trace: u32,
+    batch: u32,
+) -> Result<(), JournalError> {
+    let next = if trace >= 999_999 { 1 } else { trace + 1 };
+    tx.execute(
+        "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
+         ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
+        params![next, batch],
+    )?;
+    Ok(())
+}
+
 /// What an armed reversal's encryption is bound to: its transaction.
 pub(crate) fn reversal_aad(batch: u32, trace: u32) -> Vec<u8> {
     format!("smartpos-reversal:{batch}:{trace}").into_bytes()
@@ -31,11 +61,7 @@ impl Journal {
                         )?;
                     }
                 }
-                tx.execute(
-                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
-                    params![next_trace, batch],
-                )?;
+                set_counters(tx, *next_trace, *batch)?;
             }
             JournalWrite::Created(TxnStart {
                 caller,
@@ -61,12 +87,7 @@ impl Journal {
                         serde_json::to_string(time).map_err(|e| JournalError::Corrupt(e.to_string()))?
                     ],
                 )?;
-                let next = if *trace >= 999_999 { 1 } else { trace + 1 };
-                tx.execute(
-                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
-                    params![next, batch],
-                )?;
+                trace_used(tx, *trace, *batch)?;
             }
             JournalWrite::Sending {
                 trace,
@@ -118,11 +139,7 @@ impl Journal {
                     "UPDATE txns SET state = 'settled' WHERE batch = ?1 AND state = 'approved' AND method = 'card'",
                     params![batch],
                 )?;
-                tx.execute(
-                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
-                    params![next_trace, next_batch],
-                )?;
+                set_counters(tx, *next_trace, *next_batch)?;
             }
             JournalWrite::ReversalDone { trace, batch } => {
                 let json: Option<String> = tx

@@ -24,6 +24,7 @@ mod seal;
 pub(crate) mod secrets;
 
 use crate::payment::PaymentResult;
+pub(crate) use apply::trace_used;
 pub use rebuild::Rebuilt;
 use rusqlite::{params, Connection, OptionalExtension};
 use seal::{Anchor, Head};

@@ -119,11 +119,7 @@ impl Journal {
                     ],
                 )?;
             }
-            tx.execute(
-                "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
-                 ON CONFLICT (id) DO UPDATE SET next_trace = ?1, batch = ?2",
-                params![next_trace, batch],
-            )?;
+            super::apply::set_counters(tx, next_trace, batch)?;
             tx.execute(
                 "INSERT INTO meta (k, v) VALUES ('rebuilt_batch', ?1)",
                 [batch.to_string()],

@@ -7,6 +7,27 @@ use crate::payment::{Outcome, PaymentResult};
 use crate::payment::{TransactionType, UnknownReason};
 use crate::time::LocalTime;
 
+/// The result of order O-5 (trace 5, batch 7) with this outcome.
+fn result_of_o5(outcome: Outcome) -> PaymentResult {
+    PaymentResult {
+        order_id: "O-5".into(),
+        kind: TransactionType::Sale,
+        amount: Money::from_minor(1234, Currency::CNY).unwrap(),
+        outcome,
+        masked_pan: None,
+        auth_code: None,
+        reference: None,
+        trace: 5,
+        batch: 7,
+        terminal_id: "T".into(),
+        merchant_id: "M".into(),
+        time: LocalTime::from_unix(0, 0),
+        balance: None,
+        method: Default::default(),
+        wallet: None,
+    }
+}
+
 fn start(trace: u32) -> JournalWrite {
     JournalWrite::Created(TxnStart {
         caller: "com.example.shop".into(),
@@ -45,23 +66,10 @@ fn survives_reopen_and_tracks_reversal_state() {
     assert_eq!(e.state, TxnState::Sent);
     assert!(!e.reversal_pending, "armed is not pending yet");
     let result = PaymentResult {
-        order_id: "O-5".into(),
-        kind: TransactionType::Sale,
-        amount: Money::from_minor(1234, Currency::CNY).unwrap(),
-        outcome: Outcome::Unknown {
-            reason: UnknownReason::NoResponse,
-        },
         masked_pan: Some("622202*****0123".into()),
-        auth_code: None,
-        reference: None,
-        trace: 5,
-        batch: 7,
-        terminal_id: "T".into(),
-        merchant_id: "M".into(),
-        time: LocalTime::from_unix(0, 0),
-        balance: None,
-        method: Default::default(),
-        wallet: None,
+        ..result_of_o5(Outcome::Unknown {
+            reason: UnknownReason::NoResponse,
+        })
     };
     j.apply(&JournalWrite::Outcome {
         trace: 5,
@@ -359,21 +367,8 @@ fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
     .unwrap();
     j.apply(&start(5)).unwrap();
     let approved = PaymentResult {
-        order_id: "O-5".into(),
-        kind: TransactionType::Sale,
-        amount: Money::from_minor(1234, Currency::CNY).unwrap(),
-        outcome: Outcome::Approved,
-        masked_pan: None,
-        auth_code: None,
         reference: Some("000000000001".into()),
-        trace: 5,
-        batch: 7,
-        terminal_id: "T".into(),
-        merchant_id: "M".into(),
-        time: LocalTime::from_unix(0, 0),
-        balance: None,
-        method: Default::default(),
-        wallet: None,
+        ..result_of_o5(Outcome::Approved)
     };
     j.apply(&JournalWrite::Outcome {
         trace: 5,

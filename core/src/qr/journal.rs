@@ -45,12 +45,7 @@ impl Journal {
                     ],
                 )?;
                 // The trace came from the shared counter: move it on in the same commit.
-                let next = if start.trace >= 999_999 { 1 } else { start.trace + 1 };
-                tx.execute(
-                    "INSERT INTO counters (id, next_trace, batch) VALUES (1, ?1, ?2)
-                     ON CONFLICT (id) DO UPDATE SET next_trace = ?1",
-                    params![next, start.batch],
-                )?;
+                crate::journal::trace_used(tx, start.trace, start.batch)?;
             }
             QrWrite::Sending {
                 trace,
