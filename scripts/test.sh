@@ -3,6 +3,8 @@
 #   Rust: fmt, clippy, unit/integration/doc tests (cargo)
 #   Kotlin: uniffi bindings generated in library mode, compiled and tested on the host JVM (Maven + JNA)
 #   Peers: pyiso8583 / psec / pyemv cross-checks (pytest, in .cache/venv)
+#   Docs: the mdBook site built (mdbook from crates.io, in .cache/mdbook) and its links checked
+#   Fuzzing: every fuzz target for a few seconds when a nightly toolchain is installed
 # A missing tool is a failure with a message, never a silent skip.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -72,6 +74,16 @@ done
 step "peer cross-checks (pytest)"
 SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
   -W ignore::DeprecationWarning tests/python
+
+step "docs site (mdBook build, link check)"
+if [ ! -x "$CACHE/mdbook/bin/mdbook" ]; then
+  cargo install mdbook --version 0.5.4 --locked --quiet --root "$CACHE/mdbook" || fail "could not install mdbook from crates.io"
+fi
+"$CACHE/mdbook/bin/mdbook" build sdk-docs -d "$CACHE/book" >"$CACHE/mdbook.log" 2>&1 \
+  || { cat "$CACHE/mdbook.log" >&2; fail "mdbook build failed"; }
+if grep -E "WARN|ERROR" "$CACHE/mdbook.log" >&2; then fail "mdbook warned (above)"; fi
+python3 scripts/check_doc_links.py || fail "broken links in sdk-docs (above)"
+echo "site built in .cache/book"
 
 step "fuzzers (bounded; every corpus file was already replayed on stable by cargo test)"
 FUZZ_TARGETS="handoff_request iso8583_frame result_link apk_zip signing_block binary_manifest"
