@@ -384,6 +384,9 @@ enum TerminalCommand {
         /// The acquirer's settlement file for this terminal (with `--from-host`).
         #[arg(long)]
         settlement: Option<PathBuf>,
+        /// Rebuild even though the journal opens and verifies (its order ids are then lost).
+        #[arg(long, requires = "from_host")]
+        force: bool,
     },
     /// A card sale.
     Sale {
@@ -1005,8 +1008,17 @@ async fn terminal(
             json,
             from_host: true,
             settlement: Some(settlement),
+            force,
         } => {
             let lines = read_settlement(&settlement)?;
+            // Only a refused journal is rebuilt: an intact one holds the merchants' order ids.
+            if !force && dir.journal().is_ok() {
+                return Err(format!(
+                    "the journal in {} opens and verifies: nothing to rebuild (--force to rebuild it anyway, losing its order ids)",
+                    data_dir.display()
+                )
+                .into());
+            }
             let tid = smartpos_core::engine::EngineConfig::demo()
                 .identity
                 .terminal_id;

@@ -366,6 +366,27 @@ async fn a_deleted_journal_is_refused_then_rebuilt_from_the_bank() {
             ));
             assert_eq!(code.as_deref(), Some("APPROVED"));
         }
+        // An intact journal is not rebuilt (its order ids would be lost).
+        let lines = h
+            .acquirer
+            .lock()
+            .unwrap()
+            .state()
+            .settlement_lines(Some("10000001"));
+        let early = dir.with_extension("early-settlement.json");
+        std::fs::write(&early, serde_json::to_vec(&lines).unwrap()).unwrap();
+        let (code, text) = terminal_cmd(
+            h,
+            &dir,
+            &[
+                "recover",
+                "--from-host",
+                "--settlement",
+                early.to_str().unwrap(),
+            ],
+        );
+        assert_ne!(code, Some(0), "{text}");
+        assert!(text.contains("nothing to rebuild"), "{text}");
         for f in ["journal.db", "journal.db-wal", "journal.db-shm"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
