@@ -38,6 +38,15 @@ impl DataDir {
         std::fs::create_dir_all(path)?;
         let d = DataDir(path.to_path_buf());
         if !d.key_path().exists() {
+            // A terminal that has a journal already has an identity: a missing signing key is
+            // lost, not new (merchant apps hold its public key). Refuse rather than replace it.
+            if path.join("journal.key").exists() {
+                return Err(format!(
+                    "{} is missing but this terminal has a journal: restore the terminal's result-signing key from its backup (a new key would change the terminal's identity for every merchant app)",
+                    d.key_path().display()
+                )
+                .into());
+            }
             let key = TerminalKey::generate();
             create_private_once(&d.key_path(), hex::encode(key.secret_bytes()).as_bytes())?;
         }

@@ -324,6 +324,15 @@ async fn no_card_number_at_rest_and_a_damaged_journal_is_refused() {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("missing"), "{text}");
 
+    // The result-signing key deleted: refused, not silently replaced by a new identity.
+    let key = std::fs::read(dir.join("terminal-key.hex")).unwrap();
+    std::fs::remove_file(dir.join("terminal-key.hex")).unwrap();
+    let (code, text) = verify(&dir);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("terminal-key.hex is missing"), "{text}");
+    assert!(!dir.join("terminal-key.hex").exists());
+    std::fs::write(dir.join("terminal-key.hex"), key).unwrap();
+
     // Put back: verifies again.
     std::fs::write(&db, &saved).unwrap();
     if let Some(w) = wal {
