@@ -56,3 +56,36 @@ fn receipts_render_chinese_with_a_real_font() {
         "glyphs have ink"
     );
 }
+
+#[test]
+fn the_vendor_page_lists_every_check_of_the_kit() {
+    const DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../sdk-docs/src/vendor/hal.md");
+    const BEGIN: &str = "<!-- kit-checks:begin -->";
+    const END: &str = "<!-- kit-checks:end -->";
+    let report = conformance(None);
+    let rows: Vec<String> = report
+        .checks
+        .iter()
+        .map(|c| format!("| `{}` | {} |", c.id, c.contract))
+        .collect();
+    let table = format!(
+        "{BEGIN}\n\n{} checks:\n\n| check | contract |\n|---|---|\n{}\n\n{END}",
+        rows.len(),
+        rows.join("\n")
+    );
+    let doc = std::fs::read_to_string(DOC).unwrap();
+    let (a, b) = (doc.find(BEGIN).unwrap(), doc.find(END).unwrap());
+    let current = &doc[a..b + END.len()];
+    if current != table && std::env::var("SMARTPOS_BLESS").is_ok() {
+        std::fs::write(
+            DOC,
+            format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]),
+        )
+        .unwrap();
+        return;
+    }
+    assert_eq!(
+        current, table,
+        "vendor/hal.md lists other checks than the kit runs (SMARTPOS_BLESS=1 rewrites the table)"
+    );
+}

@@ -15,8 +15,15 @@ use std::time::Instant;
 pub const TEST_TRACK2: &str = "6222021234567890123=3012101";
 /// The PIN the operator types.
 pub const TEST_PIN: &str = "123456";
-/// The code the operator shows the scanner.
-pub const TEST_CODE: &str = "134567890123456789";
+/// The code the operator shows the scanner: leading zeros and longer than any integer type, so
+/// only a driver that keeps it as text returns it exactly.
+pub const TEST_CODE: &str = "0013456789012345678901234";
+/// How soon a cancel must make a waiting call return: 200 ms.
+pub const CANCEL_WITHIN: Duration = Duration::from_millis(200);
+/// A timeout may end at most this much late: 10 % of the time limit plus 100 ms.
+pub fn timeout_slack(limit: Duration) -> Duration {
+    limit / 10 + Duration::from_millis(100)
+}
 /// The kit's terminal master key (test only).
 pub const KIT_TMK_HEX: &str = "1C2D3E4F5A6B7C8D8D7C6B5A4F3E2D1C";
 /// The kit's SM4 terminal master key (test only).
@@ -120,24 +127,51 @@ fn within(start: Instant, min: Duration, max: Duration) -> Result<(), String> {
     Ok(())
 }
 
-/// Calls `blocking` on a thread, cancels it after 100 ms, and checks it returns `Cancelled` promptly.
+/// Calls `blocking` on a thread, cancels it after 100 ms, and checks it returns `Cancelled`
+/// within [`CANCEL_WITHIN`] of the cancel.
 fn cancels<T: std::fmt::Debug + Send>(
     blocking: impl FnOnce() -> Result<T, HalError> + Send,
     cancel: impl FnOnce(),
 ) -> Result<(), String> {
     std::thread::scope(|s| {
-        let start = Instant::now();
         let h = s.spawn(blocking);
         std::thread::sleep(Duration::from_millis(100));
+        let cancelled_at = Instant::now();
         cancel();
         let r = h.join().map_err(|_| "the call panicked".to_string())?;
+        let late = cancelled_at.elapsed();
         expect(r, HalError::Cancelled)?;
-        within(
-            start,
-            Duration::from_millis(90),
-            Duration::from_millis(2000),
-        )
+        if late > CANCEL_WITHIN {
+            return Err(format!(
+                "returned {late:?} after the cancel; the contract is within {CANCEL_WITHIN:?}"
+            ));
+        }
+        Ok(())
     })
+}
+
+/// Checks a call with a time limit returned `Timeout` neither early nor later than the slack.
+fn times_out<T: std::fmt::Debug>(
+    limit: Duration,
+    call: impl FnOnce(Duration) -> Result<T, HalError>,
+) -> Result<(), String> {
+    let start = Instant::now();
+    expect(call(limit), HalError::Timeout)?;
+    within(
+        start,
+        limit - Duration::from_millis(20),
+        limit + timeout_slack(limit),
+    )
+}
+
+/// A cancel with nobody waiting must not cancel the next wait.
+fn cancel_not_sticky<T: std::fmt::Debug>(
+    cancel: impl FnOnce(),
+    next: impl FnOnce(Duration) -> Result<T, HalError>,
+) -> Result<(), String> {
+    cancel();
+    expect(next(Duration::from_millis(100)), HalError::Timeout)
+        .map_err(|e| format!("after a cancel with nobody waiting, the next wait: {e}"))
 }
 
 fn wrap(master: &CipherKey, k: &CipherKey) -> (Vec<u8>, [u8; 4]) {
@@ -238,21 +272,64 @@ pub fn run(s: &Subject<'_>) -> Report {
         "the MAC is the UnionPay ECB MAC under the loaded MAC key",
         mac_is(s, &data, &want_mac),
     );
+    let mut first_half_keys = good.clone();
+    first_half_keys.mac_key_use = crate::profile::MacKeyUse::FirstHalf;
+    let half = mac_key.first_half().expect("a DES key has halves");
+    kit.check(
+        "pin_pad.mac_first_half",
+        "with working keys whose mac_key_use is first_half, the MAC is the UnionPay ECB MAC under the first 8 bytes of the MAC key (single DES)",
+        s.pin_pad
+            .load_working_keys(&first_half_keys)
+            .map_err(|e| e.to_string())
+            .and_then(|()| mac_is(s, &data, &cup_ecb_mac(&half, &data)))
+            .and_then(|()| {
+                s.pin_pad
+                    .load_working_keys(&good)
+                    .map_err(|e| format!("reloading full keys: {e}"))
+            }),
+    );
+    // A refused set must change nothing: a new PIN key with a good check value beside a MAC
+    // key with a bad one must not replace the PIN key (no partial update).
+    let other_pin = kit_key(des, "1F2E3D4C5B6A79888796A5B4C3D2E1F0");
     let other_mac = kit_key(des, "0F1E2D3C4B5A69788796A5B4C3D2E1F0");
+    let (opk, opkcv) = wrap(&tmk, &other_pin);
     let (omk, mut omkcv) = wrap(&tmk, &other_mac);
     omkcv[3] ^= 0x01;
     let bad = EncryptedWorkingKeys {
+        pin_key: opk,
+        pin_kcv: opkcv,
         mac_key: omk,
         mac_kcv: omkcv,
         ..good.clone()
     };
+    // What the keys in force produce now; a refused load must leave both unchanged (compared
+    // with themselves, so a wrong MAC or PIN block is reported by its own check, not here).
+    let in_force = |s: &Subject<'_>| -> Result<([u8; 8], Vec<u8>), String> {
+        let mac = s.pin_pad.mac(&data).map_err(|e| format!("mac: {e}"))?;
+        s.operator.enter_pin(TEST_PIN);
+        match s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(5)) {
+            Ok(PinEntry::Block(b)) => Ok((mac, b.0)),
+            other => Err(format!("online PIN: {other:?}")),
+        }
+    };
     kit.check(
         "pin_pad.working_key_kcv",
-        "a working key with a wrong check value is refused with KeyCheckFailed and the keys in force stay",
-        expect(s.pin_pad.load_working_keys(&bad), HalError::KeyCheckFailed).and_then(|()| {
-            mac_is(s, &data, &want_mac).map_err(|e| format!("keys changed after a refused load: {e}"))
+        "a working-key set with a wrong check value is refused with KeyCheckFailed and both keys in force stay (no partial update)",
+        in_force(s).and_then(|before| {
+            expect(s.pin_pad.load_working_keys(&bad), HalError::KeyCheckFailed)?;
+            let after = in_force(s)?;
+            if after.0 != before.0 {
+                return Err("the MAC key changed after a refused load".into());
+            }
+            if after.1 != before.1 {
+                return Err("the PIN key changed after a refused load (partial update)".into());
+            }
+            Ok(())
         }),
     );
+
+    // Back to the known keys whatever the driver did, so a fault above is reported there only.
+    let _ = s.pin_pad.load_working_keys(&good);
 
     // PIN pad: PIN entry.
     kit.check(
@@ -278,22 +355,25 @@ pub fn run(s: &Subject<'_>) -> Report {
             other => Err(format!("expected Bypassed, got {other:?}")),
         },
     );
-    let start = Instant::now();
     kit.check(
         "pin_pad.timeout",
-        "with no entry, online PIN returns Timeout when the time limit passes",
-        expect(
-            s.pin_pad.online_pin(&pan, &amount, TIMEOUT),
-            HalError::Timeout,
-        )
-        .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+        "with no entry, online PIN returns Timeout when the time limit passes, at most 10 % + 100 ms late",
+        times_out(TIMEOUT, |t| s.pin_pad.online_pin(&pan, &amount, t)),
     );
     kit.check(
         "pin_pad.cancel",
-        "cancel() makes a waiting online PIN return Cancelled promptly",
+        "cancel() makes a waiting online PIN return Cancelled within 200 ms",
         cancels(
             || s.pin_pad.online_pin(&pan, &amount, Duration::from_secs(10)),
             || s.pin_pad.cancel(),
+        ),
+    );
+    kit.check(
+        "pin_pad.cancel_not_sticky",
+        "a cancel with nobody waiting does not cancel the next online PIN",
+        cancel_not_sticky(
+            || s.pin_pad.cancel(),
+            |t| s.pin_pad.online_pin(&pan, &amount, t),
         ),
     );
 
@@ -302,6 +382,17 @@ pub fn run(s: &Subject<'_>) -> Report {
     let sm4_tmk = kit_key(sm4, KIT_SM4_TMK_HEX);
     let sm4_pin = kit_key(sm4, KIT_PIN_KEY_HEX);
     let sm4_mac = kit_key(sm4, KIT_MAC_KEY_HEX);
+    let mut bad_sm4_kcv = sm4_tmk.check_value();
+    bad_sm4_kcv[0] ^= 0xFF;
+    kit.check(
+        "pin_pad.sm4_master_key_kcv",
+        "an SM4 master key with a wrong check value is refused with KeyCheckFailed",
+        expect(
+            s.pin_pad
+                .load_master_key(sm4, sm4_tmk.expose_bytes(), &bad_sm4_kcv),
+            HalError::KeyCheckFailed,
+        ),
+    );
     kit.check(
         "pin_pad.sm4_master_key_load",
         "an SM4 master key with its SM4 check value is accepted",
@@ -328,24 +419,57 @@ pub fn run(s: &Subject<'_>) -> Report {
         "with SM4 keys online PIN returns the 16-byte ANSI X9.8 block encrypted under the SM4 PIN key",
         pin_block_is(s, &pan, &amount, &sm4_pin, PinBlockFormat::WithPan),
     );
+    // The other direction: keys labelled SM4 whose bytes would pass as DES keys under the DES
+    // master (wrapped and checked with DES) must be refused for their algorithm alone.
+    let (mpk, mpkcv) = wrap(&tmk, &other_pin);
+    let (mmk, mmkcv) = wrap(&tmk, &other_mac);
+    let mislabelled = EncryptedWorkingKeys {
+        algorithm: sm4,
+        pin_key: mpk,
+        pin_kcv: mpkcv,
+        mac_key: mmk,
+        mac_kcv: mmkcv,
+        ..good.clone()
+    };
     kit.check(
         "pin_pad.algorithm_mismatch",
-        "DES working keys under an SM4 master key are refused and the keys in force stay",
-        match s.pin_pad.load_working_keys(&good) {
-            Ok(()) => Err("DES working keys were accepted under an SM4 master key".into()),
-            Err(_) => mac_is(s, &data, &want_sm4_mac)
-                .map_err(|e| format!("keys changed after a refused load: {e}")),
-        },
+        "working keys of the other algorithm are refused, even when their bytes would fit, and the keys in force stay (DES keys under an SM4 master; keys labelled SM4 under a DES master)",
+        in_force(s)
+            .and_then(|before| match s.pin_pad.load_working_keys(&good) {
+                Ok(()) => Err("DES working keys were accepted under an SM4 master key".into()),
+                Err(_) if in_force(s)? != before => {
+                    Err("keys changed after a refused load".into())
+                }
+                Err(_) => Ok(()),
+            })
+            .and_then(|()| {
+                s.pin_pad
+                    .load_master_key(des, tmk.expose_bytes(), &tmk.check_value())
+                    .and_then(|()| s.pin_pad.load_working_keys(&good))
+                    .map_err(|e| format!("reloading the DES hierarchy: {e}"))
+            })
+            .and_then(|()| {
+                let before = in_force(s)?;
+                match s.pin_pad.load_working_keys(&mislabelled) {
+                    Ok(()) => Err("keys labelled SM4 were accepted under a DES master key".into()),
+                    Err(_) if in_force(s)? != before => {
+                        Err("keys changed after a refused load".into())
+                    }
+                    Err(_) => Ok(()),
+                }
+            }),
     );
 
     // Card reader.
     s.operator.present_card(TEST_TRACK2);
     kit.check(
         "card_reader.read",
-        "a presented card is returned with its card number and expiry",
+        "a presented card is returned with its card number, expiry and the whole track 2 (service code and discretionary data included)",
         match s.card_reader.wait_for_card(&amount, Duration::from_secs(5)) {
             Ok(c)
-                if c.pan().expose_digits() == pan.expose_digits() && c.expiry() == Some("3012") =>
+                if c.pan().expose_digits() == pan.expose_digits()
+                    && c.expiry() == Some("3012")
+                    && c.expose_track2() == TEST_TRACK2 =>
             {
                 Ok(())
             }
@@ -353,19 +477,23 @@ pub fn run(s: &Subject<'_>) -> Report {
             Err(e) => Err(format!("expected the test card, got {e:?}")),
         },
     );
-    let start = Instant::now();
+    kit.check(
+        "card_reader.card_present",
+        "with no card in the reader, card_present() is false",
+        if s.card_reader.card_present() {
+            Err("card_present() is true with no card".into())
+        } else {
+            Ok(())
+        },
+    );
     kit.check(
         "card_reader.timeout",
-        "with no card, wait_for_card returns Timeout when the time limit passes",
-        expect(
-            s.card_reader.wait_for_card(&amount, TIMEOUT),
-            HalError::Timeout,
-        )
-        .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+        "with no card, wait_for_card returns Timeout when the time limit passes, at most 10 % + 100 ms late",
+        times_out(TIMEOUT, |t| s.card_reader.wait_for_card(&amount, t)),
     );
     kit.check(
         "card_reader.cancel",
-        "cancel() makes a waiting wait_for_card return Cancelled promptly",
+        "cancel() makes a waiting wait_for_card return Cancelled within 200 ms",
         cancels(
             || {
                 s.card_reader
@@ -377,25 +505,35 @@ pub fn run(s: &Subject<'_>) -> Report {
     kit.check(
         "card_reader.cancel_not_sticky",
         "a cancel with nobody waiting does not cancel the next wait",
-        {
-            s.card_reader.cancel();
-            expect(
-                s.card_reader
-                    .wait_for_card(&amount, Duration::from_millis(100)),
-                HalError::Timeout,
-            )
-        },
+        cancel_not_sticky(
+            || s.card_reader.cancel(),
+            |t| s.card_reader.wait_for_card(&amount, t),
+        ),
     );
 
     // Printer.
-    let job = vec![
+    let simple = vec![
         PrintCommand::center("CONFORMANCE 一致性", TextSize::Normal),
         PrintCommand::Rule,
+    ];
+    let job = vec![
+        PrintCommand::center("CONFORMANCE 一致性", TextSize::Normal),
+        PrintCommand::center("大字 LARGE", TextSize::Large),
+        PrintCommand::Feed { lines: 1 },
+        PrintCommand::Rule,
+        PrintCommand::Bitmap {
+            width: 16,
+            pixels: (0..16 * 16).map(|i| (i / 16 + i % 16) % 2 == 0).collect(),
+        },
+        PrintCommand::Qr {
+            data: "https://bank.example/conformance".into(),
+            module: 4,
+        },
     ];
     s.operator.set_paper(PaperStatus::Ok);
     kit.check(
         "printer.print",
-        "with paper and a closed cover, a job prints",
+        "with paper and a closed cover, a job with every command (text in both scripts, large text, feed, rule, bitmap, QR) prints",
         if s.printer.status() == PaperStatus::Ok {
             s.printer.print(&job).map_err(|e| e.to_string())
         } else {
@@ -428,7 +566,7 @@ pub fn run(s: &Subject<'_>) -> Report {
         let got = if s.printer.status() != status {
             Err(format!("status() says {:?}", s.printer.status()))
         } else {
-            expect(s.printer.print(&job), err)
+            expect(s.printer.print(&simple), err)
         };
         kit.check(id, contract, got);
     }
@@ -438,26 +576,29 @@ pub fn run(s: &Subject<'_>) -> Report {
     s.operator.show_code(TEST_CODE);
     kit.check(
         "scanner.scan",
-        "a shown code is returned exactly",
+        "a shown code is returned exactly, as text (leading zeros kept, longer than any integer)",
         match s.scanner.scan(Duration::from_secs(5)) {
             Ok(c) if c == TEST_CODE => Ok(()),
             other => Err(format!("expected {TEST_CODE}, got {other:?}")),
         },
     );
-    let start = Instant::now();
     kit.check(
         "scanner.timeout",
-        "with no code, scan returns Timeout when the time limit passes",
-        expect(s.scanner.scan(TIMEOUT), HalError::Timeout)
-            .and_then(|()| within(start, TIMEOUT - Duration::from_millis(20), TIMEOUT * 6)),
+        "with no code, scan returns Timeout when the time limit passes, at most 10 % + 100 ms late",
+        times_out(TIMEOUT, |t| s.scanner.scan(t)),
     );
     kit.check(
         "scanner.cancel",
-        "cancel() makes a waiting scan return Cancelled promptly",
+        "cancel() makes a waiting scan return Cancelled within 200 ms",
         cancels(
             || s.scanner.scan(Duration::from_secs(10)),
             || s.scanner.cancel(),
         ),
+    );
+    kit.check(
+        "scanner.cancel_not_sticky",
+        "a cancel with nobody waiting does not cancel the next scan",
+        cancel_not_sticky(|| s.scanner.cancel(), |t| s.scanner.scan(t)),
     );
     Report { checks: kit.checks }
 }
@@ -528,6 +669,6 @@ mod tests {
         let set = SimSet::default();
         let report = run(&set.subject());
         assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 26);
+        assert_eq!(report.checks.len(), 31);
     }
 }

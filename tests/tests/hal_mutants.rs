@@ -1,0 +1,286 @@
+//! The conformance kit's own mutation suite: faulty driver sets, each breaking exactly one
+//! documented contract, run through `conformance::run`. Every mutant must be caught, and by
+//! the check named for its contract alone; the kill rate is printed and must stay 100 %.
+
+use smartpos_core::card::{CardData, Pan};
+use smartpos_core::crypto::{CipherKey, KeyAlgorithm};
+use smartpos_core::hal::conformance::{run, Operator, SimSet, Subject};
+use smartpos_core::hal::*;
+use smartpos_core::money::Money;
+use smartpos_core::profile::MacKeyUse;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    MasterKcvIgnored,
+    Sm4MasterKcvIgnored,
+    PartialUpdate,
+    AlgorithmBytesFit,
+    FirstHalfIgnored,
+    LatePinTimeout,
+    StickyPinCancel,
+    TruncatedTrack2,
+    CardAlwaysPresent,
+    SlowReaderCancel,
+    LateReaderTimeout,
+    IntegerScanner,
+    SlowScannerCancel,
+    StickyScannerCancel,
+    PrinterRefusesQr,
+}
+
+/// The check each fault must fail, and only it.
+const MUTANTS: [(Fault, &str); 15] = [
+    (Fault::MasterKcvIgnored, "pin_pad.master_key_kcv"),
+    (Fault::Sm4MasterKcvIgnored, "pin_pad.sm4_master_key_kcv"),
+    (Fault::PartialUpdate, "pin_pad.working_key_kcv"),
+    (Fault::AlgorithmBytesFit, "pin_pad.algorithm_mismatch"),
+    (Fault::FirstHalfIgnored, "pin_pad.mac_first_half"),
+    (Fault::LatePinTimeout, "pin_pad.timeout"),
+    (Fault::StickyPinCancel, "pin_pad.cancel_not_sticky"),
+    (Fault::TruncatedTrack2, "card_reader.read"),
+    (Fault::CardAlwaysPresent, "card_reader.card_present"),
+    (Fault::SlowReaderCancel, "card_reader.cancel"),
+    (Fault::LateReaderTimeout, "card_reader.timeout"),
+    (Fault::IntegerScanner, "scanner.scan"),
+    (Fault::SlowScannerCancel, "scanner.cancel"),
+    (Fault::StickyScannerCancel, "scanner.cancel_not_sticky"),
+    (Fault::PrinterRefusesQr, "printer.print"),
+];
+
+/// The simulated set with one fault planted.
+struct Mutant {
+    set: SimSet,
+    fault: Option<Fault>,
+    master: Mutex<Option<KeyAlgorithm>>,
+    last_good: Mutex<Option<EncryptedWorkingKeys>>,
+    pin_waiting: AtomicBool,
+    pin_sticky: AtomicBool,
+    scan_waiting: AtomicBool,
+    scan_sticky: AtomicBool,
+}
+
+impl Mutant {
+    fn new(fault: Option<Fault>) -> Self {
+        Mutant {
+            set: SimSet::default(),
+            fault,
+            master: Mutex::new(None),
+            last_good: Mutex::new(None),
+            pin_waiting: AtomicBool::new(false),
+            pin_sticky: AtomicBool::new(false),
+            scan_waiting: AtomicBool::new(false),
+            scan_sticky: AtomicBool::new(false),
+        }
+    }
+    fn is(&self, f: Fault) -> bool {
+        self.fault == Some(f)
+    }
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            card_reader: self,
+            pin_pad: self,
+            printer: self,
+            scanner: self,
+            operator: self,
+        }
+    }
+}
+
+impl PinPad for Mutant {
+    fn load_master_key(&self, alg: KeyAlgorithm, key: &[u8], cv: &[u8; 4]) -> Result<(), HalError> {
+        let ignore = (self.is(Fault::MasterKcvIgnored) && alg == KeyAlgorithm::Des)
+            || (self.is(Fault::Sm4MasterKcvIgnored) && alg == KeyAlgorithm::Sm4);
+        let cv = match (ignore, CipherKey::new(alg, key)) {
+            (true, Ok(k)) => k.check_value(),
+            _ => *cv,
+        };
+        self.set.pin_pad.load_master_key(alg, key, &cv)?;
+        *self.master.lock().unwrap() = Some(alg);
+        Ok(())
+    }
+    fn load_working_keys(&self, keys: &EncryptedWorkingKeys) -> Result<(), HalError> {
+        let mut keys = keys.clone();
+        if self.is(Fault::AlgorithmBytesFit) {
+            if let Some(alg) = *self.master.lock().unwrap() {
+                keys.algorithm = alg; // the label is ignored: the bytes fit
+            }
+        }
+        if self.is(Fault::FirstHalfIgnored) {
+            keys.mac_key_use = MacKeyUse::Full;
+        }
+        let r = self.set.pin_pad.load_working_keys(&keys);
+        match &r {
+            Ok(()) => *self.last_good.lock().unwrap() = Some(keys),
+            Err(HalError::KeyCheckFailed) if self.is(Fault::PartialUpdate) => {
+                // The PIN key goes in although the set was refused.
+                if let Some(good) = self.last_good.lock().unwrap().clone() {
+                    let _ = self.set.pin_pad.load_working_keys(&EncryptedWorkingKeys {
+                        pin_key: keys.pin_key.clone(),
+                        pin_kcv: keys.pin_kcv,
+                        ..good
+                    });
+                }
+            }
+            Err(_) => {}
+        }
+        r
+    }
+    fn online_pin(&self, pan: &Pan, amount: &Money, t: Duration) -> Result<PinEntry, HalError> {
+        if self.is(Fault::StickyPinCancel) && self.pin_sticky.swap(false, Ordering::SeqCst) {
+            return Err(HalError::Cancelled);
+        }
+        self.pin_waiting.store(true, Ordering::SeqCst);
+        let r = self.set.pin_pad.online_pin(pan, amount, t);
+        self.pin_waiting.store(false, Ordering::SeqCst);
+        if self.is(Fault::LatePinTimeout) && r == Err(HalError::Timeout) {
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        r
+    }
+    fn mac(&self, data: &[u8]) -> Result<[u8; 8], HalError> {
+        self.set.pin_pad.mac(data)
+    }
+    fn cancel(&self) {
+        if self.is(Fault::StickyPinCancel) && !self.pin_waiting.load(Ordering::SeqCst) {
+            self.pin_sticky.store(true, Ordering::SeqCst);
+        }
+        self.set.pin_pad.cancel()
+    }
+}
+
+impl CardReader for Mutant {
+    fn wait_for_card(&self, amount: &Money, t: Duration) -> Result<CardData, HalError> {
+        let r = self.set.card_reader.wait_for_card(amount, t);
+        if self.is(Fault::LateReaderTimeout) && matches!(r, Err(HalError::Timeout)) {
+            std::thread::sleep(Duration::from_millis(1200));
+        }
+        match r {
+            Ok(c) if self.is(Fault::TruncatedTrack2) => {
+                // Only the card number and expiry survive: the service code is dropped.
+                let t2 = format!("{}={}", c.pan().expose_digits(), c.expiry().unwrap_or(""));
+                CardData::from_track2(&t2, c.entry_mode())
+                    .map_err(|e| HalError::Device(e.to_string()))
+            }
+            other => other,
+        }
+    }
+    fn cancel(&self) {
+        if self.is(Fault::SlowReaderCancel) {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        self.set.card_reader.cancel()
+    }
+    fn card_present(&self) -> bool {
+        self.is(Fault::CardAlwaysPresent) || self.set.card_reader.card_present()
+    }
+}
+
+impl Scanner for Mutant {
+    fn scan(&self, t: Duration) -> Result<String, HalError> {
+        if self.is(Fault::StickyScannerCancel) && self.scan_sticky.swap(false, Ordering::SeqCst) {
+            return Err(HalError::Cancelled);
+        }
+        self.scan_waiting.store(true, Ordering::SeqCst);
+        let r = self.set.scanner.scan(t);
+        self.scan_waiting.store(false, Ordering::SeqCst);
+        match r {
+            // Round-tripped through an integer: leading zeros are lost.
+            Ok(code) if self.is(Fault::IntegerScanner) => code
+                .parse::<u128>()
+                .map(|n| n.to_string())
+                .map_err(|e| HalError::Device(e.to_string())),
+            other => other,
+        }
+    }
+    fn cancel(&self) {
+        if self.is(Fault::SlowScannerCancel) {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        if self.is(Fault::StickyScannerCancel) && !self.scan_waiting.load(Ordering::SeqCst) {
+            self.scan_sticky.store(true, Ordering::SeqCst);
+        }
+        self.set.scanner.cancel()
+    }
+}
+
+impl Printer for Mutant {
+    fn status(&self) -> PaperStatus {
+        self.set.printer.status()
+    }
+    fn dot_width(&self) -> u32 {
+        self.set.printer.dot_width()
+    }
+    fn print(&self, job: &[PrintCommand]) -> Result<(), HalError> {
+        if self.is(Fault::PrinterRefusesQr)
+            && job.iter().any(|c| matches!(c, PrintCommand::Qr { .. }))
+        {
+            return Err(HalError::Device("QR codes are not supported".into()));
+        }
+        self.set.printer.print(job)
+    }
+}
+
+impl Operator for Mutant {
+    fn present_card(&self, track2: &str) {
+        self.set.present_card(track2)
+    }
+    fn enter_pin(&self, pin: &str) {
+        self.set.enter_pin(pin)
+    }
+    fn bypass_pin(&self) {
+        self.set.bypass_pin()
+    }
+    fn show_code(&self, text: &str) {
+        self.set.show_code(text)
+    }
+    fn set_paper(&self, status: PaperStatus) {
+        self.set.set_paper(status)
+    }
+}
+
+#[test]
+fn every_mutant_is_caught_by_the_check_for_its_contract() {
+    let clean = Mutant::new(None);
+    let report = run(&clean.subject());
+    assert!(
+        report.passed(),
+        "the unmutated set: {:#?}",
+        report.failures()
+    );
+    let checks: Vec<&str> = report.checks.iter().map(|c| c.id).collect();
+
+    let results: Vec<(Fault, &str, Vec<&'static str>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = MUTANTS
+            .iter()
+            .map(|(fault, want)| {
+                s.spawn(move || {
+                    let m = Mutant::new(Some(*fault));
+                    let failed = run(&m.subject()).failures().iter().map(|c| c.id).collect();
+                    (*fault, *want, failed)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut caught = 0;
+    let mut wrong = Vec::new();
+    for (fault, want, failed) in &results {
+        assert!(checks.contains(want), "{want} is not a check of the kit");
+        if failed == &vec![*want] {
+            caught += 1;
+        } else {
+            wrong.push(format!(
+                "{fault:?}: expected exactly [{want}], failed {failed:?}"
+            ));
+        }
+    }
+    println!(
+        "conformance mutation suite: {caught}/{} mutants caught, each by its own check ({}%)",
+        MUTANTS.len(),
+        caught * 100 / MUTANTS.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
