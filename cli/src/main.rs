@@ -1023,7 +1023,7 @@ async fn terminal(
                 .identity
                 .terminal_id;
             let (_, rebuilt) = smartpos_core::journal::Journal::rebuild_from_host(
-                &data_dir.join("journal.db"),
+                &dir.journal_path(),
                 &lines,
                 &tid,
                 "CNY",

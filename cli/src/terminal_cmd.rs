@@ -11,7 +11,7 @@ use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, AllowedApp, CallerIdentity,
     RawRequest, RequestType, ResultCode, ResultEnvelope, TerminalKey,
 };
-use smartpos_core::journal::{Journal, JournalError, TxnState};
+use smartpos_core::journal::{Journal, JournalError, JournalFiles, TxnState};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::PaymentRequest;
 use smartpos_core::terminal::{Terminal, TerminalError};
@@ -40,7 +40,7 @@ impl DataDir {
         if !d.key_path().exists() {
             // A terminal that has a journal already has an identity: a missing signing key is
             // lost, not new (merchant apps hold its public key). Refuse rather than replace it.
-            if path.join("journal.key").exists() {
+            if JournalFiles::for_db(&d.journal_path()).key.exists() {
                 return Err(format!(
                     "{} is missing but this terminal has a journal: restore the terminal's result-signing key from its backup (a new key would change the terminal's identity for every merchant app)",
                     d.key_path().display()
@@ -93,10 +93,14 @@ impl DataDir {
         let text = std::fs::read_to_string(self.allowlist_path())?;
         Ok(serde_json::from_str(&text).map_err(|e| format!("allowlist.json is invalid: {e}"))?)
     }
+    /// The journal database (its companion files are named by [`JournalFiles::for_db`]).
+    pub fn journal_path(&self) -> PathBuf {
+        self.0.join("journal.db")
+    }
     /// Opens the journal, taking ownership of the terminal (waits for another owner up to
     /// [`smartpos_core::journal::DEFAULT_OWNER_WAIT`]).
     pub fn journal(&self) -> Result<Journal, CmdError> {
-        Ok(Journal::open(&self.0.join("journal.db"))?)
+        Ok(Journal::open(&self.journal_path())?)
     }
 }
 
@@ -246,7 +250,7 @@ pub async fn handle_request(
     let key = dir.terminal_key()?;
     let allow = dir.allowlist()?;
     let now = unix_now();
-    let journal = match Journal::open(&dir.0.join("journal.db")) {
+    let journal = match Journal::open(&dir.journal_path()) {
         Ok(j) => j,
         Err(JournalError::Busy { .. }) => {
             let mut e = ResultEnvelope::new(ResultCode::RefusedBusy);

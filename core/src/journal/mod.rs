@@ -136,7 +136,7 @@ impl From<rusqlite::Error> for JournalError {
 
 impl JournalError {
     pub(crate) fn io(file: &Path, source: std::io::Error) -> Self {
-        if source.raw_os_error() == Some(28) {
+        if source.kind() == std::io::ErrorKind::StorageFull {
             return JournalError::DiskFull(format!("{}: {source}", file.display()));
         }
         JournalError::Io {
