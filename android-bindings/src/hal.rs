@@ -5,8 +5,9 @@ use smartpos_core::card::{CardData, EntryMode, Pan};
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
 use smartpos_core::hal::conformance::{self, Operator, Subject};
 use smartpos_core::hal::{
-    Align, CardReader, EncryptedPinBlock, EncryptedWorkingKeys, HalError, PaperStatus, PinEntry,
-    PinPad, PrintCommand, Printer, Scanner, TextSize,
+    Align, CardReader, DeviceInfoProvider, DeviceInformation, EncryptedPinBlock,
+    EncryptedWorkingKeys, HalError, HardwareModule, PaperStatus, PinEntry, PinPad, PrintCommand,
+    Printer, Scanner, TextSize,
 };
 use smartpos_core::money::Money;
 use smartpos_core::profile::MacKeyUse;
@@ -191,6 +192,57 @@ pub enum PrintItem {
     },
     /// A separator.
     Rule,
+    /// A bitmap, row by row, `true` for a dark dot; never wider than the head.
+    Bitmap {
+        /// Dots a row.
+        width: u32,
+        /// `width` dots a row, rows top to bottom.
+        pixels: Vec<bool>,
+    },
+}
+
+/// A hardware module a terminal has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Module {
+    /// Magnetic stripe reader.
+    MagStripe,
+    /// Contact chip reader.
+    ContactChip,
+    /// Contactless reader.
+    Contactless,
+    /// PIN pad with a secure key store.
+    PinPad,
+    /// Thermal printer.
+    Printer,
+    /// Scanner or camera for codes.
+    Scanner,
+}
+
+/// What a device reports about itself (filled by the vendor from the platform).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DeviceInfo {
+    /// Vendor.
+    pub vendor: String,
+    /// Model.
+    pub model: String,
+    /// Android version, dotted numbers (`11`, `10.0`).
+    pub os_version: String,
+    /// Security patch level, `YYYY-MM-DD`.
+    pub security_patch: String,
+    /// Serial number.
+    pub serial: String,
+    /// Hardware modules present, each once.
+    pub modules: Vec<Module>,
+    /// Installed package names.
+    pub installed_packages: Vec<String>,
+}
+
+/// Device information implemented in Kotlin (`Build`, `Build.VERSION.SECURITY_PATCH`, the
+/// vendor's serial API, the package manager).
+#[uniffi::export(with_foreign)]
+pub trait DeviceInfoDriver: Send + Sync {
+    /// What the device is; the same on every call.
+    fn device_info(&self) -> DeviceInfo;
 }
 
 /// A card reader implemented in Kotlin. Same contract as `smartpos_core::hal::CardReader`.
@@ -262,6 +314,14 @@ pub trait ConformanceOperator: Send + Sync {
     fn show_code(&self, text: String);
     /// Changes paper/cover state.
     fn set_paper(&self, status: PaperState);
+    /// Presents a card the reader cannot read.
+    fn present_unreadable_card(&self);
+    /// Tears off what the printer printed since the last tear; true when anything came out.
+    fn take_printout(&self) -> bool;
+    /// Shows the scanner the QR code on the printout torn off last.
+    fn show_printout_qr(&self);
+    /// Whether the printout torn off last carries this bitmap (`width` dots a row).
+    fn printout_has_bitmap(&self, width: u32, pixels: Vec<bool>) -> bool;
 }
 
 fn ms(d: Duration) -> u64 {
@@ -373,8 +433,8 @@ impl Printer for PrinterAdapter {
     fn print(&self, job: &[PrintCommand]) -> Result<(), HalError> {
         let items = job
             .iter()
-            .filter_map(|c| match c {
-                PrintCommand::Text { text, align, size } => Some(PrintItem::Text {
+            .map(|c| match c {
+                PrintCommand::Text { text, align, size } => PrintItem::Text {
                     text: text.clone(),
                     align: match align {
                         Align::Left => "left",
@@ -383,14 +443,17 @@ impl Printer for PrinterAdapter {
                     }
                     .into(),
                     large: *size == TextSize::Large,
-                }),
-                PrintCommand::Qr { data, module } => Some(PrintItem::Qr {
+                },
+                PrintCommand::Qr { data, module } => PrintItem::Qr {
                     data: data.clone(),
                     module: *module,
-                }),
-                PrintCommand::Feed { lines } => Some(PrintItem::Feed { lines: *lines }),
-                PrintCommand::Rule => Some(PrintItem::Rule),
-                PrintCommand::Bitmap { .. } => None,
+                },
+                PrintCommand::Feed { lines } => PrintItem::Feed { lines: *lines },
+                PrintCommand::Rule => PrintItem::Rule,
+                PrintCommand::Bitmap { width, pixels } => PrintItem::Bitmap {
+                    width: *width,
+                    pixels: pixels.clone(),
+                },
             })
             .collect();
         Ok(self.0.print(items)?)
@@ -424,6 +487,45 @@ impl Operator for OperatorAdapter {
     fn set_paper(&self, status: PaperStatus) {
         self.0.set_paper(paper_ffi(status))
     }
+    fn present_unreadable_card(&self) {
+        self.0.present_unreadable_card()
+    }
+    fn take_printout(&self) -> bool {
+        self.0.take_printout()
+    }
+    fn show_printout_qr(&self) {
+        self.0.show_printout_qr()
+    }
+    fn printout_has_bitmap(&self, width: u32, pixels: &[bool]) -> bool {
+        self.0.printout_has_bitmap(width, pixels.to_vec())
+    }
+}
+
+struct DeviceAdapter(Arc<dyn DeviceInfoDriver>);
+impl DeviceInfoProvider for DeviceAdapter {
+    fn device_information(&self) -> DeviceInformation {
+        let d = self.0.device_info();
+        DeviceInformation {
+            vendor: d.vendor,
+            model: d.model,
+            os_version: d.os_version,
+            security_patch: d.security_patch,
+            serial: d.serial,
+            modules: d
+                .modules
+                .into_iter()
+                .map(|m| match m {
+                    Module::MagStripe => HardwareModule::MagStripe,
+                    Module::ContactChip => HardwareModule::ContactChip,
+                    Module::Contactless => HardwareModule::Contactless,
+                    Module::PinPad => HardwareModule::PinPad,
+                    Module::Printer => HardwareModule::Printer,
+                    Module::Scanner => HardwareModule::Scanner,
+                })
+                .collect(),
+            installed_packages: d.installed_packages,
+        }
+    }
 }
 
 /// One conformance check's result.
@@ -433,6 +535,8 @@ pub struct ConformanceCheck {
     pub id: String,
     /// The contract in words.
     pub contract: String,
+    /// The vendor guide's section where the contract is written.
+    pub section: String,
     /// Whether the driver kept it.
     pub passed: bool,
     /// What was observed when it did not.
@@ -443,7 +547,7 @@ pub struct ConformanceCheck {
 ///
 /// Kotlin:
 /// ```kotlin
-/// val checks = runConformance(reader, pinPad, printer, scanner, operator)
+/// val checks = runConformance(reader, pinPad, printer, scanner, device, operator)
 /// check(checks.all { it.passed }) { checks.filter { !it.passed }.joinToString { it.id } }
 /// ```
 #[uniffi::export]
@@ -452,13 +556,15 @@ pub fn run_conformance(
     pin_pad: Arc<dyn PinPadDriver>,
     printer: Arc<dyn PrinterDriver>,
     scanner: Arc<dyn ScannerDriver>,
+    device: Arc<dyn DeviceInfoDriver>,
     operator: Arc<dyn ConformanceOperator>,
 ) -> Vec<ConformanceCheck> {
-    let (r, p, pr, s, o) = (
+    let (r, p, pr, s, d, o) = (
         CardReaderAdapter(card_reader),
         PinPadAdapter(pin_pad),
         PrinterAdapter(printer),
         ScannerAdapter(scanner),
+        DeviceAdapter(device),
         OperatorAdapter(operator),
     );
     let subject = Subject {
@@ -466,6 +572,7 @@ pub fn run_conformance(
         pin_pad: &p,
         printer: &pr,
         scanner: &s,
+        device: &d,
         operator: &o,
     };
     conformance::run(&subject)
@@ -474,6 +581,7 @@ pub fn run_conformance(
         .map(|c| ConformanceCheck {
             id: c.id.into(),
             contract: c.contract.into(),
+            section: c.section.into(),
             passed: c.passed,
             detail: c.detail,
         })

@@ -705,6 +705,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
                     );
                     if !c.passed {
                         println!("     {}", c.detail);
+                        println!("     contract: {}", c.section);
                     }
                 }
                 let failed = report.failures().len();

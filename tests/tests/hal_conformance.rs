@@ -19,7 +19,12 @@ fn simulated_drivers_pass_and_each_breakage_is_named() {
         (Breakage::IgnoreCancel, vec!["card_reader.cancel"]),
         (
             Breakage::SilentPrinter,
-            vec!["printer.out_of_paper", "printer.cover_open"],
+            vec![
+                "printer.qr_loopback",
+                "printer.bitmap",
+                "printer.out_of_paper",
+                "printer.cover_open",
+            ],
         ),
     ] {
         let report = conformance(Some(breakage));

@@ -28,11 +28,19 @@ enum Fault {
     IntegerScanner,
     SlowScannerCancel,
     StickyScannerCancel,
-    PrinterRefusesQr,
+    PrinterRefusesLargeText,
+    UnreadableAsTimeout,
+    PrintsThenFaults,
+    DropsQr,
+    DropsBitmap,
+    BadPatchDate,
+    MissingModule,
+    SerialPerCall,
+    KeepsWorkingKeys,
 }
 
 /// The check each fault must fail, and only it.
-const MUTANTS: [(Fault, &str); 15] = [
+const MUTANTS: [(Fault, &str); 23] = [
     (Fault::MasterKcvIgnored, "pin_pad.master_key_kcv"),
     (Fault::Sm4MasterKcvIgnored, "pin_pad.sm4_master_key_kcv"),
     (Fault::PartialUpdate, "pin_pad.working_key_kcv"),
@@ -47,7 +55,18 @@ const MUTANTS: [(Fault, &str); 15] = [
     (Fault::IntegerScanner, "scanner.scan"),
     (Fault::SlowScannerCancel, "scanner.cancel"),
     (Fault::StickyScannerCancel, "scanner.cancel_not_sticky"),
-    (Fault::PrinterRefusesQr, "printer.print"),
+    (Fault::PrinterRefusesLargeText, "printer.print"),
+    (Fault::UnreadableAsTimeout, "card_reader.unreadable"),
+    (Fault::PrintsThenFaults, "printer.refused_job_not_printed"),
+    (Fault::DropsQr, "printer.qr_loopback"),
+    (Fault::DropsBitmap, "printer.bitmap"),
+    (Fault::BadPatchDate, "device.information"),
+    (Fault::MissingModule, "device.modules"),
+    (Fault::SerialPerCall, "device.consistent"),
+    (
+        Fault::KeepsWorkingKeys,
+        "pin_pad.master_key_clears_working_keys",
+    ),
 ];
 
 /// The simulated set with one fault planted.
@@ -60,6 +79,7 @@ struct Mutant {
     pin_sticky: AtomicBool,
     scan_waiting: AtomicBool,
     scan_sticky: AtomicBool,
+    info_calls: std::sync::atomic::AtomicU32,
 }
 
 impl Mutant {
@@ -73,6 +93,7 @@ impl Mutant {
             pin_sticky: AtomicBool::new(false),
             scan_waiting: AtomicBool::new(false),
             scan_sticky: AtomicBool::new(false),
+            info_calls: Default::default(),
         }
     }
     fn is(&self, f: Fault) -> bool {
@@ -84,6 +105,7 @@ impl Mutant {
             pin_pad: self,
             printer: self,
             scanner: self,
+            device: self,
             operator: self,
         }
     }
@@ -141,7 +163,11 @@ impl PinPad for Mutant {
         r
     }
     fn mac(&self, data: &[u8]) -> Result<[u8; 8], HalError> {
-        self.set.pin_pad.mac(data)
+        match self.set.pin_pad.mac(data) {
+            // Still answers as if the old working keys were in force.
+            Err(HalError::NoKeys) if self.is(Fault::KeepsWorkingKeys) => Ok(*b"5A5A5A5A"),
+            other => other,
+        }
     }
     fn cancel(&self) {
         if self.is(Fault::StickyPinCancel) && !self.pin_waiting.load(Ordering::SeqCst) {
@@ -158,6 +184,9 @@ impl CardReader for Mutant {
             std::thread::sleep(Duration::from_millis(1200));
         }
         match r {
+            Err(HalError::CardError(_)) if self.is(Fault::UnreadableAsTimeout) => {
+                Err(HalError::Timeout)
+            }
             Ok(c) if self.is(Fault::TruncatedTrack2) => {
                 // Only the card number and expiry survive: the service code is dropped.
                 let t2 = format!("{}={}", c.pan().expose_digits(), c.expiry().unwrap_or(""));
@@ -214,12 +243,52 @@ impl Printer for Mutant {
         self.set.printer.dot_width()
     }
     fn print(&self, job: &[PrintCommand]) -> Result<(), HalError> {
-        if self.is(Fault::PrinterRefusesQr)
-            && job.iter().any(|c| matches!(c, PrintCommand::Qr { .. }))
-        {
-            return Err(HalError::Device("QR codes are not supported".into()));
+        let large = |c: &PrintCommand| {
+            matches!(
+                c,
+                PrintCommand::Text {
+                    size: TextSize::Large,
+                    ..
+                }
+            )
+        };
+        if self.is(Fault::PrinterRefusesLargeText) && job.iter().any(large) {
+            return Err(HalError::Device("large text is not supported".into()));
         }
-        self.set.printer.print(job)
+        let status = self.set.printer.status();
+        if self.is(Fault::PrintsThenFaults) && status != PaperStatus::Ok {
+            // The job goes to paper, and then the fault is reported.
+            self.set.printer.set_status(PaperStatus::Ok);
+            let _ = self.set.printer.print(job);
+            self.set.printer.set_status(status);
+        }
+        let kept: Vec<PrintCommand> = job
+            .iter()
+            .filter(|c| match c {
+                PrintCommand::Qr { .. } => !self.is(Fault::DropsQr),
+                PrintCommand::Bitmap { .. } => !self.is(Fault::DropsBitmap),
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        self.set.printer.print(&kept)
+    }
+}
+
+impl DeviceInfoProvider for Mutant {
+    fn device_information(&self) -> DeviceInformation {
+        let mut info = self.set.device.device_information();
+        if self.is(Fault::BadPatchDate) {
+            info.security_patch = "2026/10/05".into();
+        }
+        if self.is(Fault::MissingModule) {
+            info.modules.retain(|m| *m != HardwareModule::Scanner);
+        }
+        if self.is(Fault::SerialPerCall) {
+            let n = self.info_calls.fetch_add(1, Ordering::SeqCst);
+            info.serial = format!("{}-{n}", info.serial);
+        }
+        info
     }
 }
 
@@ -238,6 +307,18 @@ impl Operator for Mutant {
     }
     fn set_paper(&self, status: PaperStatus) {
         self.set.set_paper(status)
+    }
+    fn present_unreadable_card(&self) {
+        self.set.present_unreadable_card()
+    }
+    fn take_printout(&self) -> bool {
+        self.set.take_printout()
+    }
+    fn show_printout_qr(&self) {
+        self.set.show_printout_qr()
+    }
+    fn printout_has_bitmap(&self, width: u32, pixels: &[bool]) -> bool {
+        self.set.printout_has_bitmap(width, pixels)
     }
 }
 

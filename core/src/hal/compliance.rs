@@ -80,23 +80,50 @@ pub enum ComplianceFailure {
     },
 }
 
-fn version(s: &str) -> Option<Vec<u32>> {
-    s.split('.').map(|p| p.parse().ok()).collect()
+/// An OS version as dotted numbers (`11`, `10.0`), or `None` when it is not one.
+pub fn parse_version(s: &str) -> Option<Vec<u32>> {
+    s.split('.')
+        .map(|p| {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
+                None
+            } else {
+                p.parse().ok()
+            }
+        })
+        .collect()
 }
 
-fn patch(s: &str) -> Option<(u32, u32, u32)> {
+/// A security patch level `YYYY-MM-DD` as (year, month, day), or `None` when it is not a
+/// calendar date.
+pub fn parse_security_patch(s: &str) -> Option<(u32, u32, u32)> {
     let p: Vec<&str> = s.split('-').collect();
-    if p.len() != 3 || p[0].len() != 4 || p[1].len() != 2 || p[2].len() != 2 {
+    if p.len() != 3
+        || p[0].len() != 4
+        || p[1].len() != 2
+        || p[2].len() != 2
+        || !p.iter().all(|x| x.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let d = (p[0].parse().ok()?, p[1].parse().ok()?, p[2].parse().ok()?);
-    ((1..=12).contains(&d.1) && (1..=31).contains(&d.2)).then_some(d)
+    let leap = d.0 % 4 == 0 && (d.0 % 100 != 0 || d.0 % 400 == 0);
+    let days = match d.1 {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days).contains(&d.2).then_some(d)
 }
 
 /// Every way the device fails the profile (empty = compliant).
 pub fn check(profile: &ComplianceProfile, info: &DeviceInformation) -> Vec<ComplianceFailure> {
     let mut f = Vec::new();
-    match (version(&info.os_version), version(&profile.min_os_version)) {
+    match (
+        parse_version(&info.os_version),
+        parse_version(&profile.min_os_version),
+    ) {
         (Some(have), Some(need)) => {
             let pad = |mut v: Vec<u32>| {
                 v.resize(4, 0);
@@ -115,8 +142,8 @@ pub fn check(profile: &ComplianceProfile, info: &DeviceInformation) -> Vec<Compl
         }),
     }
     match (
-        patch(&info.security_patch),
-        patch(&profile.min_security_patch),
+        parse_security_patch(&info.security_patch),
+        parse_security_patch(&profile.min_security_patch),
     ) {
         (Some(have), Some(need)) if have < need => f.push(ComplianceFailure::SecurityPatchTooOld {
             have: info.security_patch.clone(),

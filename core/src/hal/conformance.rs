@@ -44,6 +44,16 @@ pub trait Operator: Send + Sync {
     fn show_code(&self, text: &str);
     /// Changes paper/cover state.
     fn set_paper(&self, status: PaperStatus);
+    /// Presents a card the reader cannot read (a damaged stripe, a chip that does not answer).
+    fn present_unreadable_card(&self);
+    /// Tears off what the printer put on paper since the last tear; true when anything came out.
+    fn take_printout(&self) -> bool;
+    /// Shows the scanner the QR code on the printout torn off last (the loop-back: printer and
+    /// scanner prove each other); does nothing when that printout has no QR code.
+    fn show_printout_qr(&self);
+    /// Whether the printout torn off last carries this bitmap (`width` dots a row), as the kit
+    /// shows it to the person (or the jig compares it dot for dot).
+    fn printout_has_bitmap(&self, width: u32, pixels: &[bool]) -> bool;
 }
 
 /// The drivers under test and their operator.
@@ -56,6 +66,8 @@ pub struct Subject<'a> {
     pub printer: &'a dyn Printer,
     /// Scanner.
     pub scanner: &'a dyn Scanner,
+    /// What the device reports about itself.
+    pub device: &'a dyn DeviceInfoProvider,
     /// Operator.
     pub operator: &'a dyn Operator,
 }
@@ -67,6 +79,9 @@ pub struct CheckResult {
     pub id: &'static str,
     /// The contract in words.
     pub contract: &'static str,
+    /// Where the contract is written: the vendor guide's section (`vendor/hal.md#contracts`,
+    /// the driver's bullet).
+    pub section: &'static str,
     /// Whether the implementation kept it.
     pub passed: bool,
     /// What was observed when it did not.
@@ -104,9 +119,22 @@ impl Kit {
         self.checks.push(CheckResult {
             id,
             contract,
+            section: section_of(id),
             passed,
             detail,
         });
+    }
+}
+
+/// The vendor guide's section for a check, from the driver its id names.
+pub fn section_of(id: &str) -> &'static str {
+    match id.split('.').next() {
+        Some("card_reader") => "vendor/hal.md#contracts: Card reader",
+        Some("pin_pad") => "vendor/hal.md#contracts: PIN pad",
+        Some("printer") => "vendor/hal.md#contracts: Printer",
+        Some("scanner") => "vendor/hal.md#contracts: Scanner",
+        Some("device") => "vendor/hal.md#contracts: Device information",
+        _ => "vendor/hal.md#contracts",
     }
 }
 
@@ -400,6 +428,11 @@ pub fn run(s: &Subject<'_>) -> Report {
             .load_master_key(sm4, sm4_tmk.expose_bytes(), &sm4_tmk.check_value())
             .map_err(|e| e.to_string()),
     );
+    kit.check(
+        "pin_pad.master_key_clears_working_keys",
+        "an accepted master key clears the working keys: mac() returns NoKeys until new working keys are loaded",
+        expect(s.pin_pad.mac(&data), HalError::NoKeys),
+    );
     let sm4_keys = working_keys(&sm4_tmk, &sm4_pin, &sm4_mac, PinBlockFormat::WithPan);
     kit.check(
         "pin_pad.sm4_working_keys_load",
@@ -486,6 +519,15 @@ pub fn run(s: &Subject<'_>) -> Report {
             Ok(())
         },
     );
+    s.operator.present_unreadable_card();
+    kit.check(
+        "card_reader.unreadable",
+        "a card the reader cannot read is reported as CardError (not Timeout, not a card)",
+        match s.card_reader.wait_for_card(&amount, Duration::from_secs(5)) {
+            Err(HalError::CardError(_)) => Ok(()),
+            other => Err(format!("expected CardError, got {other:?}")),
+        },
+    );
     kit.check(
         "card_reader.timeout",
         "with no card, wait_for_card returns Timeout when the time limit passes, at most 10 % + 100 ms late",
@@ -516,21 +558,26 @@ pub fn run(s: &Subject<'_>) -> Report {
         PrintCommand::center("CONFORMANCE 一致性", TextSize::Normal),
         PrintCommand::Rule,
     ];
+    let once = one_time_value();
+    let bitmap: Vec<bool> = (0..24 * 24)
+        .map(|i| (i / 24 / 4 + i % 24 / 4) % 2 == 0 || i % 24 == i / 24)
+        .collect();
     let job = vec![
         PrintCommand::center("CONFORMANCE 一致性", TextSize::Normal),
         PrintCommand::center("大字 LARGE", TextSize::Large),
         PrintCommand::Feed { lines: 1 },
         PrintCommand::Rule,
         PrintCommand::Bitmap {
-            width: 16,
-            pixels: (0..16 * 16).map(|i| (i / 16 + i % 16) % 2 == 0).collect(),
+            width: 24,
+            pixels: bitmap.clone(),
         },
         PrintCommand::Qr {
-            data: "https://bank.example/conformance".into(),
+            data: once.clone(),
             module: 4,
         },
     ];
     s.operator.set_paper(PaperStatus::Ok);
+    s.operator.take_printout(); // start from a clean tear
     kit.check(
         "printer.print",
         "with paper and a closed cover, a job with every command (text in both scripts, large text, feed, rule, bitmap, QR) prints",
@@ -539,6 +586,57 @@ pub fn run(s: &Subject<'_>) -> Report {
         } else {
             Err("status not Ok".into())
         },
+    );
+    // Output observed, each command kind on a job of its own so that a printer that drops (or
+    // refuses) one kind fails that kind's check alone.
+    s.operator.take_printout();
+    let printed = |job: &[PrintCommand]| -> Result<(), String> {
+        s.printer.print(job).map_err(|e| format!("printing: {e}"))?;
+        if s.operator.take_printout() {
+            Ok(())
+        } else {
+            Err("nothing came out of the printer".into())
+        }
+    };
+    kit.check(
+        "printer.qr_loopback",
+        "the printed QR code carries what the job said: the operator shows the printout to the terminal's scanner and it reads the kit's one-time value",
+        printed(&[
+            PrintCommand::center("SCAN ME 请扫码", TextSize::Normal),
+            PrintCommand::Qr {
+                data: once.clone(),
+                module: 4,
+            },
+        ])
+        .and_then(|()| {
+            s.operator.show_printout_qr();
+            match s.scanner.scan(Duration::from_secs(5)) {
+                Ok(v) if v == once => Ok(()),
+                Ok(v) => Err(format!(
+                    "the scanner read {v:?} from the printout, expected {once:?}"
+                )),
+                Err(HalError::Timeout) => Err("no QR code on the printout".into()),
+                Err(e) => Err(format!("scanning the printout: {e}")),
+            }
+        }),
+    );
+    kit.check(
+        "printer.bitmap",
+        "the printed bitmap is on the paper, dot for dot",
+        printed(&[
+            PrintCommand::center("BITMAP 图像", TextSize::Normal),
+            PrintCommand::Bitmap {
+                width: 24,
+                pixels: bitmap.clone(),
+            },
+        ])
+        .and_then(|()| {
+            if s.operator.printout_has_bitmap(24, &bitmap) {
+                Ok(())
+            } else {
+                Err("the bitmap is not on the printout".into())
+            }
+        }),
     );
     kit.check(
         "printer.dot_width",
@@ -571,6 +669,15 @@ pub fn run(s: &Subject<'_>) -> Report {
         kit.check(id, contract, got);
     }
     s.operator.set_paper(PaperStatus::Ok);
+    kit.check(
+        "printer.refused_job_not_printed",
+        "a job refused with an error (out of paper, cover open) puts nothing on paper",
+        if s.operator.take_printout() {
+            Err("paper came out for a job the printer refused".into())
+        } else {
+            Ok(())
+        },
+    );
 
     // Scanner.
     s.operator.show_code(TEST_CODE);
@@ -600,7 +707,87 @@ pub fn run(s: &Subject<'_>) -> Report {
         "a cancel with nobody waiting does not cancel the next scan",
         cancel_not_sticky(|| s.scanner.cancel(), |t| s.scanner.scan(t)),
     );
+    device_checks(&mut kit, s.device);
     Report { checks: kit.checks }
+}
+
+fn device_checks(kit: &mut Kit, device: &dyn DeviceInfoProvider) {
+    use super::compliance::{parse_security_patch, parse_version};
+    use super::device::HardwareModule as M;
+    let info = device.device_information();
+    let mut bad = Vec::new();
+    for (field, value) in [
+        ("vendor", &info.vendor),
+        ("model", &info.model),
+        ("serial", &info.serial),
+    ] {
+        if value.trim().is_empty() {
+            bad.push(format!("{field} is empty"));
+        }
+    }
+    if parse_version(&info.os_version).is_none() {
+        bad.push(format!(
+            "os_version {:?} is not dotted numbers",
+            info.os_version
+        ));
+    }
+    if parse_security_patch(&info.security_patch).is_none() {
+        bad.push(format!(
+            "security_patch {:?} is not a date YYYY-MM-DD",
+            info.security_patch
+        ));
+    }
+    kit.check(
+        "device.information",
+        "vendor, model and serial are not empty; os_version is dotted numbers; security_patch is a calendar date YYYY-MM-DD (read as the compliance profile reads them)",
+        if bad.is_empty() { Ok(()) } else { Err(bad.join("; ")) },
+    );
+    let mut missing: Vec<String> = [M::PinPad, M::Printer, M::Scanner, M::MagStripe]
+        .into_iter()
+        .filter(|m| !info.modules.contains(m))
+        .map(|m| format!("{m:?}"))
+        .collect();
+    let mut seen = Vec::new();
+    for m in &info.modules {
+        if seen.contains(m) {
+            missing.push(format!("{m:?} listed twice"));
+        }
+        seen.push(*m);
+    }
+    kit.check(
+        "device.modules",
+        "the modules list the PIN pad, printer, scanner and magnetic-stripe reader the kit exercised, each once",
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("modules: missing or wrong: {}", missing.join(", ")))
+        },
+    );
+    let again = device.device_information();
+    kit.check(
+        "device.consistent",
+        "device information is the same on every call (the compliance check at start and the bank's report see one device)",
+        if again == info {
+            Ok(())
+        } else {
+            Err(format!("first {info:?}, then {again:?}"))
+        },
+    );
+}
+
+/// A value printed once and read back: 12 decimal digits from the system's random source (no
+/// leading zero, so a scanner's own text handling is checked by `scanner.scan`, not here).
+fn one_time_value() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    let n = match ring::rand::SystemRandom::new().fill(&mut b) {
+        Ok(()) => u64::from_be_bytes(b),
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(7),
+    };
+    (100_000_000_000 + n % 900_000_000_000).to_string()
 }
 
 /// The simulated drivers with their operator, ready for [`run`].
@@ -613,6 +800,10 @@ pub struct SimSet {
     pub printer: super::sim::SimPrinter,
     /// Scanner.
     pub scanner: super::sim::SimScanner,
+    /// Device information.
+    pub device: super::sim::SimDevice,
+    /// The printout the operator tore off last.
+    printout: std::sync::Mutex<Vec<Vec<PrintCommand>>>,
 }
 
 impl Default for SimSet {
@@ -622,6 +813,8 @@ impl Default for SimSet {
             pin_pad: super::sim::SimPinPad::empty(),
             printer: Default::default(),
             scanner: Default::default(),
+            device: Default::default(),
+            printout: Default::default(),
         }
     }
 }
@@ -645,6 +838,33 @@ impl Operator for SimSet {
     fn set_paper(&self, status: PaperStatus) {
         self.printer.set_status(status);
     }
+    fn present_unreadable_card(&self) {
+        self.card_reader.push(super::sim::CardScript::Unreadable);
+    }
+    fn take_printout(&self) -> bool {
+        let jobs = self.printer.take_printout();
+        let came_out = !jobs.is_empty();
+        *self.printout.lock().unwrap_or_else(|p| p.into_inner()) = jobs;
+        came_out
+    }
+    fn show_printout_qr(&self) {
+        let printout = self.printout.lock().unwrap_or_else(|p| p.into_inner());
+        let qr = printout.iter().flatten().find_map(|c| match c {
+            PrintCommand::Qr { data, .. } => Some(data.clone()),
+            _ => None,
+        });
+        if let Some(data) = qr {
+            self.scanner.push(super::sim::ScanScript::Code(data));
+        }
+    }
+    fn printout_has_bitmap(&self, width: u32, pixels: &[bool]) -> bool {
+        // The simulated paper is the rendered job: look for the bitmap among the dots.
+        let printout = self.printout.lock().unwrap_or_else(|p| p.into_inner());
+        printout.iter().any(|job| {
+            super::render::render_dots(job)
+                .is_ok_and(|paper| super::render::contains_bitmap(&paper, width, pixels))
+        })
+    }
 }
 
 impl SimSet {
@@ -655,6 +875,7 @@ impl SimSet {
             pin_pad: &self.pin_pad,
             printer: &self.printer,
             scanner: &self.scanner,
+            device: &self.device,
             operator: self,
         }
     }
@@ -669,6 +890,6 @@ mod tests {
         let set = SimSet::default();
         let report = run(&set.subject());
         assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 31);
+        assert_eq!(report.checks.len(), 39);
     }
 }

@@ -223,9 +223,43 @@ pub fn qr_png(data: &str, module: u32) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Renders a job to a grayscale PNG `DOT_WIDTH` dots wide; a QR code too large for the paper
-/// is an error.
-pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {
+/// What a job puts on paper: `DOT_WIDTH` dots a row, `true` for a dark dot. A QR code too large
+/// for the paper is an error.
+///
+/// ```
+/// use smartpos_core::hal::{render, PrintCommand};
+/// let bits = vec![true, false, false, true];
+/// let paper = render::render_dots(&[PrintCommand::Bitmap { width: 2, pixels: bits.clone() }]).unwrap();
+/// assert!(render::contains_bitmap(&paper, 2, &bits));
+/// assert!(!render::contains_bitmap(&paper, 2, &[false, true, true, false]));
+/// ```
+pub fn render_dots(job: &[PrintCommand]) -> Result<Vec<Vec<bool>>, String> {
+    Ok(canvas(job)?
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|d| *d == 0).collect())
+        .collect())
+}
+
+/// Whether the bitmap (`width` dots a row) appears on the paper exactly, dot for dot.
+pub fn contains_bitmap(paper: &[Vec<bool>], width: u32, pixels: &[bool]) -> bool {
+    let w = width as usize;
+    if w == 0 || pixels.is_empty() || !pixels.len().is_multiple_of(w) {
+        return false;
+    }
+    let h = pixels.len() / w;
+    let rows: Vec<&[bool]> = pixels.chunks(w).collect();
+    (0..paper.len().saturating_sub(h - 1)).any(|y| {
+        let first = &paper[y];
+        (0..first.len().saturating_sub(w - 1)).any(|x| {
+            rows.iter()
+                .enumerate()
+                .all(|(dy, row)| paper[y + dy].get(x..x + w) == Some(*row))
+        })
+    })
+}
+
+fn canvas(job: &[PrintCommand]) -> Result<Canvas, String> {
     let mut c = Canvas { rows: Vec::new() };
     c.grow(8);
     for cmd in job {
@@ -233,7 +267,12 @@ pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {
             PrintCommand::Text { text, align, size } => draw_text(&mut c, text, *align, *size),
             PrintCommand::Qr { data, module } => draw_qr(&mut c, data, *module)?,
             PrintCommand::Bitmap { width, pixels } => {
-                let w = (*width as usize).clamp(1, DOT_WIDTH);
+                let w = *width as usize;
+                if w == 0 || w > DOT_WIDTH {
+                    return Err(format!(
+                        "a bitmap {w} dots wide does not fit the {DOT_WIDTH}-dot head"
+                    ));
+                }
                 let h = pixels.len().div_ceil(w);
                 let top = c.grow(h);
                 let x0 = (DOT_WIDTH - w) / 2;
@@ -255,6 +294,13 @@ pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {
         }
     }
     c.grow(16);
+    Ok(c)
+}
+
+/// Renders a job to a grayscale PNG `DOT_WIDTH` dots wide; a QR code too large for the paper
+/// is an error.
+pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {
+    let c = canvas(job)?;
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, DOT_WIDTH as u32, c.rows.len() as u32);

@@ -117,6 +117,8 @@ pub enum CardScript {
         /// Card sequence number.
         sequence: String,
     },
+    /// A card the reader cannot read (a damaged stripe, a chip that does not answer).
+    Unreadable,
     /// Reports a timeout at once (no real wait).
     Timeout,
     /// Presses cancel.
@@ -170,6 +172,9 @@ impl CardReader for SimCardReader {
                 .map(|c| c.with_icc(icc_data, Some(sequence))),
             CardScript::Cancel => return Err(HalError::Cancelled),
             CardScript::Timeout => return Err(HalError::Timeout),
+            CardScript::Unreadable => {
+                return Err(HalError::CardError("the card could not be read".into()))
+            }
         }
         .map_err(|e| HalError::CardError(e.to_string()))?;
         *self.present.lock().unwrap_or_else(|p| p.into_inner()) =
@@ -340,6 +345,7 @@ impl PinPad for SimPinPad {
 pub struct SimPrinter {
     status: Mutex<PaperStatus>,
     jobs: Mutex<Vec<Vec<PrintCommand>>>,
+    taken: Mutex<usize>,
 }
 
 impl Default for SimPrinter {
@@ -347,6 +353,7 @@ impl Default for SimPrinter {
         SimPrinter {
             status: Mutex::new(PaperStatus::Ok),
             jobs: Mutex::new(Vec::new()),
+            taken: Mutex::new(0),
         }
     }
 }
@@ -359,6 +366,14 @@ impl SimPrinter {
     /// Every job printed.
     pub fn jobs(&self) -> Vec<Vec<PrintCommand>> {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    /// Tears off the paper: the jobs printed since the last tear, in order.
+    pub fn take_printout(&self) -> Vec<Vec<PrintCommand>> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        let out = jobs[(*taken).min(jobs.len())..].to_vec();
+        *taken = jobs.len();
+        out
     }
 }
 
@@ -374,6 +389,8 @@ impl Printer for SimPrinter {
             PaperStatus::OutOfPaper => Err(HalError::OutOfPaper),
             PaperStatus::CoverOpen => Err(HalError::CoverOpen),
             PaperStatus::Ok => {
+                // The head draws what it is given; a job that cannot be drawn prints nothing.
+                super::render::render_dots(job).map_err(HalError::Device)?;
                 self.jobs
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -4,8 +4,11 @@ import org.smartpos.core.CardEntry
 import org.smartpos.core.CardRead
 import org.smartpos.core.CardReaderDriver
 import org.smartpos.core.ConformanceOperator
+import org.smartpos.core.DeviceInfo
+import org.smartpos.core.DeviceInfoDriver
 import org.smartpos.core.DriverException
 import org.smartpos.core.KeyCipher
+import org.smartpos.core.Module
 import org.smartpos.core.PaperState
 import org.smartpos.core.PinFormat
 import org.smartpos.core.PinPadDriver
@@ -134,11 +137,15 @@ object Ciphers {
     }
 }
 
-/** Card reader: the operator swipes cards into [actions]. */
+/** Card reader: the operator swipes cards (or a card that cannot be read) into [actions]. */
 class SampleCardReader : CardReaderDriver {
-    val actions = ActionQueue<String>()
+    sealed interface Swipe { data class Card(val track2: String) : Swipe; data object Unreadable : Swipe }
+    val actions = ActionQueue<Swipe>()
     override fun waitForCard(amountMinor: ULong, timeoutMs: ULong): CardRead =
-        CardRead(actions.take(timeoutMs.toLong()), CardEntry.MAG_STRIPE, byteArrayOf(), null)
+        when (val swipe = actions.take(timeoutMs.toLong())) {
+            is Swipe.Card -> CardRead(swipe.track2, CardEntry.MAG_STRIPE, byteArrayOf(), null)
+            Swipe.Unreadable -> throw DriverException.CardException("the stripe could not be read")
+        }
     override fun cancel() = actions.cancel()
     override fun cardPresent(): Boolean = false
 }
@@ -186,19 +193,43 @@ open class SamplePinPad : PinPadDriver {
     override fun cancel() = actions.cancel()
 }
 
-/** Printer that keeps printed lines; the operator can take the paper out or open the cover. */
+/**
+ * Printer whose paper is the list of jobs it printed; the operator tears it off ([tear]), takes
+ * the paper out or opens the cover. Bitmaps and QR codes wider than the head are refused.
+ */
 class SamplePrinter : PrinterDriver {
     @Volatile var state: PaperState = PaperState.OK
     val printed = mutableListOf<String>()
+    private val paper = mutableListOf<List<PrintItem>>()
     override fun status(): PaperState = state
     override fun dotWidth(): UInt = 384u
-    override fun print(job: List<PrintItem>) {
+    @Synchronized override fun print(job: List<PrintItem>) {
         when (state) {
             PaperState.OUT_OF_PAPER -> throw DriverException.OutOfPaper()
             PaperState.COVER_OPEN -> throw DriverException.CoverOpen()
-            PaperState.OK -> job.forEach { if (it is PrintItem.Text) printed += it.text }
+            PaperState.OK -> {
+                job.forEach {
+                    if (it is PrintItem.Bitmap && (it.width == 0u || it.width > dotWidth())) {
+                        throw DriverException.Device("bitmap ${it.width} dots wide")
+                    }
+                }
+                job.forEach { if (it is PrintItem.Text) printed += it.text }
+                paper += job
+            }
         }
     }
+    /** The jobs printed since the last tear. */
+    @Synchronized fun tear(): List<List<PrintItem>> = paper.toList().also { paper.clear() }
+}
+
+/** Device information a vendor fills from `Build` and the package manager. */
+class SampleDevice : DeviceInfoDriver {
+    override fun deviceInfo() = DeviceInfo(
+        vendor = "ExampleVendor", model = "P2", osVersion = "11", securityPatch = "2026-10-05",
+        serial = "P2-000123",
+        modules = listOf(Module.MAG_STRIPE, Module.CONTACT_CHIP, Module.CONTACTLESS, Module.PIN_PAD, Module.PRINTER, Module.SCANNER),
+        installedPackages = listOf("com.example.merchant"),
+    )
 }
 
 /** Scanner: the operator shows codes. */
@@ -213,7 +244,16 @@ class SampleDriverSet(val pinPad: SamplePinPad = SamplePinPad()) : ConformanceOp
     val cardReader = SampleCardReader()
     val printer = SamplePrinter()
     val scanner = SampleScanner()
-    override fun presentCard(track2: String) = cardReader.actions.push(track2)
+    val device = SampleDevice()
+    private var printout: List<List<PrintItem>> = emptyList()
+    override fun presentCard(track2: String) = cardReader.actions.push(SampleCardReader.Swipe.Card(track2))
+    override fun presentUnreadableCard() = cardReader.actions.push(SampleCardReader.Swipe.Unreadable)
+    override fun takePrintout(): Boolean { printout = printer.tear(); return printout.isNotEmpty() }
+    override fun showPrintoutQr() {
+        printout.flatten().filterIsInstance<PrintItem.Qr>().firstOrNull()?.let { scanner.actions.push(it.data) }
+    }
+    override fun printoutHasBitmap(width: UInt, pixels: List<Boolean>): Boolean =
+        printout.flatten().filterIsInstance<PrintItem.Bitmap>().any { it.width == width && it.pixels == pixels }
     override fun enterPin(pin: String) = pinPad.actions.push(SamplePinPad.Entry.Pin(pin))
     override fun bypassPin() = pinPad.actions.push(SamplePinPad.Entry.Bypass)
     override fun showCode(text: String) = scanner.actions.push(text)

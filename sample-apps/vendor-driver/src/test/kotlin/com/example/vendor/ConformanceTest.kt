@@ -9,10 +9,10 @@ class ConformanceTest {
     @Test
     fun sampleDriversPassTheConformanceKit() {
         val set = SampleDriverSet()
-        val checks = runConformance(set.cardReader, set.pinPad, set.printer, set.scanner, set)
+        val checks = runConformance(set.cardReader, set.pinPad, set.printer, set.scanner, set.device, set)
         val failed = checks.filter { !it.passed }
         assertTrue(failed.isEmpty(), failed.joinToString("\n") { "${it.id}: ${it.contract} -- ${it.detail}" })
-        assertEquals(31, checks.size)
+        assertEquals(39, checks.size)
         assertTrue(set.printer.printed.any { it.contains("一致性") }, "the printed job reached the Kotlin printer")
     }
 
@@ -22,7 +22,7 @@ class ConformanceTest {
             override fun checkValueMatches(clearKey: ByteArray, kcv: ByteArray) = true
         }
         val set = SampleDriverSet(lax)
-        val failed = runConformance(set.cardReader, set.pinPad, set.printer, set.scanner, set).filter { !it.passed }.map { it.id }
+        val failed = runConformance(set.cardReader, set.pinPad, set.printer, set.scanner, set.device, set).filter { !it.passed }.map { it.id }
         assertEquals(listOf("pin_pad.working_key_kcv"), failed)
     }
 }
