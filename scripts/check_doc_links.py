@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks the docs site's links: every SUMMARY entry and every relative Markdown link in
 sdk-docs/src points at a file that exists, and every `#anchor` into a page names one of its
-headings (as mdBook makes ids: lower case, spaces to '-', punctuation dropped). Exit 1 with
-the list of broken links."""
+headings (as mdBook makes ids: lower case, spaces to '-', punctuation dropped). With
+`--book DIR` (the built site), a link to an `.html` page (the API references under `api/`) must
+name a file of the built site. Exit 1 with the list of broken links."""
 import pathlib
 import re
 import sys
@@ -30,6 +31,12 @@ def anchors(page):
     return out
 
 
+BOOK = None
+if len(sys.argv) == 3 and sys.argv[1] == "--book":
+    BOOK = pathlib.Path(sys.argv[2]).resolve()
+elif len(sys.argv) != 1:
+    sys.exit("usage: check_doc_links.py [--book BUILT_SITE_DIR]")
+
 broken = []
 pages = sorted(SRC.rglob("*.md"))
 for page in pages:
@@ -45,6 +52,14 @@ for page in pages:
             path, _, frag = target.partition("#")
             dest = (page.parent / path).resolve() if path else page
             where = f"{page.relative_to(SRC)}:{n}"
+            if path.endswith(".html"):
+                # A page of the built site (an API reference): checked against the build.
+                if BOOK is None:
+                    continue
+                built = BOOK / dest.relative_to(SRC)
+                if not built.exists():
+                    broken.append(f"{where}: {target} (not in the built site)")
+                continue
             if not dest.exists():
                 broken.append(f"{where}: {target} (no such file)")
             elif frag and dest.suffix == ".md" and frag not in anchors(dest):

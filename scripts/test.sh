@@ -66,10 +66,12 @@ GEN="$ROOT/target/uniffi-kotlin"
 rm -rf "$GEN" && mkdir -p "$GEN"
 cargo run --quiet -p smartpos-android --bin uniffi-bindgen -- generate --no-format \
   --library "$ROOT/target/debug/libsmartpos_android.so" --language kotlin --out-dir "$GEN"
-for project in tests/kotlin sample-apps/vendor-driver sample-apps/merchant-app; do
+for project in tests/kotlin sample-apps/merchant-app; do
   (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug" \
     -Dsmartpos.bin="$ROOT/target/debug/smartpos")
 done
+# The vendor's one command (sdk-docs: Quickstart, terminal vendor) on the sample driver set.
+scripts/vendor-kit.sh sample-apps/vendor-driver
 
 step "peer cross-checks (pytest)"
 SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
@@ -82,8 +84,16 @@ fi
 "$CACHE/mdbook/bin/mdbook" build sdk-docs -d "$CACHE/book" >"$CACHE/mdbook.log" 2>&1 \
   || { cat "$CACHE/mdbook.log" >&2; fail "mdbook build failed"; }
 if grep -E "WARN|ERROR" "$CACHE/mdbook.log" >&2; then fail "mdbook warned (above)"; fi
-python3 scripts/check_doc_links.py || fail "broken links in sdk-docs (above)"
-echo "site built in .cache/book"
+# API references into the site: rustdoc (warnings fail) and Dokka for the Kotlin API.
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p smartpos-core -p smartpos-android -p smartpos-cli \
+  || fail "rustdoc failed (above)"
+rm -rf "$CACHE/book/api" && mkdir -p "$CACHE/book/api"
+cp -r target/doc "$CACHE/book/api/rust"
+(cd tests/kotlin && mvn -B -q --no-transfer-progress dokka:dokka -Duniffi.generated="$GEN") \
+  || fail "Dokka (Kotlin API reference) failed (above)"
+cp -r tests/kotlin/target/dokka "$CACHE/book/api/kotlin"
+python3 scripts/check_doc_links.py --book "$CACHE/book" || fail "broken links in sdk-docs (above)"
+echo "site built in .cache/book (API references under api/)"
 
 step "fuzzers (bounded; every corpus file was already replayed on stable by cargo test)"
 FUZZ_TARGETS="handoff_request iso8583_frame result_link apk_zip signing_block binary_manifest"

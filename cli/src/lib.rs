@@ -4,6 +4,7 @@
 pub mod acquirer;
 pub mod bench;
 pub mod bench_apk;
+pub mod cmd;
 pub mod decode;
 pub mod demo;
 pub mod faults;

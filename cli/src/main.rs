@@ -1,4 +1,4 @@
-//! `smartpos`: demo, host simulator.
+//! `smartpos`: the command line (clap front end; each command family's work is in the library).
 
 use clap::{Parser, Subcommand};
 use smartpos_cli::server::{self, SimConfig};
@@ -99,24 +99,12 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Verify a signed result deep link against a terminal's public key.
-    VerifyResult {
-        /// The return deep link.
-        #[arg(long)]
-        uri: String,
-        /// The terminal's Ed25519 public key (hex).
-        #[arg(long)]
-        public_key: String,
-        /// The order id the result must answer.
-        #[arg(long)]
-        order: Option<String>,
-        /// The amount (minor units) the result must carry.
-        #[arg(long)]
-        amount: Option<String>,
-        /// The request hash (hex) of the request the result must answer.
-        #[arg(long)]
-        request_hash: Option<String>,
-    },
+    /// Verify a signed result deep link against a terminal's public key (and, given the request
+    /// or its order, amount and hash, that it answers that request).
+    VerifyResult(smartpos_cli::cmd::verify_result::Args),
+    /// Build a merchant app's payment request (deep link or intent extras) with a fresh nonce and
+    /// expiry, checked by the terminal's own parser.
+    Request(smartpos_cli::cmd::request::Args),
     /// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
     HostSim {
         /// Address to listen on.
@@ -859,53 +847,8 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::VerifyResult {
-            uri,
-            public_key,
-            order,
-            amount,
-            request_hash,
-        } => {
-            // Exit 0: the signature verifies and every binding given matches; exit 1 otherwise
-            // (unreadable link included). The reason is printed.
-            let checked = smartpos_core::handoff::SignedResult::from_callback_uri(&uri)
-                .map_err(|e| e.to_string())
-                .and_then(|signed| {
-                    signed.verify(&public_key).map_err(|e| e.to_string())?;
-                    let e = signed.envelope;
-                    for (field, want) in [
-                        ("order", &order),
-                        ("amount", &amount),
-                        ("request_hash", &request_hash),
-                    ] {
-                        if let Some(want) = want {
-                            if e.get(field) != want.as_str() {
-                                return Err(format!(
-                                    "{field} is {:?}, not the {want:?} this result must answer",
-                                    e.get(field)
-                                ));
-                            }
-                        }
-                    }
-                    Ok(e)
-                });
-            match checked {
-                Ok(e) => {
-                    println!(
-                        "valid: {} order={} amount={} {}",
-                        e.get("code"),
-                        e.get("order"),
-                        e.get("amount"),
-                        e.get("currency")
-                    );
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(err) => {
-                    println!("INVALID: {err}");
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::VerifyResult(args) => Ok(smartpos_cli::cmd::verify_result::run(&args)),
+        Command::Request(args) => Ok(smartpos_cli::cmd::request::run(&args)?),
         Command::Terminal {
             data_dir,
             host,

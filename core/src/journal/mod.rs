@@ -3,12 +3,12 @@
 //!
 //! Files beside `<stem>.db` (for `journal.db`: `journal.key`, `journal.anchor`,
 //! `journal.lock`):
-//! - the **lock** ([`lock`]): an exclusive OS file lock held while the journal is open, so one
+//! - the **lock** (`lock`): an exclusive OS file lock held while the journal is open, so one
 //!   process owns the terminal from the first journal write of a transaction to its end;
-//! - the **device key** ([`secrets`], mode 0600): authenticates every record (HMAC-SHA256
-//!   chain, [`seal`]) and encrypts the armed reversal, the only record that must keep the card
+//! - the **device key** (`secrets`, mode 0600): authenticates every record (HMAC-SHA256
+//!   chain, `seal`) and encrypts the armed reversal, the only record that must keep the card
 //!   number (AES-256-GCM);
-//! - the **anchor** ([`seal::Anchor`]): the journal's generation and the head of its record
+//! - the **anchor** (`seal::Anchor`): the journal's generation and the head of its record
 //!   chain. A missing, emptied, replaced or rolled-back database, or an edited row, is refused
 //!   at open with [`JournalError`] naming the files; see `sdk-docs` *Journal integrity*.
 //!
