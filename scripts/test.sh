@@ -57,6 +57,15 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+step "crate layering (smartpos-core stays pure)"
+impure=$(cargo tree -p smartpos-core -e normal --prefix none 2>/dev/null \
+  | grep -E '^(tokio|reqwest|rusqlite|hyper|axum|fontdue|png|qrcode|rustls) ' | sort -u || true)
+if [ -n "$impure" ]; then
+  echo "$impure" >&2
+  fail "smartpos-core depends on an I/O or rendering crate (above); it must stay pure"
+fi
+echo "smartpos-core: $(cargo tree -p smartpos-core -e normal --prefix none | sort -u | wc -l) crates, none of tokio/reqwest/rusqlite/hyper/axum/fontdue/png/qrcode/rustls"
+
 step "cargo test"
 cargo test --workspace
 
@@ -85,7 +94,8 @@ fi
   || { cat "$CACHE/mdbook.log" >&2; fail "mdbook build failed"; }
 if grep -E "WARN|ERROR" "$CACHE/mdbook.log" >&2; then fail "mdbook warned (above)"; fi
 # API references into the site: rustdoc (warnings fail) and Dokka for the Kotlin API.
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p smartpos-core -p smartpos-android -p smartpos-cli \
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p smartpos-core -p smartpos-hal -p smartpos-apk \
+  -p smartpos-terminal -p smartpos-testing -p smartpos-android -p smartpos-cli \
   || fail "rustdoc failed (above)"
 rm -rf "$CACHE/book/api" && mkdir -p "$CACHE/book/api"
 cp -r target/doc "$CACHE/book/api/rust"

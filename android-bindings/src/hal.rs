@@ -3,7 +3,6 @@
 
 use smartpos_core::card::{CardData, EntryMode, Pan};
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
-use smartpos_core::hal::conformance::{self, Operator, Subject};
 use smartpos_core::hal::{
     Align, CardReader, DeviceInfoProvider, DeviceInformation, EncryptedPinBlock,
     EncryptedWorkingKeys, HalError, HardwareModule, PaperStatus, PinEntry, PinPad, PrintCommand,
@@ -11,6 +10,7 @@ use smartpos_core::hal::{
 };
 use smartpos_core::money::Money;
 use smartpos_core::profile::MacKeyUse;
+use smartpos_hal::conformance::{self, Operator, Subject};
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -3,21 +3,21 @@
 //! commit with full fsync, and an end-to-end sale against the loopback HTTPS simulator with
 //! instant simulated drivers.
 
-use crate::acquirer::{cards, Acquirer, TEST_TMK_HEX};
-use crate::server::{self, SimConfig};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::{
     Action, Engine, EngineConfig, Event, Finished, JournalWrite, TxnStart,
 };
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::hal::{CardReader, PinPad};
-use smartpos_core::journal::Journal;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Outcome, PaymentRequest, TransactionType};
 use smartpos_core::profile::AcquirerProfile;
-use smartpos_core::terminal::Terminal;
-use smartpos_core::transport::HostLink;
+use smartpos_terminal::journal::Journal;
+use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::Terminal;
+use smartpos_testing::acquirer::{cards, Acquirer, TEST_TMK_HEX};
+use smartpos_testing::server::{self, SimConfig};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use std::time::{Duration, Instant};
 
 /// Median and 99th percentile of a sample.

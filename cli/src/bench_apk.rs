@@ -3,10 +3,10 @@
 //! signature), `apksigner verify`, `apkverifier`, and one SHA-256 pass over the file, and prints
 //! the ratios; plus the process time of verifying a small APK and the peak memory.
 
-use smartpos_core::apk::market::{
+use smartpos_apk::market::{
     certify_market_key, sign_in_place, Grants, MarketSigner, Revocations, TrustStore,
 };
-use smartpos_core::apk::Apk;
+use smartpos_apk::Apk;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;

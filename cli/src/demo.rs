@@ -2,22 +2,22 @@
 //! on an ephemeral loopback port, a simulated terminal with a fresh data directory, sign-in, a
 //! merchant app's 12.34 CNY sale with simulated card and PIN, result and receipt.
 
-use crate::acquirer::{cards, TEST_TMK_HEX};
-use crate::server::{self, SimConfig};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::EngineConfig;
-use smartpos_core::hal::render::{has_cjk_font, render_png};
-use smartpos_core::hal::sim::SimPrinter;
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::hal::{PrintCommand, Printer};
-use smartpos_core::journal::Journal;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{PaymentRequest, PaymentResult};
 use smartpos_core::receipt::{job_text, receipt_job, Copy};
-use smartpos_core::terminal::Terminal;
 use smartpos_core::time::LocalTime;
-use smartpos_core::transport::HostLink;
+use smartpos_hal::render::{has_cjk_font, render_png};
+use smartpos_terminal::journal::Journal;
+use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::Terminal;
+use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_testing::server::{self, SimConfig};
+use smartpos_testing::sim::SimPrinter;
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use std::path::{Path, PathBuf};
 
 /// The calling merchant app in the demo.
@@ -87,9 +87,9 @@ pub async fn run(
         Box::new(cst_now),
     )?;
 
-    let device = smartpos_core::hal::sim::SimDevice::default();
-    let failures = smartpos_core::hal::compliance::check(
-        &smartpos_core::hal::compliance::ComplianceProfile::default(),
+    let device = smartpos_testing::sim::SimDevice::default();
+    let failures = smartpos_hal::compliance::check(
+        &smartpos_hal::compliance::ComplianceProfile::default(),
         &smartpos_core::hal::DeviceInfoProvider::device_information(&device),
     );
     if failures.is_empty() {

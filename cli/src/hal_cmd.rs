@@ -3,13 +3,14 @@
 
 use smartpos_core::card::{CardData, Pan};
 use smartpos_core::crypto::{clear_pin_block, CipherKey, KeyAlgorithm, PinBlockFormat};
-use smartpos_core::hal::compliance::{check, ComplianceFailure, ComplianceProfile};
-use smartpos_core::hal::conformance::{run, Report, SimSet, Subject};
 use smartpos_core::hal::{
     CardReader, DeviceInformation, EncryptedPinBlock, EncryptedWorkingKeys, HalError, PaperStatus,
     PinEntry, PinPad, PrintCommand, Printer,
 };
 use smartpos_core::money::Money;
+use smartpos_hal::compliance::{check, ComplianceFailure, ComplianceProfile};
+use smartpos_hal::conformance::{run, Report, Subject};
+use smartpos_testing::conformance::SimSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -81,7 +82,7 @@ impl PinPad for ClearPinPad<'_> {
                 let (format, len) = *self.1.lock().unwrap_or_else(|p| p.into_inner());
                 let clear = clear_pin_block(
                     format,
-                    smartpos_core::hal::conformance::TEST_PIN,
+                    smartpos_hal::conformance::TEST_PIN,
                     pan.expose_digits(),
                     len,
                 )

@@ -1,9 +1,9 @@
 //! `smartpos`: the command line (clap front end; each command family's work is in the library).
 
 use clap::{Parser, Subcommand};
-use smartpos_cli::server::{self, SimConfig};
 use smartpos_core::payment::Outcome;
 use smartpos_core::profile::AcquirerProfile;
+use smartpos_testing::server::{self, SimConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,7 +122,7 @@ enum Command {
         /// Faults for successive financial requests, comma-separated: tamper-mac, wrong-trace,
         /// never-answer, garbage, drop-after-commit, drop-before-commit, late-MS, none.
         #[arg(long, value_delimiter = ',')]
-        faults: Vec<smartpos_cli::faults::Fault>,
+        faults: Vec<smartpos_testing::faults::Fault>,
     },
 }
 
@@ -621,7 +621,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             };
             let mut verdicts = Vec::new();
             for level in &levels {
-                let v = smartpos_core::apk::Apk::open(&file).and_then(|mut a| a.verify(*level));
+                let v = smartpos_apk::Apk::open(&file).and_then(|mut a| a.verify(*level));
                 verdicts.push((*level, v));
             }
             let refused = verdicts.iter().find(|(_, v)| v.is_err());
@@ -710,12 +710,12 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             let profile = match profile {
                 Some(p) => serde_json::from_str(&std::fs::read_to_string(&p)?)
                     .map_err(|e| format!("profile {}: {e}", p.display()))?,
-                None => smartpos_core::hal::compliance::ComplianceProfile::default(),
+                None => smartpos_hal::compliance::ComplianceProfile::default(),
             };
             let device = match device {
                 Some(p) => serde_json::from_str(&std::fs::read_to_string(&p)?)
                     .map_err(|e| format!("device {}: {e}", p.display()))?,
-                None => smartpos_core::hal::sim::SimDevice::default().device_information(),
+                None => smartpos_testing::sim::SimDevice::default().device_information(),
             };
             let failures = smartpos_cli::hal_cmd::compliance(&profile, &device);
             if failures.is_empty() {
@@ -838,7 +838,7 @@ async fn run(cmd: Command) -> Result<ExitCode, Box<dyn std::error::Error + Send 
             let path = state.join("host-state.json");
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            let st: smartpos_cli::acquirer::HostState = serde_json::from_str(&text)
+            let st: smartpos_testing::acquirer::HostState = serde_json::from_str(&text)
                 .map_err(|e| format!("{} is invalid: {e}", path.display()))?;
             let json = serde_json::to_string_pretty(&st.settlement_lines(terminal.as_deref()))?;
             match out {
@@ -936,7 +936,7 @@ async fn terminal(
     };
     // A terminal for a transaction command: built on the data directory and signed in.
     let online = async |o: &OrderArgs| -> Result<
-        smartpos_core::terminal::Terminal,
+        smartpos_terminal::Terminal,
         Box<dyn std::error::Error + Send + Sync>,
     > {
         let (host, pem) = host_and_ca()?;
@@ -966,7 +966,7 @@ async fn terminal(
             let tid = smartpos_core::engine::EngineConfig::demo()
                 .identity
                 .terminal_id;
-            let (_, rebuilt) = smartpos_core::journal::Journal::rebuild_from_host(
+            let (_, rebuilt) = smartpos_terminal::journal::Journal::rebuild_from_host(
                 &dir.journal_path(),
                 &lines,
                 &tid,
@@ -1081,11 +1081,11 @@ async fn terminal(
                             let job = smartpos_core::receipt::qr_payment_slip(
                                 payload, &amount, &order_id, &identity,
                             );
-                            let printer = smartpos_core::hal::sim::SimPrinter::default();
+                            let printer = smartpos_testing::sim::SimPrinter::default();
                             let printed = printer
                                 .print(&job)
                                 .map_err(|e| e.to_string())
-                                .and_then(|()| smartpos_core::hal::render::render_png(&job))
+                                .and_then(|()| smartpos_hal::render::render_png(&job))
                                 .and_then(|png| {
                                     std::fs::write(path, png).map_err(|e| e.to_string())
                                 });
@@ -1100,7 +1100,7 @@ async fn terminal(
             };
             if receipt_png.is_some() || paper_out {
                 use smartpos_core::hal::Printer;
-                let printer = smartpos_core::hal::sim::SimPrinter::default();
+                let printer = smartpos_testing::sim::SimPrinter::default();
                 if paper_out {
                     printer.set_status(smartpos_core::hal::PaperStatus::OutOfPaper);
                 }
@@ -1113,7 +1113,7 @@ async fn terminal(
                 match printer.print(&job) {
                     Ok(()) => {
                         if let Some(path) = &receipt_png {
-                            std::fs::write(path, smartpos_core::hal::render::render_png(&job)?)?;
+                            std::fs::write(path, smartpos_hal::render::render_png(&job)?)?;
                         }
                     }
                     // The payment outcome stands; the receipt can be reprinted from the journal.
@@ -1166,8 +1166,8 @@ async fn terminal(
                         e.method != "card"
                             && matches!(
                                 e.state,
-                                smartpos_core::journal::TxnState::Sent
-                                    | smartpos_core::journal::TxnState::Unknown
+                                smartpos_terminal::journal::TxnState::Sent
+                                    | smartpos_terminal::journal::TxnState::Unknown
                             )
                     });
                 if open {
@@ -1485,7 +1485,7 @@ fn write_qr_png(
     payload: &str,
     path: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    std::fs::write(path, smartpos_core::hal::render::qr_png(payload, 8)?)?;
+    std::fs::write(path, smartpos_hal::render::qr_png(payload, 8)?)?;
     Ok(())
 }
 
@@ -1516,7 +1516,7 @@ fn market(cmd: MarketCommand) -> Result<ExitCode, Box<dyn std::error::Error + Se
             sdk,
             json,
         } => {
-            let grants = smartpos_core::apk::market::Grants {
+            let grants = smartpos_apk::market::Grants {
                 payments: m::parse_payments(&payments)?,
                 devices: m::parse_devices(&devices)?,
             };

@@ -3,7 +3,7 @@
 //! A key directory holds `root.key` / `root.pub` (the bank root; keep `root.key` offline),
 //! `market.key` / `market.pub` and `market-cert.json` (the market key certified by the root).
 
-use smartpos_core::apk::market::{
+use smartpos_apk::market::{
     certify_market_key, public_key, secret_key, sign_in_place, sign_revocations, Device, Grants,
     MarketError, MarketSigner, Revocations, RevokedApp, Signed, TrustStore,
 };
@@ -33,7 +33,7 @@ fn random_key() -> Res<ed25519_dalek::SigningKey> {
 /// `-cert.json` (a key id already in `dir` is refused), and `market.key`, `market.pub` and
 /// `market-cert.json` are copies of the newest one, the key `sign` uses.
 pub fn keygen(dir: &Path, key_id: &str, now: i64) -> Res<String> {
-    use smartpos_core::journal::files::create_private_once;
+    use smartpos_terminal::journal::files::create_private_once;
     if key_id.is_empty()
         || !key_id
             .bytes()
@@ -81,7 +81,7 @@ pub fn keygen(dir: &Path, key_id: &str, now: i64) -> Res<String> {
     create_private_once(&named("pub"), public.as_bytes())?;
     create_private_once(&cert_path, cert.as_bytes())?;
     // The current signing key: copies of the newest (the named files keep every key).
-    use smartpos_core::journal::files::replace_durably;
+    use smartpos_terminal::journal::files::replace_durably;
     replace_durably(&dir.join("market.key"), secret.as_bytes())?;
     replace_durably(&dir.join("market.pub"), public.as_bytes())?;
     replace_durably(&dir.join("market-cert.json"), cert.as_bytes())?;
@@ -228,7 +228,7 @@ pub fn trust(
     };
     if let Some(dir) = state {
         // The terminal's state: the newest list seen wins; an older one is refused.
-        let state = smartpos_core::apk::market::TrustState::open(dir)?;
+        let state = smartpos_terminal::trust_state::TrustState::open(dir)?;
         store.revocations = match &doc {
             Some(d) => state.adopt(&store.root, d)?,
             None => state.load(&store.root)?,
@@ -280,7 +280,7 @@ pub fn revoke(
         apps,
         market_keys: keys.to_vec(),
     };
-    smartpos_core::journal::files::replace_durably(
+    smartpos_terminal::journal::files::replace_durably(
         out,
         serde_json::to_string_pretty(&sign_revocations(&root, &list))?.as_bytes(),
     )?;

@@ -2,20 +2,20 @@
 //! scripting. State (journal, terminal key, allow-list) lives in the data directory; the
 //! simulated PIN pad holds keys in memory only, so each invocation signs in before host work.
 
-use crate::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::CipherKey;
 use smartpos_core::engine::{EngineConfig, EngineError};
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, AllowedApp, CallerIdentity,
     RawRequest, RequestType, ResultCode, ResultEnvelope, TerminalKey,
 };
-use smartpos_core::journal::{Journal, JournalError, JournalFiles, TxnState};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::PaymentRequest;
-use smartpos_core::terminal::{Terminal, TerminalError};
-use smartpos_core::transport::HostLink;
+use smartpos_terminal::journal::{Journal, JournalError, JournalFiles, TxnState};
+use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::{Terminal, TerminalError};
+use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use std::path::{Path, PathBuf};
 
 /// Package of the sample merchant app, allowed by the default allow-list.
@@ -34,7 +34,7 @@ impl DataDir {
     /// Creates the directory and its defaults (terminal key, allow-list) when missing.
     /// Several processes may do this at once: each file is created whole, once.
     pub fn open(path: &Path) -> Result<Self, CmdError> {
-        use smartpos_core::journal::files::create_private_once;
+        use smartpos_terminal::journal::files::create_private_once;
         std::fs::create_dir_all(path)?;
         let d = DataDir(path.to_path_buf());
         if !d.key_path().exists() {
@@ -98,7 +98,7 @@ impl DataDir {
         self.0.join("journal.db")
     }
     /// Opens the journal, taking ownership of the terminal (waits for another owner up to
-    /// [`smartpos_core::journal::DEFAULT_OWNER_WAIT`]).
+    /// [`smartpos_terminal::journal::DEFAULT_OWNER_WAIT`]).
     pub fn journal(&self) -> Result<Journal, CmdError> {
         Ok(Journal::open(&self.journal_path())?)
     }
@@ -189,15 +189,15 @@ fn terminal_on(
     config.host_timeout = std::time::Duration::from_millis(
         HOST_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed),
     );
-    let qr = smartpos_core::qr::runner::QrSetup {
-        link: smartpos_core::transport::GatewayLink::new(host, ca_pem)?,
+    let qr = smartpos_terminal::qr_runner::QrSetup {
+        link: smartpos_terminal::transport::GatewayLink::new(host, ca_pem)?,
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: config.profile.qr_form.clone(),
-        scanner: Some(Box::new(smartpos_core::hal::sim::SimScanner::new(
+        scanner: Some(Box::new(smartpos_testing::sim::SimScanner::new(
             customer
                 .qr_code
                 .iter()
-                .map(|c| smartpos_core::hal::sim::ScanScript::Code(c.clone())),
+                .map(|c| smartpos_testing::sim::ScanScript::Code(c.clone())),
         ))),
     };
     let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX)?;
@@ -235,7 +235,7 @@ impl Handled {
 /// Processes one handoff request on the simulated terminal.
 ///
 /// The request owns the terminal from admission to its signed answer: the journal (and its
-/// owner lock) is opened first, waiting up to [`smartpos_core::journal::DEFAULT_OWNER_WAIT`]
+/// owner lock) is opened first, waiting up to [`smartpos_terminal::journal::DEFAULT_OWNER_WAIT`]
 /// for another request to finish (then `REFUSED_BUSY`), and restart recovery runs before
 /// anything else, so a retry or a query of an order a killed process left behind gets a final
 /// answer (or `UNKNOWN` while its reversal is pending), never `IN_PROGRESS` for ever.
@@ -323,7 +323,7 @@ pub async fn handle_request(
         e.set("order", request.order.as_str()).set("type", "settle");
         return done(e);
     }
-    let same_request = |entry: &smartpos_core::journal::JournalEntry| {
+    let same_request = |entry: &smartpos_terminal::journal::JournalEntry| {
         entry.kind == request.kind.name()
             && request.amount.is_none_or(|a| {
                 entry.amount_minor == a.minor() && entry.currency == a.currency().code()
@@ -388,7 +388,7 @@ pub async fn handle_request(
 }
 
 /// Whether an order still waits for its final outcome.
-fn is_open(e: &smartpos_core::journal::JournalEntry) -> bool {
+fn is_open(e: &smartpos_terminal::journal::JournalEntry) -> bool {
     e.reversal_pending || matches!(e.state, TxnState::Sent | TxnState::Unknown)
 }
 

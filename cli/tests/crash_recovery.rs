@@ -3,10 +3,10 @@
 //! run, and check against the simulator's ledger: no double charge, every charge either
 //! recorded as approved or reversed, no unknown reported as declined, every order queryable.
 
-use smartpos_cli::faults::Fault;
-use smartpos_cli::server::{self, RunningHost, SimConfig};
-use smartpos_core::journal::{Journal, TxnState};
 use smartpos_core::payment::TransactionType;
+use smartpos_terminal::journal::{Journal, TxnState};
+use smartpos_testing::faults::Fault;
+use smartpos_testing::server::{self, RunningHost, SimConfig};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -292,7 +292,7 @@ fn check_ledgers(case: &str, host: &RunningHost, dir: &Path) -> usize {
         .acquirer
         .lock()
         .unwrap()
-        .check_accounts(&smartpos_cli::acquirer::cards::standard_cards())
+        .check_accounts(&smartpos_testing::acquirer::cards::standard_cards())
     {
         panic!("{case}: {e}");
     }
@@ -680,7 +680,7 @@ async fn qr_payments_recover_from_every_crash_point_without_paying_twice() {
                 (Some(e), gw) => {
                     let paid = gw
                         .as_ref()
-                        .is_some_and(|o| o.charged_at(smartpos_cli::server::unix_ms()) > 0);
+                        .is_some_and(|o| o.charged_at(smartpos_testing::server::unix_ms()) > 0);
                     assert!(
                         gw.as_ref().is_none_or(|o| o.pay_calls == 1),
                         "{case}: paid twice"
@@ -704,7 +704,7 @@ async fn qr_payments_recover_from_every_crash_point_without_paying_twice() {
             assert!(after.len() <= 1, "{case}: the retry opened a second order");
             if let Some(o) = after.first() {
                 assert_eq!(o.pay_calls, 1, "{case}: the retry paid again");
-                if o.charged_at(smartpos_cli::server::unix_ms()) > 0 {
+                if o.charged_at(smartpos_testing::server::unix_ms()) > 0 {
                     assert!(
                         retry.stdout.contains("\"status\": \"approved\""),
                         "{case}: retry says {}",

@@ -1,8 +1,8 @@
 //! Through the handoff, as a merchant app would: QR payments are voided and refunded by the
 //! reference the terminal handed out, and an app acts only on its own orders.
 
-use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_cli::terminal_cmd::SAMPLE_MERCHANT_CERT_SHA256;
+use smartpos_testing::server::{self, RunningHost, SimConfig};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;

@@ -2,18 +2,18 @@
 //! account, whatever card data a void or a reversal carries, and a settled batch never
 //! reopens. After every message the card balances, the ledger and the settlement file agree.
 
-use smartpos_cli::acquirer::{cards, Acquirer, TEST_TMK_HEX};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::{
     Action, Engine, EngineConfig, Event, Finished, JournalWrite, PendingReversal, TransportFailure,
 };
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::hal::{CardReader, PinPad};
 use smartpos_core::iso8583::{Frame, Message};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Original, Outcome, PaymentRequest, PaymentResult, TransactionType};
 use smartpos_core::profile::AcquirerProfile;
+use smartpos_testing::acquirer::{cards, Acquirer, TEST_TMK_HEX};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 
 const TID: &str = "10000001";
 

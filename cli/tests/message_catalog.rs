@@ -4,9 +4,9 @@
 //! upload, sign-out) is captured at the simulator and every request is checked against its
 //! catalogue entry: no field missing from the page, no mandatory field missing from a message.
 
-use smartpos_cli::server::{self, SimConfig};
 use smartpos_core::iso8583::catalog;
 use smartpos_core::iso8583::{Frame, CUP_FIELDS};
+use smartpos_testing::server::{self, SimConfig};
 use std::collections::BTreeSet;
 use std::process::Command;
 

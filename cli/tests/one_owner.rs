@@ -5,9 +5,9 @@
 //! - a process killed at any journal step of a sale, then a retry or a query of the same order
 //!   (no `recover`): a final answer that agrees with the host.
 
-use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_cli::terminal_cmd::SAMPLE_MERCHANT_CERT_SHA256;
-use smartpos_core::journal::Journal;
+use smartpos_terminal::journal::Journal;
+use smartpos_testing::server::{self, RunningHost, SimConfig};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -73,7 +73,7 @@ fn code_of(child: Child) -> Option<String> {
     code
 }
 
-fn journal_rows(dir: &Path, order: &str) -> Vec<smartpos_core::journal::JournalEntry> {
+fn journal_rows(dir: &Path, order: &str) -> Vec<smartpos_terminal::journal::JournalEntry> {
     Journal::open(&dir.join("journal.db"))
         .unwrap()
         .entries()
@@ -247,7 +247,7 @@ async fn no_card_number_at_rest_and_a_damaged_journal_is_refused() {
         .unwrap()
     });
     assert!(!status.success());
-    let pan = smartpos_cli::acquirer::cards::standard_cards()[0]
+    let pan = smartpos_testing::acquirer::cards::standard_cards()[0]
         .pan
         .clone();
     let encodings = pan_encodings(&pan);

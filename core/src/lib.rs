@@ -7,14 +7,21 @@
 //! - [`iso8583`]: the table-driven codec for the China UnionPay POS profile.
 //! - [`profile`]: what varies between acquirers (TPDU, header, key layout, MAC key use).
 //! - [`engine`]: the sans-IO payment engine: events in, actions out. No clock, no I/O.
-//! - [`hal`]: hardware-abstraction traits vendors implement, and simulated drivers.
-//! - [`journal`]: the durable SQLite batch journal (an adapter).
-//! - [`transport`]: HTTPS to the bank's internet front with the bank's CA pinned (an adapter).
-//! - [`terminal`]: runs the engine against the adapters.
-//! - [`receipt`]: receipt text and a printer-width PNG.
+//! - [`hal`]: the driver traits vendors implement and the data the engine exchanges with them
+//!   (the kit, rendering and compliance are in `smartpos-hal`; simulated drivers in
+//!   `smartpos-testing`).
+//! - [`payment`]: requests, results and outcomes; [`batch`]: the journal's records as data.
+//! - [`handoff`]: the merchant-app protocol: parsing, canonical encoding, signed results.
+//! - [`qr`]: the QR payment machine, EMVCo payloads and wallet detection.
+//! - [`reconcile`]: comparing the journal with the acquirer's settlement file.
+//! - [`receipt`]: receipt lines as printer commands.
+//! - [`time`]: local time as the caller passes it (the core reads no clock).
+//!
+//! Pure: no file, socket, clock or async runtime. The journal, the host link and the runners
+//! are in `smartpos-terminal`; APK verification and the market in `smartpos-apk`.
 #![deny(missing_docs)]
 
-pub mod apk;
+pub mod batch;
 pub mod card;
 pub mod crypto;
 pub mod engine;
@@ -24,13 +31,10 @@ pub mod fuzz_targets;
 pub mod hal;
 pub mod handoff;
 pub mod iso8583;
-pub mod journal;
 pub mod money;
 pub mod payment;
 pub mod profile;
 pub mod qr;
 pub mod receipt;
 pub mod reconcile;
-pub mod terminal;
 pub mod time;
-pub mod transport;

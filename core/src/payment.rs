@@ -4,10 +4,10 @@ use crate::money::Money;
 use crate::time::LocalTime;
 use serde::{Deserialize, Serialize};
 
-/// Bank-card transaction types.
+/// Bank-card transaction types. Not `#[non_exhaustive]` on purpose: a new type must make every
+/// match on it in the SDK (reversibility, originals, result codes) a compile error until handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum TransactionType {
     /// Purchase.
     Sale,

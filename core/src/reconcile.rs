@@ -1,7 +1,7 @@
 //! Reconciliation data: batch totals, per-app statements, and the end-of-day comparison of the
 //! terminal journal with the acquirer's settlement file.
 
-use crate::journal::{JournalEntry, TxnState};
+use crate::batch::{JournalEntry, TxnState};
 use crate::payment::TransactionType;
 use serde::{Deserialize, Serialize};
 

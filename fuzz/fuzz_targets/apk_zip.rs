@@ -1,5 +1,5 @@
-//! `smartpos_core::fuzz_targets::apk_zip` under libFuzzer.
+//! `smartpos_apk::fuzz_targets::apk_zip` under libFuzzer.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| smartpos_core::fuzz_targets::apk_zip(data));
+fuzz_target!(|data: &[u8]| smartpos_apk::fuzz_targets::apk_zip(data));

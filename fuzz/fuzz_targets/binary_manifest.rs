@@ -1,5 +1,5 @@
-//! `smartpos_core::fuzz_targets::binary_manifest` under libFuzzer.
+//! `smartpos_apk::fuzz_targets::binary_manifest` under libFuzzer.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| smartpos_core::fuzz_targets::binary_manifest(data));
+fuzz_target!(|data: &[u8]| smartpos_apk::fuzz_targets::binary_manifest(data));

@@ -1,17 +1,17 @@
 //! Test rig: an in-process host simulator and a simulated terminal wired to it.
 
-use smartpos_cli::acquirer::{cards, TEST_TMK_HEX};
-use smartpos_cli::faults::Fault;
-use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::CipherKey;
 use smartpos_core::engine::EngineConfig;
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
-use smartpos_core::journal::Journal;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::PaymentRequest;
-use smartpos_core::terminal::Terminal;
-use smartpos_core::transport::HostLink;
+use smartpos_terminal::journal::Journal;
+use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::Terminal;
+use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_testing::faults::Fault;
+use smartpos_testing::server::{self, RunningHost, SimConfig};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use std::time::Duration;
 
 /// The card every rig presents unless told otherwise.
@@ -83,14 +83,15 @@ pub async fn rig(opts: RigOptions) -> Rig {
     let link = HostLink::new(&host.url, ca.as_bytes()).expect("link");
     let mut config = EngineConfig::demo();
     config.host_timeout = opts.host_timeout;
-    let qr = smartpos_core::qr::runner::QrSetup {
-        link: smartpos_core::transport::GatewayLink::new(&host.url, ca.as_bytes()).expect("link"),
+    let qr = smartpos_terminal::qr_runner::QrSetup {
+        link: smartpos_terminal::transport::GatewayLink::new(&host.url, ca.as_bytes())
+            .expect("link"),
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: opts.profile.qr_form.clone(),
-        scanner: Some(Box::new(smartpos_core::hal::sim::SimScanner::new(
+        scanner: Some(Box::new(smartpos_testing::sim::SimScanner::new(
             opts.qr_codes
                 .into_iter()
-                .map(smartpos_core::hal::sim::ScanScript::Code),
+                .map(smartpos_testing::sim::ScanScript::Code),
         ))),
     };
     config.profile = opts.terminal_profile.unwrap_or(opts.profile);

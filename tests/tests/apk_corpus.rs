@@ -4,7 +4,7 @@
 //! JVM. Every file we refuse and apksig accepts must be listed, with our reason, in
 //! `sdk-docs/src/bank/apk-corpus.md` (regenerate with `SMARTPOS_BLESS=1`).
 
-use smartpos_core::apk::Apk;
+use smartpos_apk::Apk;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -40,7 +40,7 @@ fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
                 (Ok(v), false) => {
                     // apksig 31.0.2 cannot run RSA-PSS on this JVM and predates scheme v3.1
                     if !(peer_why.contains("NoSuchAlgorithmException")
-                        || v.scheme == smartpos_core::apk::Scheme::V31)
+                        || v.scheme == smartpos_apk::Scheme::V31)
                     {
                         laxer.push(format!("SDK {sdk}: {name}: apksig says {peer_why}"));
                         continue;

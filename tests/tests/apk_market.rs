@@ -4,13 +4,13 @@
 //! content, EOCD comment games), each refused with a reason.
 
 use ed25519_dalek::SigningKey;
-use smartpos_core::apk::block::{SigningBlock, V2_ID, V3_ID};
-use smartpos_core::apk::market::{
+use smartpos_apk::block::{SigningBlock, V2_ID, V3_ID};
+use smartpos_apk::market::{
     certify_market_key, sign_in_place, sign_revocations, Device, Grants, MarketError, MarketSigner,
     Revocations, RevokedApp, TrustStore,
 };
-use smartpos_core::apk::zip::ZipLayout;
-use smartpos_core::apk::{Apk, ApkError};
+use smartpos_apk::zip::ZipLayout;
+use smartpos_apk::{Apk, ApkError};
 use smartpos_core::handoff::{AllowList, CallerIdentity, RequestType};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -28,14 +28,14 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
-fn verify(bytes: &[u8]) -> Result<smartpos_core::apk::Verdict, ApkError> {
+fn verify(bytes: &[u8]) -> Result<smartpos_apk::Verdict, ApkError> {
     Apk::new(Cursor::new(bytes.to_vec()))?.verify(SDK)
 }
 
 struct Market {
     root: SigningKey,
     key: SigningKey,
-    cert: smartpos_core::apk::market::Signed,
+    cert: smartpos_apk::market::Signed,
 }
 
 fn market(seed: u8, key_id: &str) -> Market {
@@ -412,7 +412,7 @@ fn every_corpus_apk_apksigner_accepts_still_passes_after_market_signing() {
         if block
             .pairs
             .iter()
-            .any(|(id, _)| *id == smartpos_core::apk::block::VERITY_PADDING_ID)
+            .any(|(id, _)| *id == smartpos_apk::block::VERITY_PADDING_ID)
         {
             verity += 1;
             assert_eq!(SigningBlock::encode(&block.pairs).len() % 4096, 0, "{name}");
@@ -447,7 +447,7 @@ fn every_corpus_apk_apksigner_accepts_still_passes_after_market_signing() {
 #[test]
 fn a_claim_of_an_unknown_version_or_with_unknown_fields_is_refused() {
     use ed25519_dalek::Signer as _;
-    use smartpos_core::apk::block::MARKET_ID;
+    use smartpos_apk::block::MARKET_ID;
     let tmp = tempfile::tempdir().unwrap();
     let m = market(2, "market-2026");
     let path = write(
@@ -536,7 +536,7 @@ fn worked_example() -> String {
     let value = &block
         .pairs
         .iter()
-        .find(|(id, _)| *id == smartpos_core::apk::block::MARKET_ID)
+        .find(|(id, _)| *id == smartpos_apk::block::MARKET_ID)
         .unwrap()
         .1;
     let mb: serde_json::Value = serde_json::from_slice(value).unwrap();
@@ -547,8 +547,7 @@ fn worked_example() -> String {
         .pairs
         .iter()
         .filter(|(id, _)| {
-            *id != smartpos_core::apk::block::MARKET_ID
-                && *id != smartpos_core::apk::block::VERITY_PADDING_ID
+            *id != smartpos_apk::block::MARKET_ID && *id != smartpos_apk::block::VERITY_PADDING_ID
         })
         .cloned()
         .collect();

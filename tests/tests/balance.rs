@@ -2,13 +2,13 @@
 //! no money, so it stays out of totals and settlement, and a lost answer ends it (nothing to
 //! reverse).
 
-use smartpos_cli::faults::Fault;
 use smartpos_core::engine::SettlementOutcome;
-use smartpos_core::hal::sim::PinScript;
-use smartpos_core::journal::TxnState;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Declined, Outcome, TransactionType, UnknownReason};
 use smartpos_core::reconcile::batch_totals;
+use smartpos_terminal::journal::TxnState;
+use smartpos_testing::faults::Fault;
+use smartpos_testing::sim::PinScript;
 use smartpos_tests::{good_card, rig, sale, RigOptions};
 
 const CALLER: &str = "com.example.merchant";

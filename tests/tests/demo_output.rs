@@ -10,7 +10,7 @@ async fn demo_approves_and_never_shows_the_full_pan() {
         report.result.outcome,
         smartpos_core::payment::Outcome::Approved
     );
-    let pan = &smartpos_cli::acquirer::cards::standard_cards()[0].pan;
+    let pan = &smartpos_testing::acquirer::cards::standard_cards()[0].pan;
     assert!(report.transcript.contains("622202*********0123"));
     assert!(
         !report.transcript.contains(pan.as_str()),

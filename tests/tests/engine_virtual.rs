@@ -9,17 +9,17 @@
 //! every card account balances, and an answer given to the merchant before the crash is never
 //! contradicted (approved stays approved, declined stays not charged).
 
-use smartpos_cli::acquirer::{cards, Acquirer, TEST_TMK_HEX};
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::{
     Action, Engine, EngineConfig, Event, Finished, JournalWrite, PendingReversal, TransportFailure,
 };
-use smartpos_core::hal::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use smartpos_core::hal::{CardReader, PinPad};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Original, Outcome, PaymentRequest, PaymentResult, TransactionType};
 use smartpos_core::time::LocalTime;
+use smartpos_testing::acquirer::{cards, Acquirer, TEST_TMK_HEX};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
 use std::collections::BTreeMap;
 
 const TID: &str = "10000001";

@@ -40,10 +40,10 @@ fn simulated_drivers_pass_and_each_breakage_is_named() {
 #[test]
 fn receipts_render_chinese_with_a_real_font() {
     assert!(
-        smartpos_core::hal::render::has_cjk_font(),
+        smartpos_hal::render::has_cjk_font(),
         "no CJK font: install Debian fonts-wqy-microhei (scripts/test.sh does) or set SMARTPOS_FONT"
     );
-    use smartpos_core::hal::{render::render_png, PrintCommand};
+    use smartpos_hal::{render::render_png, PrintCommand};
     // A line of Chinese must differ from the same number of unknown-glyph boxes.
     let decode = |png: Vec<u8>| {
         let mut r = png::Decoder::new(std::io::Cursor::new(png))

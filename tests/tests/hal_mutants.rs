@@ -4,10 +4,11 @@
 
 use smartpos_core::card::{CardData, Pan};
 use smartpos_core::crypto::{CipherKey, KeyAlgorithm};
-use smartpos_core::hal::conformance::{run, Operator, SimSet, Subject};
 use smartpos_core::hal::*;
 use smartpos_core::money::Money;
 use smartpos_core::profile::MacKeyUse;
+use smartpos_hal::conformance::{run, Operator, Subject};
+use smartpos_testing::conformance::SimSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;

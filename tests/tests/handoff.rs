@@ -1,10 +1,10 @@
 //! Issue 5: the handoff protocol end to end on the simulated terminal.
 
-use smartpos_cli::server::{self, RunningHost, SimConfig};
 use smartpos_cli::terminal_cmd::{
     handle_request, unix_now, Customer, DataDir, Handled, SAMPLE_MERCHANT_CERT_SHA256,
 };
 use smartpos_core::handoff::{CallerIdentity, RawRequest, SignedResult};
+use smartpos_testing::server::{self, RunningHost, SimConfig};
 
 struct Env {
     host: RunningHost,
@@ -317,7 +317,7 @@ async fn intent_extras_carry_the_same_request() {
 #[tokio::test]
 async fn a_query_resolves_an_unknown_sale_before_answering() {
     let mut sim = SimConfig::ephemeral();
-    sim.faults = vec![smartpos_cli::faults::Fault::DropAfterCommit];
+    sim.faults = vec![smartpos_testing::faults::Fault::DropAfterCommit];
     let host = server::start(sim).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let e = Env {

@@ -1,9 +1,9 @@
 //! Issue 2: every host fault gives a typed outcome; none is reported approved.
 
-use smartpos_cli::faults::Fault;
-use smartpos_cli::pki::HostPki;
-use smartpos_core::journal::TxnState;
 use smartpos_core::payment::{Declined, Outcome, UnknownReason};
+use smartpos_terminal::journal::TxnState;
+use smartpos_testing::faults::Fault;
+use smartpos_testing::pki::HostPki;
 use smartpos_tests::{rig, sale, RigOptions};
 use std::time::Duration;
 
@@ -152,7 +152,7 @@ async fn sale_before_sign_in_is_refused() {
 
 #[tokio::test]
 async fn wrong_pin_and_cancel_are_declined_with_reasons() {
-    use smartpos_core::hal::sim::PinScript;
+    use smartpos_testing::sim::PinScript;
     let mut r = rig(RigOptions {
         pins: vec![PinScript::Pin("000000".into()), PinScript::Cancel],
         ..Default::default()

@@ -1,11 +1,11 @@
 //! Pre-authorization, its void, completion and completion void, against the simulator's holds.
 
-use smartpos_cli::faults::Fault;
 use smartpos_core::engine::SettlementOutcome;
-use smartpos_core::hal::sim::PinScript;
-use smartpos_core::journal::TxnState;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Declined, Outcome, UnknownReason};
+use smartpos_terminal::journal::TxnState;
+use smartpos_testing::faults::Fault;
+use smartpos_testing::sim::PinScript;
 use smartpos_tests::{good_card, rig, RigOptions};
 
 fn opts(faults: Vec<Fault>) -> RigOptions {

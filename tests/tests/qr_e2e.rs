@@ -3,19 +3,19 @@
 //! wallet appear in the batch report and the app's statement, and stay out of card settlement.
 
 use smartpos_core::engine::SettlementOutcome;
-use smartpos_core::journal::TxnState;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Outcome, TransactionType};
 use smartpos_core::qr::{PaymentMethod, Wallet};
 use smartpos_core::reconcile::{batch_totals, statement};
-use smartpos_core::terminal::TerminalError;
+use smartpos_terminal::journal::TxnState;
+use smartpos_terminal::TerminalError;
 use smartpos_tests::{rig, sale, RigOptions};
 
 const CALLER: &str = "com.example.merchant";
 const MERCHANT: &str = "898310048990001";
 
 /// The order number the gateway knows a journaled order by (terminal id + batch + trace).
-fn at_gateway(t: &smartpos_core::terminal::Terminal, order: &str) -> String {
+fn at_gateway(t: &smartpos_terminal::Terminal, order: &str) -> String {
     let e = t.query(CALLER, order).unwrap().expect("journaled");
     smartpos_core::qr::gateway::gateway_order(&t.config().identity.terminal_id, e.batch, e.trace)
 }
@@ -25,7 +25,7 @@ fn cny(minor: u64) -> Money {
 }
 
 fn now() -> u64 {
-    smartpos_cli::server::unix_ms()
+    smartpos_testing::server::unix_ms()
 }
 
 #[tokio::test]
@@ -248,9 +248,9 @@ async fn a_displayed_code_paid_by_the_customer_is_approved() {
 
 #[tokio::test]
 async fn host_sim_state_keeps_gateway_orders_across_a_restart() {
-    use smartpos_cli::server::{self, SimConfig};
     use smartpos_core::qr::gateway::{GatewayCall, QrStatus};
-    use smartpos_core::transport::GatewayLink;
+    use smartpos_terminal::transport::GatewayLink;
+    use smartpos_testing::server::{self, SimConfig};
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();

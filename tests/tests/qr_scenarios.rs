@@ -2,7 +2,6 @@
 //! gateway on a simulated clock: outcomes, polling times and the 15-second cancel rule, with no
 //! real sleeps.
 
-use smartpos_cli::qr_gateway::{QrGateway, SimReply};
 use smartpos_core::engine::TransportFailure;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Declined, Outcome, PaymentResult, TransactionType};
@@ -11,6 +10,7 @@ use smartpos_core::qr::gateway::GatewayCall;
 use smartpos_core::qr::machine::QrStart;
 use smartpos_core::qr::{QrAction, QrEvent, QrForm, QrPayment, QrSchedule, Wallet};
 use smartpos_core::time::LocalTime;
+use smartpos_testing::qr_gateway::{QrGateway, SimReply};
 
 const MERCHANT: &str = "898310048990001";
 

@@ -3,10 +3,10 @@
 
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
 use smartpos_core::engine::SettlementOutcome;
-use smartpos_core::hal::sim::PinScript;
 use smartpos_core::iso8583::{Frame, LenRule};
 use smartpos_core::payment::{Declined, Outcome};
 use smartpos_core::profile::AcquirerProfile;
+use smartpos_testing::sim::PinScript;
 use smartpos_tests::{good_card, rig, sale, RigOptions};
 
 fn profile(algorithm: KeyAlgorithm, pin_block: PinBlockFormat) -> AcquirerProfile {

@@ -2,10 +2,10 @@
 //! transaction and settlement goes through batch upload. Terminal totals equal the host's.
 
 use smartpos_core::engine::SettlementOutcome;
-use smartpos_core::hal::sim::PinScript;
-use smartpos_core::journal::TxnState;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::Outcome;
+use smartpos_terminal::journal::TxnState;
+use smartpos_testing::sim::PinScript;
 use smartpos_tests::{good_card, rig, sale, RigOptions};
 
 const CALLER: &str = "com.example.merchant";

@@ -1,9 +1,9 @@
 //! Sale void and refund end to end: terminal journal and simulator ledger agree.
 
-use smartpos_cli::faults::Fault;
-use smartpos_core::journal::TxnState;
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Declined, Outcome, UnknownReason};
+use smartpos_terminal::journal::TxnState;
+use smartpos_testing::faults::Fault;
 use smartpos_tests::{rig, sale, RigOptions};
 
 const CALLER: &str = "com.example.merchant";

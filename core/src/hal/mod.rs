@@ -15,12 +15,8 @@
 //! - Printer faults (`OutOfPaper`, `CoverOpen`) are reported by `status()` and by `print()`,
 //!   which then prints nothing.
 
-pub mod compliance;
-pub mod conformance;
 pub mod device;
 pub mod printer;
-pub mod render;
-pub mod sim;
 
 pub use device::{DeviceInformation, HardwareModule};
 pub use printer::{Align, PaperStatus, PrintCommand, TextSize};

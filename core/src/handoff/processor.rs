@@ -4,7 +4,7 @@ use super::caller::{AllowList, CallerIdentity, CallerRefusal};
 use super::canonical::{request_hash, sha256_hex};
 use super::request::{deep_link_pairs, intent_pairs, Carrier, HandoffRequest, RequestError};
 use super::result::{ResultCode, ResultEnvelope};
-use crate::journal::{JournalEntry, TxnState};
+use crate::batch::{JournalEntry, TxnState};
 use crate::payment::{Declined, Outcome, PaymentResult};
 
 /// A request as the acquiring app received it.

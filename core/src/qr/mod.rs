@@ -10,9 +10,7 @@
 
 pub mod emv;
 pub mod gateway;
-pub mod journal;
 pub mod machine;
-pub mod runner;
 pub mod wallet;
 
 pub use machine::{QrAction, QrEvent, QrPayment, QrSchedule};

@@ -2,16 +2,16 @@
 //! the scanner and the real clock (Unix ms); waits are `tokio` sleeps. Resolution after a
 //! restart or on a query goes through [`QrPayment::resume`].
 
-use super::gateway::{gateway_order, GatewayCall, GatewayReply, QrStatus};
-use super::machine::{QrStart, QrWrite};
-use super::{PaymentMethod, QrAction, QrEvent, QrForm, QrPayment, QrSchedule, Wallet};
-use crate::engine::TransportFailure;
-use crate::hal::Scanner;
 use crate::journal::{JournalEntry, TxnState};
-use crate::money::Money;
-use crate::payment::{Declined, Outcome, PaymentResult, TransactionType, UnknownReason};
-use crate::terminal::{Terminal, TerminalError};
+use crate::runner::{Terminal, TerminalError};
 use crate::transport::GatewayLink;
+use smartpos_core::engine::TransportFailure;
+use smartpos_core::hal::Scanner;
+use smartpos_core::money::Money;
+use smartpos_core::payment::{Declined, Outcome, PaymentResult, TransactionType, UnknownReason};
+use smartpos_core::qr::gateway::{gateway_order, GatewayCall, GatewayReply, QrStatus};
+use smartpos_core::qr::machine::{QrStart, QrWrite};
+use smartpos_core::qr::{PaymentMethod, QrAction, QrEvent, QrForm, QrPayment, QrSchedule, Wallet};
 use std::time::Duration;
 
 /// What a terminal needs for QR payments.
@@ -96,7 +96,7 @@ impl Terminal {
             .ok_or_else(|| TerminalError::Unexpected("journal lost an order".into()))?;
         match e.result {
             Some(r) => Ok(Some(r)),
-            None => Err(crate::engine::EngineError::Busy.into()),
+            None => Err(smartpos_core::engine::EngineError::Busy.into()),
         }
     }
 
@@ -130,7 +130,7 @@ impl Terminal {
     /// journaled or sent.
     ///
     /// ```no_run
-    /// # async fn f(t: &mut smartpos_core::terminal::Terminal, m: smartpos_core::money::Money) {
+    /// # async fn f(t: &mut smartpos_terminal::Terminal, m: smartpos_core::money::Money) {
     /// let r = t.qr_scan_sale_with_code("com.example.shop", "Q-1", m, "134567890123456789").await;
     /// # }
     /// ```
@@ -147,7 +147,7 @@ impl Terminal {
         {
             return Ok(r);
         }
-        super::detect_wallet(code)?;
+        smartpos_core::qr::detect_wallet(code)?;
         let start = self.qr_start(
             caller,
             order_id,
@@ -252,7 +252,7 @@ impl Terminal {
     async fn resolve_qr_entry(&mut self, e: &JournalEntry) -> Result<bool, TerminalError> {
         let amount = Money::from_stored(
             e.amount_minor,
-            crate::money::Currency::from_code(&e.currency)
+            smartpos_core::money::Currency::from_code(&e.currency)
                 .ok_or_else(|| TerminalError::Unexpected("journal currency".into()))?,
         )
         .map_err(|e| TerminalError::Unexpected(e.to_string()))?;

@@ -1,15 +1,21 @@
 //! The bank's terminal compliance profile, checked against what the device reports at start.
 
-use super::device::{DeviceInformation, HardwareModule};
 use serde::{Deserialize, Serialize};
+use smartpos_core::hal::device::{DeviceInformation, HardwareModule};
 
 /// What the bank requires of a terminal model.
 ///
 /// ```
-/// use smartpos_core::hal::compliance::{check, ComplianceProfile, ComplianceFailure};
-/// use smartpos_core::hal::{sim::SimDevice, DeviceInfoProvider};
+/// use smartpos_hal::compliance::{check, ComplianceProfile, ComplianceFailure};
+/// use smartpos_hal::{DeviceInformation, HardwareModule};
+/// let device = DeviceInformation {
+///     vendor: "ExampleVendor".into(), model: "P2".into(), os_version: "11".into(),
+///     security_patch: "2026-10-05".into(), serial: "P2-000123".into(),
+///     modules: vec![HardwareModule::MagStripe, HardwareModule::ContactChip, HardwareModule::PinPad],
+///     installed_packages: vec![],
+/// };
 /// let profile = ComplianceProfile { min_security_patch: "2027-01-01".into(), ..Default::default() };
-/// let failures = check(&profile, &SimDevice::default().device_information());
+/// let failures = check(&profile, &device);
 /// assert!(matches!(failures[0], ComplianceFailure::SecurityPatchTooOld { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,11 +177,29 @@ pub fn check(profile: &ComplianceProfile, info: &DeviceInformation) -> Vec<Compl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hal::{sim::SimDevice, DeviceInfoProvider};
+
+    fn sim_device() -> DeviceInformation {
+        DeviceInformation {
+            vendor: "smartpos".into(),
+            model: "SIM-58".into(),
+            os_version: "11".into(),
+            security_patch: "2026-10-05".into(),
+            serial: "SIM0000001".into(),
+            modules: vec![
+                HardwareModule::MagStripe,
+                HardwareModule::ContactChip,
+                HardwareModule::Contactless,
+                HardwareModule::PinPad,
+                HardwareModule::Printer,
+                HardwareModule::Scanner,
+            ],
+            installed_packages: vec!["com.smartpos.acquirer".into()],
+        }
+    }
 
     #[test]
     fn old_patch_missing_module_and_forbidden_package_are_reported() {
-        let mut info = SimDevice::default().device_information();
+        let mut info = sim_device();
         assert!(
             check(&ComplianceProfile::default(), &info).is_empty(),
             "the simulated device is compliant"
@@ -199,7 +223,7 @@ mod tests {
 
     #[test]
     fn versions_compare_numerically() {
-        let mut info = SimDevice::default().device_information();
+        let mut info = sim_device();
         let p = ComplianceProfile {
             min_os_version: "10.0.1".into(),
             ..Default::default()

@@ -5,8 +5,8 @@
 //! terminal, and the counters continue after the highest trace the bank has seen.
 
 use super::{lock, seal, DeviceKey, Journal, JournalError, JournalFiles, DEFAULT_OWNER_WAIT};
-use crate::reconcile::SettlementLine;
 use rusqlite::{params, OptionalExtension};
+use smartpos_core::reconcile::SettlementLine;
 use std::path::{Path, PathBuf};
 
 /// What a rebuild did.

@@ -112,7 +112,7 @@ impl SigningBlock {
     /// of blocks whose signatures use verity.
     ///
     /// ```
-    /// use smartpos_core::apk::block::SigningBlock;
+    /// use smartpos_apk::block::SigningBlock;
     /// let b = SigningBlock::encode_padded(&[(1, vec![7; 100])], true);
     /// assert_eq!(b.len() % 4096, 0);
     /// assert_eq!(SigningBlock::encode_padded(&[(1, vec![7; 100])], false).len(), 8 + 12 + 100 + 24);

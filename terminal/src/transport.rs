@@ -1,7 +1,7 @@
 //! HTTPS to the bank's internet front: the whole frame is the POST body, the answer is the
 //! response frame. Only the CA in the terminal's configuration is trusted (no system roots).
 
-use crate::engine::TransportFailure;
+use smartpos_core::engine::TransportFailure;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,7 +140,7 @@ impl GatewayLink {
     ///
     /// ```
     /// let ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-    /// assert!(smartpos_core::transport::GatewayLink::new("http://x", ca.as_bytes()).is_err());
+    /// assert!(smartpos_terminal::transport::GatewayLink::new("http://x", ca.as_bytes()).is_err());
     /// ```
     pub fn new(base: &str, ca_pem: &[u8]) -> Result<Self, TransportError> {
         let rest = base
@@ -159,9 +159,9 @@ impl GatewayLink {
     /// One call; a reply that is not the gateway's JSON counts as no answer.
     pub async fn call(
         &self,
-        call: &crate::qr::gateway::GatewayCall,
+        call: &smartpos_core::qr::gateway::GatewayCall,
         timeout: Duration,
-    ) -> Result<crate::qr::gateway::GatewayReply, TransportFailure> {
+    ) -> Result<smartpos_core::qr::gateway::GatewayReply, TransportFailure> {
         let url = format!("{}/qr/v1/{}", self.base, call.path());
         let body =
             serde_json::to_vec(call).map_err(|e| TransportFailure::NotSent(e.to_string()))?;

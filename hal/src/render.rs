@@ -4,8 +4,8 @@
 //! Micro Hei / Noto CJK / Droid Sans Fallback from Debian), so Chinese renders; without one it
 //! falls back to a built-in 8x8 bitmap font and draws unknown glyphs as hollow boxes.
 
-use super::printer::{Align, PrintCommand, TextSize};
 use font8x8::UnicodeFonts;
+use smartpos_core::hal::printer::{Align, PrintCommand, TextSize};
 use std::sync::OnceLock;
 
 /// Dots across a 58 mm print head.
@@ -193,7 +193,7 @@ fn draw_qr(c: &mut Canvas, data: &str, module: u32) -> Result<(), String> {
 /// quiet zone.
 ///
 /// ```
-/// let png = smartpos_core::hal::render::qr_png("hello", 4).unwrap();
+/// let png = smartpos_hal::render::qr_png("hello", 4).unwrap();
 /// assert_eq!(&png[1..4], b"PNG");
 /// ```
 pub fn qr_png(data: &str, module: u32) -> Result<Vec<u8>, String> {
@@ -227,7 +227,7 @@ pub fn qr_png(data: &str, module: u32) -> Result<Vec<u8>, String> {
 /// for the paper is an error.
 ///
 /// ```
-/// use smartpos_core::hal::{render, PrintCommand};
+/// use smartpos_hal::{render, PrintCommand};
 /// let bits = vec![true, false, false, true];
 /// let paper = render::render_dots(&[PrintCommand::Bitmap { width: 2, pixels: bits.clone() }]).unwrap();
 /// assert!(render::contains_bitmap(&paper, 2, &bits));

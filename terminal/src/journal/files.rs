@@ -38,8 +38,8 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let p = dir.path().join("k");
-/// assert!(smartpos_core::journal::files::create_private_once(&p, b"one").unwrap());
-/// assert!(!smartpos_core::journal::files::create_private_once(&p, b"two").unwrap());
+/// assert!(smartpos_terminal::journal::files::create_private_once(&p, b"one").unwrap());
+/// assert!(!smartpos_terminal::journal::files::create_private_once(&p, b"two").unwrap());
 /// assert_eq!(std::fs::read(&p).unwrap(), b"one");
 /// ```
 pub fn create_private_once(path: &Path, bytes: &[u8]) -> std::io::Result<bool> {

@@ -1,11 +1,11 @@
 //! Journal unit tests: durability, reversal state, nonces, integrity.
 
 use super::*;
-use crate::engine::{JournalWrite, TxnStart};
-use crate::money::{Currency, Money};
-use crate::payment::{Outcome, PaymentResult};
-use crate::payment::{TransactionType, UnknownReason};
-use crate::time::LocalTime;
+use smartpos_core::engine::{JournalWrite, TxnStart};
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Outcome, PaymentResult};
+use smartpos_core::payment::{TransactionType, UnknownReason};
+use smartpos_core::time::LocalTime;
 
 /// The result of order O-5 (trace 5, batch 7) with this outcome.
 fn result_of_o5(outcome: Outcome) -> PaymentResult {
@@ -88,7 +88,7 @@ fn survives_reopen_and_tracks_reversal_state() {
 
 #[test]
 fn nonces_are_single_use_until_they_expire() {
-    use crate::handoff::NonceStore;
+    use smartpos_core::handoff::NonceStore;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.db");
     {
@@ -157,7 +157,7 @@ fn armed_reversal_is_encrypted_at_rest_and_decrypts_for_sending() {
     let path = dir.path().join("journal.db");
     journal_with_armed_reversal(&path);
     let mut j = Journal::open(&path).unwrap();
-    j.recover_interrupted(&crate::engine::EngineConfig::demo().identity)
+    j.recover_interrupted(&smartpos_core::engine::EngineConfig::demo().identity)
         .unwrap();
     let pending = j.pending_reversals().unwrap();
     assert_eq!(pending.len(), 1);

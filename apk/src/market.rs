@@ -11,9 +11,9 @@
 use super::block::{SigningBlock, MARKET_ID};
 use super::manifest::{read_manifest, ManifestInfo};
 use super::{Apk, ApkError, Verdict};
-use crate::handoff::RequestType;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use smartpos_core::handoff::RequestType;
 use std::io::{Read, Seek, Write};
 use std::path::Path;
 
@@ -230,7 +230,7 @@ pub fn secret_key(hex_key: &str) -> Result<SigningKey, MarketError> {
 ///
 /// ```
 /// use ed25519_dalek::SigningKey;
-/// use smartpos_core::apk::market::{certify_market_key, public_key};
+/// use smartpos_apk::market::{certify_market_key, public_key};
 /// let root = SigningKey::from_bytes(&[1; 32]);
 /// let market = SigningKey::from_bytes(&[2; 32]);
 /// let cert = certify_market_key(&root, "market-2026", &market.verifying_key(), 0);
@@ -282,8 +282,8 @@ pub struct VerifiedApp {
 
 impl VerifiedApp {
     /// The handoff allow-list entry for this app (the same grants authorize its requests).
-    pub fn allowed_app(&self) -> crate::handoff::AllowedApp {
-        crate::handoff::AllowedApp {
+    pub fn allowed_app(&self) -> smartpos_core::handoff::AllowedApp {
+        smartpos_core::handoff::AllowedApp {
             package: self.package.clone(),
             cert_sha256: self.signer_cert_sha256.clone(),
             permissions: self.grants.payments.clone(),
@@ -419,102 +419,6 @@ impl TrustStore {
             }
         }
         (ok, refused)
-    }
-}
-
-/// The terminal's revocation state: the newest root-signed revocation list it has seen, kept
-/// in `DIR/revocations.json` and authenticated (HMAC-SHA256) under a device key in
-/// `DIR/trust-state.key` (mode 0600), like the journal. An older list offered later is refused
-/// ([`MarketError::StaleRevocations`]); the launcher, the installer and `market verify
-/// --trust-state DIR` all read the same state.
-pub struct TrustState {
-    file: std::path::PathBuf,
-    key: crate::journal::secrets::DeviceKey,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StateFile {
-    v: u32,
-    list: Signed,
-    mac: String,
-}
-
-impl TrustState {
-    /// Opens (creating when missing) the state in `dir`.
-    pub fn open(dir: &Path) -> Result<Self, MarketError> {
-        use crate::journal::secrets::DeviceKey;
-        let io = |e: &dyn std::fmt::Display| {
-            MarketError::Input(format!("trust state {}: {e}", dir.display()))
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-        let key_path = dir.join("trust-state.key");
-        let key = match DeviceKey::load(&key_path).map_err(|e| io(&e))? {
-            Some(k) => k,
-            None => {
-                let (_, bytes) = DeviceKey::generate().map_err(|e| io(&e))?;
-                DeviceKey::persist(&key_path, &bytes[..]).map_err(|e| io(&e))?
-            }
-        };
-        Ok(TrustState {
-            file: dir.join("revocations.json"),
-            key,
-        })
-    }
-
-    fn mac(&self, list: &Signed) -> String {
-        hex::encode(self.key.mac(&[
-            b"smartpos-trust-state-v1",
-            list.json.as_bytes(),
-            list.sig.as_bytes(),
-        ]))
-    }
-
-    /// The newest list seen (an empty one, serial 0, before any).
-    pub fn load(&self, root: &VerifyingKey) -> Result<Revocations, MarketError> {
-        let text = match std::fs::read(&self.file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Revocations::default()),
-            Err(e) => return Err(MarketError::Input(format!("{}: {e}", self.file.display()))),
-        };
-        let bad =
-            || MarketError::Input(format!("{} is corrupt or was edited", self.file.display()));
-        let f: StateFile = serde_json::from_slice(&text).map_err(|_| bad())?;
-        if f.v != 1 || f.mac != self.mac(&f.list) {
-            return Err(bad());
-        }
-        open_revocations(root, &f.list)
-    }
-
-    /// Adopts `doc` if it is at least as new as what was seen (the same list again is fine);
-    /// returns the list now in force.
-    pub fn adopt(&self, root: &VerifyingKey, doc: &Signed) -> Result<Revocations, MarketError> {
-        let known = self.load(root)?;
-        let offered = open_revocations(root, doc)?;
-        if offered.serial < known.serial {
-            return Err(MarketError::StaleRevocations {
-                offered: offered.serial,
-                known: known.serial,
-            });
-        }
-        if offered.serial == known.serial && known.serial != 0 {
-            if offered != known {
-                return Err(MarketError::Input(format!(
-                    "two different revocation lists carry serial {}",
-                    offered.serial
-                )));
-            }
-            return Ok(known);
-        }
-        let f = StateFile {
-            v: 1,
-            mac: self.mac(doc),
-            list: doc.clone(),
-        };
-        let bytes = serde_json::to_vec(&f).expect("serializable");
-        crate::journal::files::replace_durably(&self.file, &bytes)
-            .map_err(|e| MarketError::Input(format!("{}: {e}", self.file.display())))?;
-        Ok(offered)
     }
 }
 

@@ -2,11 +2,16 @@
 //! of operator actions; with an empty script it really waits (up to the timeout, or until
 //! `cancel()` or a new action arrives), so timeout and cancel semantics are real.
 
-use super::*;
-use crate::card::EntryMode;
-use crate::crypto::{clear_pin_block, cup_ecb_mac, BlockKey, CipherKey};
+use smartpos_core::card::EntryMode;
+use smartpos_core::card::{CardData, Pan};
+use smartpos_core::crypto::{clear_pin_block, cup_ecb_mac, BlockKey, CipherKey};
+use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
+use smartpos_core::hal::*;
+use smartpos_core::money::Money;
+use smartpos_core::profile::MacKeyUse;
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 use std::time::Instant;
 
 /// A queue of scripted actions with real timeout and cancel semantics.
@@ -128,7 +133,8 @@ pub enum CardScript {
 /// A card reader that plays back a script.
 ///
 /// ```
-/// use smartpos_core::hal::{sim::{CardScript, SimCardReader}, CardReader};
+/// use smartpos_testing::sim::{CardScript, SimCardReader};
+/// use smartpos_core::hal::CardReader;
 /// use smartpos_core::card::EntryMode;
 /// use smartpos_core::money::{Currency, Money};
 /// let r = SimCardReader::new([CardScript::Card { track2: "6222021234567890123=3012101".into(), entry_mode: EntryMode::MagStripe }]);
@@ -249,9 +255,9 @@ impl SimPinPad {
     }
 }
 
-fn key_error(e: crate::crypto::KeyError) -> HalError {
+fn key_error(e: smartpos_core::crypto::KeyError) -> HalError {
     match e {
-        crate::crypto::KeyError::CheckValueMismatch => HalError::KeyCheckFailed,
+        smartpos_core::crypto::KeyError::CheckValueMismatch => HalError::KeyCheckFailed,
         other => HalError::Device(other.to_string()),
     }
 }
@@ -382,7 +388,7 @@ impl Printer for SimPrinter {
         *self.status.lock().unwrap_or_else(|p| p.into_inner())
     }
     fn dot_width(&self) -> u32 {
-        super::render::DOT_WIDTH as u32
+        smartpos_hal::render::DOT_WIDTH as u32
     }
     fn print(&self, job: &[PrintCommand]) -> Result<(), HalError> {
         match self.status() {
@@ -390,7 +396,7 @@ impl Printer for SimPrinter {
             PaperStatus::CoverOpen => Err(HalError::CoverOpen),
             PaperStatus::Ok => {
                 // The head draws what it is given; a job that cannot be drawn prints nothing.
-                super::render::render_dots(job).map_err(HalError::Device)?;
+                smartpos_hal::render::render_dots(job).map_err(HalError::Device)?;
                 self.jobs
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -481,10 +487,10 @@ impl DeviceInfoProvider for SimDevice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::Currency;
+    use smartpos_core::money::Currency;
     use std::sync::Arc;
 
-    use crate::crypto::{KeyAlgorithm, PinBlockFormat};
+    use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};
 
     fn keys(master: &CipherKey, pin: &CipherKey, mac: &CipherKey) -> EncryptedWorkingKeys {
         EncryptedWorkingKeys::wrap(master, pin, mac, PinBlockFormat::WithPan).unwrap()

@@ -1,9 +1,9 @@
 //! Engine writes: each [`JournalWrite`] is one sealed SQLite transaction.
 
 use super::{Journal, JournalError, TxnState};
-use crate::engine::{JournalWrite, TxnStart};
-use crate::payment::{Outcome, PaymentResult};
 use rusqlite::{params, OptionalExtension};
+use smartpos_core::engine::{JournalWrite, TxnStart};
+use smartpos_core::payment::{Outcome, PaymentResult};
 
 /// Sets both counters (sign-in, settlement, rebuild).
 pub(crate) fn set_counters(
@@ -157,7 +157,7 @@ impl Journal {
                     Some(j) => {
                         let mut r: PaymentResult = serde_json::from_str(&j)
                             .map_err(|e| JournalError::Corrupt(e.to_string()))?;
-                        r.outcome = Outcome::Declined(crate::payment::Declined::Reversed);
+                        r.outcome = Outcome::Declined(smartpos_core::payment::Declined::Reversed);
                         Some(
                             serde_json::to_string(&r)
                                 .map_err(|e| JournalError::Corrupt(e.to_string()))?,
@@ -217,7 +217,9 @@ impl Journal {
     }
 
     /// Reversals to send, oldest first (pending and under the retry limit), decrypted.
-    pub fn pending_reversals(&self) -> Result<Vec<crate::engine::PendingReversal>, JournalError> {
+    pub fn pending_reversals(
+        &self,
+    ) -> Result<Vec<smartpos_core::engine::PendingReversal>, JournalError> {
         let mut stmt = self.conn.prepare(
             "SELECT trace, batch, reversal, COALESCE(reversal_reason, '98'), reversal_attempts FROM txns
              WHERE reversal_state = 'pending' AND reversal IS NOT NULL AND reversal_attempts < ?1 ORDER BY id",
@@ -242,7 +244,7 @@ impl Journal {
                         "the armed reversal of batch {batch} trace {trace} does not decrypt"
                     ),
                 })?;
-            out.push(crate::engine::PendingReversal {
+            out.push(smartpos_core::engine::PendingReversal {
                 trace,
                 batch,
                 message: message.to_vec(),

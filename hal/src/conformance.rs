@@ -5,10 +5,13 @@
 //! Some checks need a person or a test jig to act (present the test card, type the PIN, take
 //! the paper out): the kit asks an [`Operator`]. The simulated drivers come with one.
 
-use super::*;
-use crate::crypto::{
+use crate::*;
+use smartpos_core::card::Pan;
+use smartpos_core::crypto::{
     clear_pin_block, cup_ecb_mac, BlockKey, CipherKey, KeyAlgorithm, PinBlockFormat,
 };
+use smartpos_core::money::Money;
+use std::time::Duration;
 use std::time::Instant;
 
 /// The test card the operator presents (track 2 equivalent data).
@@ -260,7 +263,7 @@ fn pin_block_is(
 /// Runs every check.
 pub fn run(s: &Subject<'_>) -> Report {
     let mut kit = Kit { checks: Vec::new() };
-    let amount = Money::from_minor(1234, crate::money::Currency::CNY).expect("valid");
+    let amount = Money::from_minor(1234, smartpos_core::money::Currency::CNY).expect("valid");
     let des = KeyAlgorithm::Des;
     let tmk = kit_key(des, KIT_TMK_HEX);
     let pin_key = kit_key(des, KIT_PIN_KEY_HEX);
@@ -301,7 +304,7 @@ pub fn run(s: &Subject<'_>) -> Report {
         mac_is(s, &data, &want_mac),
     );
     let mut first_half_keys = good.clone();
-    first_half_keys.mac_key_use = crate::profile::MacKeyUse::FirstHalf;
+    first_half_keys.mac_key_use = smartpos_core::profile::MacKeyUse::FirstHalf;
     let half = mac_key.first_half().expect("a DES key has halves");
     kit.check(
         "pin_pad.mac_first_half",
@@ -788,108 +791,4 @@ fn one_time_value() -> String {
             .unwrap_or(7),
     };
     (100_000_000_000 + n % 900_000_000_000).to_string()
-}
-
-/// The simulated drivers with their operator, ready for [`run`].
-pub struct SimSet {
-    /// Card reader.
-    pub card_reader: super::sim::SimCardReader,
-    /// PIN pad.
-    pub pin_pad: super::sim::SimPinPad,
-    /// Printer.
-    pub printer: super::sim::SimPrinter,
-    /// Scanner.
-    pub scanner: super::sim::SimScanner,
-    /// Device information.
-    pub device: super::sim::SimDevice,
-    /// The printout the operator tore off last.
-    printout: std::sync::Mutex<Vec<Vec<PrintCommand>>>,
-}
-
-impl Default for SimSet {
-    fn default() -> Self {
-        SimSet {
-            card_reader: Default::default(),
-            pin_pad: super::sim::SimPinPad::empty(),
-            printer: Default::default(),
-            scanner: Default::default(),
-            device: Default::default(),
-            printout: Default::default(),
-        }
-    }
-}
-
-impl Operator for SimSet {
-    fn present_card(&self, track2: &str) {
-        self.card_reader.push(super::sim::CardScript::Card {
-            track2: track2.into(),
-            entry_mode: crate::card::EntryMode::MagStripe,
-        });
-    }
-    fn enter_pin(&self, pin: &str) {
-        self.pin_pad.push(super::sim::PinScript::Pin(pin.into()));
-    }
-    fn bypass_pin(&self) {
-        self.pin_pad.push(super::sim::PinScript::Bypass);
-    }
-    fn show_code(&self, text: &str) {
-        self.scanner.push(super::sim::ScanScript::Code(text.into()));
-    }
-    fn set_paper(&self, status: PaperStatus) {
-        self.printer.set_status(status);
-    }
-    fn present_unreadable_card(&self) {
-        self.card_reader.push(super::sim::CardScript::Unreadable);
-    }
-    fn take_printout(&self) -> bool {
-        let jobs = self.printer.take_printout();
-        let came_out = !jobs.is_empty();
-        *self.printout.lock().unwrap_or_else(|p| p.into_inner()) = jobs;
-        came_out
-    }
-    fn show_printout_qr(&self) {
-        let printout = self.printout.lock().unwrap_or_else(|p| p.into_inner());
-        let qr = printout.iter().flatten().find_map(|c| match c {
-            PrintCommand::Qr { data, .. } => Some(data.clone()),
-            _ => None,
-        });
-        if let Some(data) = qr {
-            self.scanner.push(super::sim::ScanScript::Code(data));
-        }
-    }
-    fn printout_has_bitmap(&self, width: u32, pixels: &[bool]) -> bool {
-        // The simulated paper is the rendered job: look for the bitmap among the dots.
-        let printout = self.printout.lock().unwrap_or_else(|p| p.into_inner());
-        printout.iter().any(|job| {
-            super::render::render_dots(job)
-                .is_ok_and(|paper| super::render::contains_bitmap(&paper, width, pixels))
-        })
-    }
-}
-
-impl SimSet {
-    /// The set as a kit subject, operated by itself.
-    pub fn subject(&self) -> Subject<'_> {
-        Subject {
-            card_reader: &self.card_reader,
-            pin_pad: &self.pin_pad,
-            printer: &self.printer,
-            scanner: &self.scanner,
-            device: &self.device,
-            operator: self,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn simulated_drivers_pass_every_check() {
-        let set = SimSet::default();
-        let report = run(&set.subject());
-        assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 39);
-    }
 }

@@ -7,6 +7,8 @@
 //! does not verify: DSA, ECDSA with SHA-1 or SHA-512, MD5 and SHA-224, RSA outside 2048..=8192
 //! bits (see sdk-docs: *App signing*).
 
+#![deny(missing_docs)]
+
 pub mod block;
 pub mod digest;
 pub mod manifest;
@@ -14,6 +16,10 @@ pub mod market;
 pub mod scheme;
 pub mod v1;
 pub mod zip;
+
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz_targets;
 
 use block::{SigningBlock, V2_ID, V31_ID, V3_ID};
 use digest::{content_digests, ChunkedDigest};

@@ -12,18 +12,18 @@
 //!   chain. A missing, emptied, replaced or rolled-back database, or an edited row, is refused
 //!   at open with [`JournalError`] naming the files; see `sdk-docs` *Journal integrity*.
 //!
-//! Each [`JournalWrite`](crate::engine::JournalWrite) from the engine is one SQLite
+//! Each [`JournalWrite`](smartpos_core::engine::JournalWrite) from the engine is one SQLite
 //! transaction, committed (and fsynced) before the engine is told it is durable.
 
 mod apply;
 pub mod files;
 mod lock;
+mod qr;
 mod rebuild;
 mod recover;
 mod seal;
 pub(crate) mod secrets;
 
-use crate::payment::PaymentResult;
 pub(crate) use apply::trace_used;
 pub use rebuild::Rebuilt;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -146,100 +146,7 @@ impl JournalError {
     }
 }
 
-/// Persisted state of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TxnState {
-    /// Recorded, nothing sent yet.
-    Created,
-    /// Sent (or about to be); the reversal is armed.
-    Sent,
-    /// Approved.
-    Approved,
-    /// Declined or not sent.
-    Declined,
-    /// Outcome unknown; reversal pending (or exhausted, see `reversal_exhausted`).
-    Unknown,
-    /// Reversed by the terminal: not charged.
-    Reversed,
-    /// An approved sale voided later in the same batch: not charged.
-    Voided,
-    /// Approved and settled with the acquirer (batch closed).
-    Settled,
-}
-
-impl TxnState {
-    /// Whether the customer is charged (approved, or approved and settled).
-    pub fn is_charged(self) -> bool {
-        matches!(self, TxnState::Approved | TxnState::Settled)
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TxnState::Created => "created",
-            TxnState::Sent => "sent",
-            TxnState::Approved => "approved",
-            TxnState::Declined => "declined",
-            TxnState::Unknown => "unknown",
-            TxnState::Reversed => "reversed",
-            TxnState::Voided => "voided",
-            TxnState::Settled => "settled",
-        }
-    }
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "created" => TxnState::Created,
-            "sent" => TxnState::Sent,
-            "approved" => TxnState::Approved,
-            "declined" => TxnState::Declined,
-            "unknown" => TxnState::Unknown,
-            "reversed" => TxnState::Reversed,
-            "voided" => TxnState::Voided,
-            "settled" => TxnState::Settled,
-            _ => return None,
-        })
-    }
-}
-
-/// One transaction as the journal holds it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct JournalEntry {
-    /// Calling app.
-    pub caller: String,
-    /// Merchant order id.
-    pub order_id: String,
-    /// Type name.
-    pub kind: String,
-    /// Amount in minor units.
-    pub amount_minor: u64,
-    /// Currency code.
-    pub currency: String,
-    /// Trace.
-    pub trace: u32,
-    /// Batch.
-    pub batch: u32,
-    /// State.
-    pub state: TxnState,
-    /// Masked PAN.
-    pub masked_pan: Option<String>,
-    /// Host response code.
-    pub response_code: Option<String>,
-    /// The result handed back, once known.
-    pub result: Option<PaymentResult>,
-    /// Whether a reversal is waiting to be sent.
-    pub reversal_pending: bool,
-    /// Whether the reversal ran out of retries: the outcome stays unknown for reconciliation.
-    pub reversal_exhausted: bool,
-    /// `card`, `qr_scan` or `qr_display`.
-    pub method: String,
-    /// The wallet of a QR payment.
-    pub wallet: Option<String>,
-    /// QR: when the pay (or precreate) call went out, Unix ms.
-    pub pay_called_at_ms: Option<u64>,
-    /// Retrieval reference (card), gateway transaction id (QR sale), or the original's order
-    /// (QR void and refund).
-    pub reference: Option<String>,
-}
+pub use smartpos_core::batch::{JournalEntry, TxnState};
 
 struct InterruptedRow {
     id: i64,
@@ -439,7 +346,7 @@ impl Journal {
     ///
     /// ```
     /// let dir = tempfile::tempdir().unwrap();
-    /// let j = smartpos_core::journal::Journal::open(&dir.path().join("journal.db")).unwrap();
+    /// let j = smartpos_terminal::journal::Journal::open(&dir.path().join("journal.db")).unwrap();
     /// assert_eq!(j.counters().unwrap(), (1, 0));
     /// ```
     pub fn open(path: &Path) -> Result<Self, JournalError> {
@@ -751,8 +658,8 @@ impl Journal {
     pub fn settlement_input(
         &self,
         batch: u32,
-    ) -> Result<crate::engine::SettlementInput, JournalError> {
-        let mut input = crate::engine::SettlementInput::default();
+    ) -> Result<smartpos_core::engine::SettlementInput, JournalError> {
+        let mut input = smartpos_core::engine::SettlementInput::default();
         for e in self
             .entries()?
             .into_iter()
@@ -771,7 +678,7 @@ impl Journal {
                 }
                 _ => continue,
             };
-            input.uploads.push(crate::engine::UploadItem {
+            input.uploads.push(smartpos_core::engine::UploadItem {
                 trace: e.trace,
                 amount_minor: e.amount_minor,
                 reference: e
@@ -789,7 +696,7 @@ impl Journal {
     pub fn find_by_reference(
         &self,
         reference: &str,
-        kind: crate::payment::TransactionType,
+        kind: smartpos_core::payment::TransactionType,
     ) -> Result<Option<JournalEntry>, JournalError> {
         let sql = format!(
             "SELECT {} FROM txns WHERE reference = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
@@ -828,7 +735,7 @@ impl Journal {
     }
 }
 
-impl crate::handoff::NonceStore for Journal {
+impl smartpos_core::handoff::NonceStore for Journal {
     fn use_nonce(
         &mut self,
         caller: &str,

@@ -1,17 +1,17 @@
 //! Runs the sans-IO engine against real adapters: HAL drivers, the journal and the host link.
 
-use crate::engine::{
-    Action, Engine, EngineConfig, EngineError, Event, Finished, ReversalOutcome, SignInError,
-};
-use crate::hal::{CardReader, PinPad};
 use crate::journal::{
     Journal, JournalEntry, JournalError, Recovery, TxnState, MAX_REVERSAL_ATTEMPTS,
 };
-use crate::money::{Currency, Money};
-use crate::payment::{Original, TransactionType};
-use crate::payment::{PaymentRequest, PaymentResult};
-use crate::time::LocalTime;
 use crate::transport::HostLink;
+use smartpos_core::engine::{
+    Action, Engine, EngineConfig, EngineError, Event, Finished, ReversalOutcome, SignInError,
+};
+use smartpos_core::hal::{CardReader, PinPad};
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Original, TransactionType};
+use smartpos_core::payment::{PaymentRequest, PaymentResult};
+use smartpos_core::time::LocalTime;
 
 /// A terminal-level failure (the payment outcome itself is always a [`PaymentResult`]).
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +66,7 @@ pub enum TerminalError {
     },
     /// The scanned code is not a payment code of any wallet (nothing journaled or sent).
     #[error("not a payment code: {0}")]
-    BadPaymentCode(#[from] crate::qr::QrCodeError),
+    BadPaymentCode(#[from] smartpos_core::qr::QrCodeError),
     /// QR payments are not set up on this terminal, or the scanner failed.
     #[error("QR payments unavailable: {0}")]
     QrUnavailable(String),
@@ -95,7 +95,7 @@ fn original_of(e: &JournalEntry, reference: &str) -> Original {
 }
 
 fn step_name(a: &Action) -> &'static str {
-    use crate::engine::JournalWrite as W;
+    use smartpos_core::engine::JournalWrite as W;
     match a {
         Action::ReadCard { .. } => "read-card",
         Action::OnlinePin { .. } => "online-pin",
@@ -123,7 +123,7 @@ pub struct Terminal {
     pub(crate) clock: Box<dyn Fn() -> LocalTime + Send>,
     crash_at: Option<String>,
     recovery: Recovery,
-    pub(crate) qr: Option<crate::qr::runner::QrSetup>,
+    pub(crate) qr: Option<crate::qr_runner::QrSetup>,
     all_apps_scope: Vec<String>,
 }
 
@@ -232,14 +232,14 @@ impl Terminal {
                 && entry.currency == request.amount.currency().code();
             return match (same, entry.result) {
                 (true, Some(stored)) => Ok(stored),
-                (true, None) => Err(crate::engine::EngineError::Busy.into()),
+                (true, None) => Err(smartpos_core::engine::EngineError::Busy.into()),
                 (false, _) => Err(TerminalError::DuplicateOrder {
                     order: request.order_id,
                 }),
             };
         }
         if !self.engine.is_signed_in() {
-            return Err(crate::engine::EngineError::NotSignedIn.into());
+            return Err(smartpos_core::engine::EngineError::NotSignedIn.into());
         }
         self.flush_reversals().await?;
         let kind = request.kind.name();
@@ -286,9 +286,11 @@ impl Terminal {
     }
 
     /// Settles the current batch (pending reversals first); on success the batch number moves on.
-    pub async fn settle(&mut self) -> Result<crate::engine::SettlementOutcome, TerminalError> {
+    pub async fn settle(
+        &mut self,
+    ) -> Result<smartpos_core::engine::SettlementOutcome, TerminalError> {
         if !self.engine.is_signed_in() {
-            return Err(crate::engine::EngineError::NotSignedIn.into());
+            return Err(smartpos_core::engine::EngineError::NotSignedIn.into());
         }
         self.flush_reversals().await?;
         let input = self.journal.settlement_input(self.engine.batch())?;

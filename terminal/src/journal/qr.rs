@@ -3,10 +3,10 @@
 //! QR payments draw their trace from the card counter (6 digits, unique in the batch); the
 //! gateway knows them by terminal id + batch + trace.
 
-use super::machine::QrWrite;
 use crate::journal::{Journal, JournalEntry, JournalError, TxnState};
-use crate::payment::Outcome;
 use rusqlite::params;
+use smartpos_core::payment::Outcome;
+use smartpos_core::qr::machine::QrWrite;
 
 impl Journal {
     /// Makes one QR write durable (one SQLite transaction). `voids` marks the original of an
@@ -77,7 +77,7 @@ impl Journal {
                     Outcome::Unknown { .. } => TxnState::Unknown,
                 };
                 let code = match &result.outcome {
-                    Outcome::Declined(crate::payment::Declined::Host { code, .. }) => {
+                    Outcome::Declined(smartpos_core::payment::Declined::Host { code, .. }) => {
                         Some(code.clone())
                     }
                     _ => None,

@@ -1,15 +1,15 @@
 //! Restart recovery: transactions a crash (or a killed process) left `created` or `sent`.
 
 use super::{InterruptedRow, Journal, JournalError, Recovery};
-use crate::payment::{Outcome, PaymentResult};
 use rusqlite::params;
+use smartpos_core::payment::{Outcome, PaymentResult};
 
 impl Journal {
     /// At start: settles transactions a crash interrupted. `created` (nothing sent) becomes
     /// declined; `sent` (the request may have left) becomes unknown with its reversal pending.
     pub fn recover_interrupted(
         &mut self,
-        who: &crate::engine::TerminalIdentity,
+        who: &smartpos_core::engine::TerminalIdentity,
     ) -> Result<Recovery, JournalError> {
         self.write(|tx, _| {
         let mut rec = Recovery::default();
@@ -53,26 +53,26 @@ impl Journal {
         {
             let corrupt = |what: &str| JournalError::Corrupt(format!("row {id}: {what}"));
             let currency =
-                crate::money::Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
-            let amount = crate::money::Money::from_stored(minor as u64, currency)
+                smartpos_core::money::Currency::from_code(&currency).ok_or_else(|| corrupt("currency"))?;
+            let amount = smartpos_core::money::Money::from_stored(minor as u64, currency)
                 .map_err(|_| corrupt("amount"))?;
             let kind =
-                crate::payment::TransactionType::parse(&kind).ok_or_else(|| corrupt("type"))?;
+                smartpos_core::payment::TransactionType::parse(&kind).ok_or_else(|| corrupt("type"))?;
             let time = time_json
                 .and_then(|t| serde_json::from_str(&t).ok())
-                .unwrap_or(crate::time::LocalTime::from_unix(0, 0));
+                .unwrap_or(smartpos_core::time::LocalTime::from_unix(0, 0));
             let before_send = state == "created";
             // An inquiry that moves no money has nothing to resolve once sent: it ends declined.
             let inquiry_sent = !before_send && !kind.moves_money();
             let outcome = if before_send {
-                Outcome::Declined(crate::payment::Declined::Interrupted)
+                Outcome::Declined(smartpos_core::payment::Declined::Interrupted)
             } else if inquiry_sent {
-                Outcome::Declined(crate::payment::Declined::NoUsableAnswer {
-                    reason: crate::payment::UnknownReason::NoResponse,
+                Outcome::Declined(smartpos_core::payment::Declined::NoUsableAnswer {
+                    reason: smartpos_core::payment::UnknownReason::NoResponse,
                 })
             } else {
                 Outcome::Unknown {
-                    reason: crate::payment::UnknownReason::NoResponse,
+                    reason: smartpos_core::payment::UnknownReason::NoResponse,
                 }
             };
             let result = PaymentResult {
@@ -89,8 +89,8 @@ impl Journal {
                 merchant_id: who.merchant_id.clone(),
                 time,
                 balance: None,
-                method: crate::qr::PaymentMethod::parse(&method).unwrap_or_default(),
-                wallet: wallet.as_deref().and_then(crate::qr::Wallet::parse),
+                method: smartpos_core::qr::PaymentMethod::parse(&method).unwrap_or_default(),
+                wallet: wallet.as_deref().and_then(smartpos_core::qr::Wallet::parse),
             };
             let json =
                 serde_json::to_string(&result).map_err(|e| JournalError::Corrupt(e.to_string()))?;
