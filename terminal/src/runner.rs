@@ -72,7 +72,9 @@ pub enum TerminalError {
     QrUnavailable(String),
 }
 
-/// The environment variable that aborts the process at a named step (crash tests only):
+/// The environment variable that aborts the process at a named step (crash tests only; read
+/// only when the crate is built with the `crash-injection` feature, which the shipping build
+/// leaves off):
 /// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `persist-created`, `read-card`,
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
 /// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `call`,
@@ -80,6 +82,16 @@ pub enum TerminalError {
 /// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
 /// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
+
+#[cfg(feature = "crash-injection")]
+fn crash_target() -> Option<String> {
+    std::env::var(CRASH_ENV).ok()
+}
+
+#[cfg(not(feature = "crash-injection"))]
+fn crash_target() -> Option<String> {
+    None
+}
 
 fn entry_amount(e: &JournalEntry) -> Option<Money> {
     Money::from_stored(e.amount_minor, Currency::from_code(&e.currency)?).ok()
@@ -150,7 +162,7 @@ impl Terminal {
             card_reader,
             pin_pad,
             clock,
-            crash_at: std::env::var(CRASH_ENV).ok(),
+            crash_at: crash_target(),
             recovery,
             qr: None,
             all_apps_scope: Vec::new(),
@@ -505,13 +517,18 @@ impl Terminal {
         self
     }
 
+    /// Aborts the process here when [`CRASH_ENV`] names this step (`crash-injection` builds
+    /// only; otherwise it does nothing).
     pub(crate) fn crash_point(&self, kind: &str, step: &str) {
+        #[cfg(feature = "crash-injection")]
         if let Some(at) = &self.crash_at {
             if at.split_once(':') == Some((kind, step)) {
                 eprintln!("{CRASH_ENV}: aborting at {kind}:{step}");
                 std::process::abort();
             }
         }
+        #[cfg(not(feature = "crash-injection"))]
+        let _ = (kind, step, &self.crash_at);
     }
 
     async fn drive(&mut self, kind: &str, mut action: Action) -> Result<Finished, TerminalError> {

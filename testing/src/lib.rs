@@ -8,12 +8,14 @@
 //!   faults it can inject;
 //! - [`qr_gateway`]: the simulated WeChat Pay / Alipay / UnionPay QR gateway;
 //! - [`sim`]: simulated card reader, PIN pad, printer, scanner and device, driven by scripts
-//!   of operator actions; [`conformance`]: that set as a conformance-kit subject.
+//!   of operator actions; [`conformance`]: that set as a conformance-kit subject;
+//!   [`mutants`]: the set with one contract broken, for the kit's own mutation suite.
 #![deny(missing_docs)]
 
 pub mod acquirer;
 pub mod conformance;
 pub mod faults;
+pub mod mutants;
 pub mod pki;
 pub mod qr_gateway;
 pub mod server;
