@@ -34,8 +34,19 @@ pub fn read_manifest<R: Read + Seek>(r: &mut R, zip: &ZipLayout) -> Result<Manif
     let raw = read_at(r, e.data_offset, e.compressed as usize)?;
     let xml = match e.method {
         0 => raw,
-        8 => miniz_oxide::inflate::decompress_to_vec_with_limit(&raw, MAX_MANIFEST as usize)
-            .map_err(|_| bad("bad deflate data"))?,
+        8 => {
+            // One inflater for every entry (flate2, as the v1 verifier streams them).
+            use std::io::Read as _;
+            let mut out = Vec::new();
+            flate2::read::DeflateDecoder::new(&raw[..])
+                .take(MAX_MANIFEST + 1)
+                .read_to_end(&mut out)
+                .map_err(|_| bad("bad deflate data"))?;
+            if out.len() as u64 > MAX_MANIFEST {
+                return Err(bad("too large"));
+            }
+            out
+        }
         _ => return Err(bad("unknown compression")),
     };
     parse_axml(&xml).ok_or_else(|| bad("not a binary XML manifest with package and versionCode"))

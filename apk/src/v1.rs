@@ -156,26 +156,20 @@ fn digest_alg(attr_key: &str) -> Option<&'static Algorithm> {
     }
 }
 
+/// A digest attribute's value, decoded as Android's `java.util.Base64` decoder reads it: the
+/// standard alphabet, `=` padding optional but, when present, correct and last; any other
+/// character refused.
 fn b64(s: &str) -> Result<Vec<u8>, ApkError> {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.trim().bytes() {
-        if c == b'=' {
-            break;
-        }
-        let v = T
-            .iter()
-            .position(|&x| x == c)
-            .ok_or_else(|| bad("bad base64"))? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    Ok(out)
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine as _;
+    const JAVA: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    JAVA.decode(s.trim())
+        .map_err(|e| bad(format!("bad base64: {e}")))
 }
 
 /// The strongest `X-Digest` attribute of a set: (algorithm, expected digest).
@@ -444,4 +438,25 @@ pub fn verify_v1<R: Read + Seek>(
         }
     }
     Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::b64;
+
+    #[test]
+    fn digests_decode_as_javas_base64_reads_them() {
+        assert_eq!(b64("AAEC").unwrap(), vec![0, 1, 2]);
+        assert_eq!(b64("AAE=").unwrap(), vec![0, 1]);
+        assert_eq!(b64("AAE").unwrap(), vec![0, 1], "padding is optional");
+        assert_eq!(
+            b64(" AAEC\r").unwrap(),
+            vec![0, 1, 2],
+            "the value is trimmed"
+        );
+        assert!(b64("AA=E").is_err(), "nothing after padding");
+        assert!(b64("AA E").is_err(), "no character outside the alphabet");
+        assert!(b64("AA-_").is_err(), "not the URL alphabet");
+        assert!(b64("A").is_err(), "not a whole byte");
+    }
 }

@@ -4,7 +4,7 @@
 
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::CipherKey;
-use smartpos_core::engine::{EngineConfig, EngineError};
+use smartpos_core::engine::EngineConfig;
 use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, AllowedApp, CallerIdentity,
     RawRequest, RequestType, ResultCode, ResultEnvelope, TerminalKey,
@@ -373,13 +373,13 @@ pub async fn handle_request(
     }
     if !qr {
         if let Err(e) = terminal.sign_in().await {
-            return done(refusal(result_code(&e), e.to_string()));
+            return done(refusal(TerminalError::result_code(&e), e.to_string()));
         }
     }
     let outcome = run_request(&mut terminal, &request, &caller.package).await;
     match outcome {
         Some(Ok(r)) => done(envelope_for_payment(&request, caller, &r, now)),
-        Some(Err(e)) => done(refusal(result_code(&e), e.to_string())),
+        Some(Err(e)) => done(refusal(TerminalError::result_code(&e), e.to_string())),
         None => done(refusal(
             ResultCode::ErrorUnsupported,
             "request shape not supported".into(),
@@ -393,18 +393,6 @@ fn is_open(e: &smartpos_terminal::journal::JournalEntry) -> bool {
 }
 
 /// The one mapping from a terminal failure to the result code the merchant app sees.
-fn result_code(e: &TerminalError) -> ResultCode {
-    match e {
-        TerminalError::Engine(EngineError::Busy) => ResultCode::RefusedBusy,
-        TerminalError::DuplicateOrder { .. } => ResultCode::RefusedDuplicateOrder,
-        TerminalError::NotOwnOrder { .. } => ResultCode::RefusedPermission,
-        TerminalError::OriginalNotFound { .. }
-        | TerminalError::RefundTooLarge
-        | TerminalError::BadPaymentCode(_) => ResultCode::Declined,
-        _ => ResultCode::ErrorTerminal,
-    }
-}
-
 /// Runs an admitted payment request; `None` when its shape fits no transaction.
 async fn run_request(
     terminal: &mut Terminal,

@@ -72,6 +72,37 @@ pub enum TerminalError {
     QrUnavailable(String),
 }
 
+impl TerminalError {
+    /// The result code a merchant app receives for this failure. Exhaustive on purpose (a new
+    /// failure must be given its code here): every arm is a refusal, a decline or a terminal
+    /// error, because a `TerminalError` means nothing was charged; an outcome that is not
+    /// known is a `PaymentResult` with `Unknown`, never an error.
+    ///
+    /// ```
+    /// use smartpos_core::handoff::ResultCode;
+    /// use smartpos_terminal::TerminalError;
+    /// assert_eq!(TerminalError::RefundTooLarge.result_code(), ResultCode::Declined);
+    /// ```
+    pub fn result_code(&self) -> smartpos_core::handoff::ResultCode {
+        use smartpos_core::handoff::ResultCode as C;
+        match self {
+            TerminalError::Engine(EngineError::Busy) => C::RefusedBusy,
+            // Not signed in, misuse or an unusable profile: nothing was sent.
+            TerminalError::Engine(_) => C::ErrorTerminal,
+            TerminalError::Journal(_) => C::ErrorTerminal,
+            TerminalError::SignIn(_) => C::ErrorTerminal,
+            TerminalError::Unexpected(_) => C::ErrorTerminal,
+            TerminalError::OriginalNotFound { .. } => C::Declined,
+            TerminalError::RefundTooLarge => C::Declined,
+            TerminalError::DuplicateOrder { .. } => C::RefusedDuplicateOrder,
+            TerminalError::ReversalPending { .. } => C::ErrorTerminal,
+            TerminalError::NotOwnOrder { .. } => C::RefusedPermission,
+            TerminalError::BadPaymentCode(_) => C::Declined,
+            TerminalError::QrUnavailable(_) => C::ErrorTerminal,
+        }
+    }
+}
+
 /// The environment variable that aborts the process at a named step (crash tests only; read
 /// only when the crate is built with the `crash-injection` feature, which the shipping build
 /// leaves off):

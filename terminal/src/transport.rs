@@ -33,8 +33,8 @@ pub struct HostLink {
 /// A rustls client config (ring provider) that trusts only the given CA certificates (PEM).
 pub fn pinned_client_config(ca_pem: &[u8]) -> Result<rustls::ClientConfig, TransportError> {
     let mut roots = rustls::RootCertStore::empty();
-    let mut reader = ca_pem;
-    for cert in rustls_pemfile::certs(&mut reader) {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
         let cert = cert.map_err(|e| TransportError::BadCa(e.to_string()))?;
         roots
             .add(cert)

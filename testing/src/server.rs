@@ -307,12 +307,12 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         .route("/qr/v1/{call}", post(qr_endpoint))
         .with_state(state);
 
-    let certs = rustls_pemfile::certs(&mut pki.cert_pem.as_bytes())
+    use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(pki.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| SimError::Tls(e.to_string()))?;
-    let key = rustls_pemfile::private_key(&mut pki.key_pem.as_bytes())
-        .map_err(|e| SimError::Tls(e.to_string()))?
-        .ok_or_else(|| SimError::Tls("no private key".into()))?;
+    let key = PrivateKeyDer::from_pem_slice(pki.key_pem.as_bytes())
+        .map_err(|e| SimError::Tls(format!("private key: {e}")))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -11,6 +11,7 @@ pub mod caller;
 pub mod canonical;
 pub mod outgoing;
 pub mod processor;
+pub mod query;
 pub mod request;
 pub mod result;
 

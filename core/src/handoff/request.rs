@@ -314,41 +314,7 @@ pub fn deep_link_pairs(uri: &str) -> Result<Vec<(String, String)>, RequestError>
     if query.contains('#') {
         return Err(RequestError::BadEncoding("fragment not allowed".into()));
     }
-    let mut pairs = Vec::new();
-    for part in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| RequestError::BadEncoding("parameter without '='".into()))?;
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| RequestError::BadEncoding("percent-decoded text is not UTF-8".into()))
-        };
-        if s_has_bad_escape(k) || s_has_bad_escape(v) {
-            return Err(RequestError::BadEncoding("malformed percent escape".into()));
-        }
-        pairs.push((dec(k)?, dec(v)?));
-    }
-    Ok(pairs)
-}
-
-fn s_has_bad_escape(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-            {
-                return true;
-            }
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    false
+    super::query::parse(query).map_err(|e| RequestError::BadEncoding(e.to_string()))
 }
 
 /// Intent extras with the `smartpos.` prefix, as pairs without it. Other extras are ignored

@@ -298,16 +298,7 @@ impl SignedResult {
         let (_, q) = uri
             .split_once('?')
             .ok_or_else(|| VerifyError::Malformed("no query".into()))?;
-        let mut pairs = Vec::new();
-        for part in q.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| VerifyError::Malformed("parameter without '='".into()))?;
-            let v = percent_encoding::percent_decode_str(v)
-                .decode_utf8()
-                .map_err(|_| VerifyError::Malformed("not UTF-8".into()))?;
-            pairs.push((k.to_string(), v.into_owned()));
-        }
+        let pairs = super::query::parse(q).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         Self::from_pairs(&pairs)
     }
     /// Verifies against the terminal's public key (hex).

@@ -1,0 +1,136 @@
+//! `smartpos bench`: what a sale costs, the codec beside pyiso8583, APK verification beside
+//! apksigner.
+
+use super::BoxError;
+use std::process::ExitCode;
+
+/// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback);
+/// with --codec, ISO 8583 encode+decode beside pyiso8583 in the same run. Use --release.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Sales per measurement.
+    #[arg(long, default_value_t = 300)]
+    sales: usize,
+    /// Measure the ISO 8583 codec against pyiso8583 instead (ratio printed).
+    #[arg(long)]
+    codec: bool,
+    /// Measure APK verification on a large APK against apksigner, apkverifier and one SHA-256 pass.
+    #[arg(long)]
+    apk: bool,
+    /// Size of the --apk asset, MiB.
+    #[arg(long, default_value_t = 100)]
+    apk_mb: usize,
+    /// Encode+decode pairs for --codec.
+    #[arg(long, default_value_t = 200_000)]
+    pairs: usize,
+    /// Python with pyiso8583 for --codec (default: SMARTPOS_PYTHON, .cache/venv, python3).
+    #[arg(long)]
+    python: Option<String>,
+    /// JSON output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `smartpos bench`.
+pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+    match args {
+        Args {
+            apk: true,
+            apk_mb,
+            json,
+            ..
+        } => {
+            let r = crate::bench_apk::run(apk_mb, 3)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let ratio = r.smartpos_ms / r.sha256_ms;
+                println!(
+                    "APK of {:.0} MiB (stored random asset, v2+v3, market-signed), median of 3:",
+                    r.size as f64 / 1048576.0
+                );
+                println!(
+                    "  smartpos (Android + market signature) {:>8.0} ms",
+                    r.smartpos_ms
+                );
+                println!("  one SHA-256 pass                      {:>8.0} ms   smartpos / SHA-256 = {ratio:.2}x [target <= 1.25x: {}]", r.sha256_ms, if ratio <= 1.25 { "met" } else { "MISSED" });
+                let s = r.apksigner_ms / r.smartpos_ms;
+                println!("  apksigner verify                      {:>8.0} ms   {s:.1}x slower than smartpos [target >= 8x: {}]", r.apksigner_ms, if s >= 8.0 { "met" } else { "MISSED" });
+                println!("  apkverifier                           {:>8.0} ms   {:.1}x slower than smartpos", r.apkverifier_ms, r.apkverifier_ms / r.smartpos_ms);
+                println!(
+                    "  small APK, process CPU per verification {:.2} ms [target < 5 ms: {}]",
+                    r.small_cpu_ms,
+                    if r.small_cpu_ms < 5.0 {
+                        "met"
+                    } else {
+                        "MISSED"
+                    }
+                );
+                println!(
+                    "  peak resident memory of this process  {} MiB (the APK is never read whole)",
+                    r.peak_rss_kib / 1024
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Args {
+            codec: true,
+            pairs,
+            python,
+            json,
+            ..
+        } => {
+            let python = python.unwrap_or_else(crate::bench::default_python);
+            let r = crate::bench::codec(pairs, &python)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let met = r.smartpos_reused_pairs_per_sec >= 1_000_000.0;
+                println!(
+                    "ISO 8583 sale request + response, encode + decode, one core ({} pairs):",
+                    r.pairs
+                );
+                println!(
+                    "  smartpos   {:>12.0} pairs/s  (a new buffer for every frame)",
+                    r.smartpos_pairs_per_sec
+                );
+                println!(
+                    "  smartpos   {:>12.0} pairs/s  (buffers reused)  [target >= 1,000,000: {}]",
+                    r.smartpos_reused_pairs_per_sec,
+                    if met { "met" } else { "MISSED" }
+                );
+                println!(
+                    "  pyiso8583  {:>12.0} pairs/s  (version {}, same frames, same run)",
+                    r.pyiso8583_pairs_per_sec, r.pyiso8583_version
+                );
+                println!("  ratio      {:>12.1}x", r.ratio);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Args { sales, json, .. } => {
+            let r = crate::bench::run(sales).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                let ok = r.engine_sale.median_us < 1000.0;
+                println!("sales per measurement: {}", r.sales);
+                println!(
+                    "engine alone (sans-IO, in-memory host and journal), per sale: median {:.0} us, p99 {:.0} us  [target < 1000 us: {}]",
+                    r.engine_sale.median_us,
+                    r.engine_sale.p99_us,
+                    if ok { "met" } else { "MISSED" }
+                );
+                println!(
+                    "journal commit (WAL, synchronous=FULL): median {:.0} us, p99 {:.0} us; {} commits per sale",
+                    r.journal_commit.median_us, r.journal_commit.p99_us, r.commits_per_sale
+                );
+                println!(
+                    "end-to-end sale (loopback HTTPS, instant simulated drivers): median {:.2} ms, p99 {:.2} ms",
+                    r.e2e_sale.median_us / 1000.0,
+                    r.e2e_sale.p99_us / 1000.0
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! `smartpos host-sim`: the acquirer host simulator over HTTPS.
+
+use super::BoxError;
+use smartpos_core::profile::AcquirerProfile;
+use smartpos_testing::server::{self, SimConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8583")]
+    bind: SocketAddr,
+    /// Keep certificates and the ledger here across restarts.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Append every request and response frame as a JSON line to this file.
+    #[arg(long)]
+    frames: Option<PathBuf>,
+    /// Acquirer profile (JSON); default: the CUP defaults.
+    #[arg(long)]
+    profile: Option<PathBuf>,
+    /// Faults for successive financial requests, comma-separated: tamper-mac, wrong-trace,
+    /// never-answer, garbage, drop-after-commit, drop-before-commit, late-MS, none.
+    #[arg(long, value_delimiter = ',')]
+    faults: Vec<smartpos_testing::faults::Fault>,
+}
+
+/// Runs `smartpos host-sim` until Ctrl-C.
+pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+    let Args {
+        bind,
+        state,
+        frames,
+        profile,
+        faults,
+    } = args;
+    let profile = match profile {
+        Some(p) => super::read_profile(&p)?,
+        None => AcquirerProfile::cup_default(),
+    };
+    let config = SimConfig {
+        bind,
+        state_dir: state.clone(),
+        frames,
+        profile,
+        faults,
+    };
+    let host = server::start(config).await?;
+    println!("host simulator listening on {}", host.url);
+    match &state {
+        Some(dir) => println!("CA certificate: {}", dir.join("ca.pem").display()),
+        None => println!(
+            "CA certificate (pin this in the terminal):\n{}",
+            host.ca_pem
+        ),
+    }
+    tokio::signal::ctrl_c().await?;
+    host.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
