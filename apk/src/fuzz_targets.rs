@@ -41,29 +41,14 @@ pub fn binary_manifest(data: &[u8]) {
 }
 
 #[cfg(test)]
-mod replay {
-    /// Every file of every target's corpus in `fuzz/corpus/`, through its target: what the
-    /// fuzzers found and kept stays fixed on stable, in every test run.
+mod replay_tests {
+    /// Every file of every APK target's corpus in `fuzz/corpus/`, through its target.
     #[test]
     fn every_corpus_file_replays_without_a_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-        let mut total = 0;
-        for target in super::TARGETS {
-            let dir = root.join(target);
-            let mut files: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("corpus {} missing: {e}", dir.display()))
-                .map(|e| e.unwrap().path())
-                .collect();
-            files.sort();
-            assert!(!files.is_empty(), "corpus of {target} is empty");
-            for f in &files {
-                let data = std::fs::read(f).unwrap();
-                assert!(super::run(target, &data));
-            }
-            total += files.len();
-        }
+        let total = smartpos_core::fuzz_targets::replay(&root, &super::TARGETS, super::run);
         println!(
-            "fuzz corpus replay: {total} files through {} targets",
+            "fuzz corpus replay: {total} files through {} APK targets",
             super::TARGETS.len()
         );
     }

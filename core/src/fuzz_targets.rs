@@ -66,28 +66,40 @@ fn lines_as_pairs(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Replays every file of each target's corpus in `corpus_root/<target>` through `run`,
+/// panicking on an empty or missing corpus or an unknown target; returns the number of files.
+/// The stable test suites of this crate and of `smartpos-apk` call it, so what the fuzzers
+/// found and kept stays fixed in every test run.
+pub fn replay(
+    corpus_root: &std::path::Path,
+    targets: &[&str],
+    run: impl Fn(&str, &[u8]) -> bool,
+) -> usize {
+    let mut total = 0;
+    for target in targets {
+        let dir = corpus_root.join(target);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("corpus {} missing: {e}", dir.display()))
+            .map(|e| e.expect("a readable corpus entry").path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "corpus of {target} is empty");
+        for f in &files {
+            let data = std::fs::read(f).expect("a readable corpus file");
+            assert!(run(target, &data), "unknown fuzz target {target}");
+        }
+        total += files.len();
+    }
+    total
+}
+
 #[cfg(test)]
-mod replay {
-    /// Every file of every target's corpus in `fuzz/corpus/`, through its target: what the
-    /// fuzzers found and kept stays fixed on stable, in every test run.
+mod replay_tests {
+    /// Every file of every target's corpus in `fuzz/corpus/`, through its target.
     #[test]
     fn every_corpus_file_replays_without_a_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
-        let mut total = 0;
-        for target in super::TARGETS {
-            let dir = root.join(target);
-            let mut files: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("corpus {} missing: {e}", dir.display()))
-                .map(|e| e.unwrap().path())
-                .collect();
-            files.sort();
-            assert!(!files.is_empty(), "corpus of {target} is empty");
-            for f in &files {
-                let data = std::fs::read(f).unwrap();
-                assert!(super::run(target, &data));
-            }
-            total += files.len();
-        }
+        let total = super::replay(&root, &super::TARGETS, super::run);
         println!(
             "fuzz corpus replay: {total} files through {} targets",
             super::TARGETS.len()

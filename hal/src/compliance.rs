@@ -178,28 +178,9 @@ pub fn check(profile: &ComplianceProfile, info: &DeviceInformation) -> Vec<Compl
 mod tests {
     use super::*;
 
-    fn sim_device() -> DeviceInformation {
-        DeviceInformation {
-            vendor: "smartpos".into(),
-            model: "SIM-58".into(),
-            os_version: "11".into(),
-            security_patch: "2026-10-05".into(),
-            serial: "SIM0000001".into(),
-            modules: vec![
-                HardwareModule::MagStripe,
-                HardwareModule::ContactChip,
-                HardwareModule::Contactless,
-                HardwareModule::PinPad,
-                HardwareModule::Printer,
-                HardwareModule::Scanner,
-            ],
-            installed_packages: vec!["com.smartpos.acquirer".into()],
-        }
-    }
-
     #[test]
     fn old_patch_missing_module_and_forbidden_package_are_reported() {
-        let mut info = sim_device();
+        let mut info = DeviceInformation::example();
         assert!(
             check(&ComplianceProfile::default(), &info).is_empty(),
             "the simulated device is compliant"
@@ -223,7 +204,7 @@ mod tests {
 
     #[test]
     fn versions_compare_numerically() {
-        let mut info = sim_device();
+        let mut info = DeviceInformation::example();
         let p = ComplianceProfile {
             min_os_version: "10.0.1".into(),
             ..Default::default()

@@ -456,25 +456,7 @@ pub struct SimDevice(pub DeviceInformation);
 
 impl Default for SimDevice {
     fn default() -> Self {
-        SimDevice(DeviceInformation {
-            vendor: "smartpos".into(),
-            model: "SIM-58".into(),
-            os_version: "11".into(),
-            security_patch: "2026-10-05".into(),
-            serial: "SIM0000001".into(),
-            modules: vec![
-                HardwareModule::MagStripe,
-                HardwareModule::ContactChip,
-                HardwareModule::Contactless,
-                HardwareModule::PinPad,
-                HardwareModule::Printer,
-                HardwareModule::Scanner,
-            ],
-            installed_packages: vec![
-                "com.smartpos.acquirer".into(),
-                "com.example.merchant".into(),
-            ],
-        })
+        SimDevice(DeviceInformation::example())
     }
 }
 

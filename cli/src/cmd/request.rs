@@ -6,47 +6,15 @@ use smartpos_core::handoff::request::{Method, PrintBy, RequestError, RequestType
 use smartpos_core::money::{Currency, Money};
 use std::process::ExitCode;
 
-/// Request types, as the protocol names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum Kind {
-    /// Purchase.
-    Sale,
-    /// Void of a sale in the current batch (`--orig-ref`).
-    Void,
-    /// Refund of an earlier sale (`--orig-ref`, `--amount`).
-    Refund,
-    /// Pre-authorization.
-    Preauth,
-    /// Void of a pre-authorization (`--orig-ref`, `--orig-auth`).
-    PreauthVoid,
-    /// Completion of a pre-authorization (`--orig-ref`, `--orig-auth`, `--amount`).
-    PreauthComplete,
-    /// Void of a completion (`--orig-ref`).
-    CompleteVoid,
-    /// Balance inquiry.
-    Balance,
-    /// Batch settlement.
-    Settle,
-    /// The result of an earlier order.
-    Query,
-}
-
-impl From<Kind> for RequestType {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Sale => RequestType::Sale,
-            Kind::Void => RequestType::Void,
-            Kind::Refund => RequestType::Refund,
-            Kind::Preauth => RequestType::Preauth,
-            Kind::PreauthVoid => RequestType::PreauthVoid,
-            Kind::PreauthComplete => RequestType::PreauthComplete,
-            Kind::CompleteVoid => RequestType::CompleteVoid,
-            Kind::Balance => RequestType::Balance,
-            Kind::Settle => RequestType::Settle,
-            Kind::Query => RequestType::Query,
-        }
-    }
+/// A request type by its wire name (`sale`, `void`, `refund`, `preauth`, `preauth_void`,
+/// `preauth_complete`, `complete_void`, `balance`, `settle`, `query`).
+fn kind(name: &str) -> Result<RequestType, String> {
+    RequestType::parse(name).ok_or_else(|| {
+        format!(
+            "not a request type; one of {}",
+            RequestType::names().collect::<Vec<_>>().join(", ")
+        )
+    })
 }
 
 /// How the customer pays.
@@ -76,9 +44,10 @@ pub enum Printer {
 /// `smartpos request TYPE --order O ...`
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Request type.
-    #[arg(value_enum)]
-    pub kind: Kind,
+    /// Request type: sale, void, refund, preauth, preauth_void, preauth_complete, complete_void,
+    /// balance, settle or query.
+    #[arg(value_parser = kind)]
+    pub kind: RequestType,
     /// The merchant's order id (for `query`, the order looked up).
     #[arg(long)]
     pub order: String,
@@ -134,7 +103,7 @@ pub enum Error {
 /// Builds the request: the `smartpos://pay/v1` deep link when a callback is given, else the
 /// intent extras (JSON); with `json`, also the request hash the result must carry.
 pub fn build(a: &Args, now_unix: i64) -> Result<serde_json::Value, Error> {
-    let mut spec = RequestSpec::new(a.kind.into(), &a.order);
+    let mut spec = RequestSpec::new(a.kind, &a.order);
     if let Some(minor) = a.amount {
         let cur =
             Currency::from_code(&a.currency).ok_or_else(|| Error::Currency(a.currency.clone()))?;

@@ -38,3 +38,34 @@ pub struct DeviceInformation {
     /// Installed package names.
     pub installed_packages: Vec<String>,
 }
+
+impl DeviceInformation {
+    /// A compliant example device (the simulated terminal reports it): every module, a recent
+    /// patch level, no forbidden package.
+    ///
+    /// ```
+    /// let d = smartpos_core::hal::DeviceInformation::example();
+    /// assert_eq!(d.security_patch, "2026-10-05");
+    /// ```
+    pub fn example() -> Self {
+        DeviceInformation {
+            vendor: "smartpos".into(),
+            model: "SIM-58".into(),
+            os_version: "11".into(),
+            security_patch: "2026-10-05".into(),
+            serial: "SIM0000001".into(),
+            modules: vec![
+                HardwareModule::MagStripe,
+                HardwareModule::ContactChip,
+                HardwareModule::Contactless,
+                HardwareModule::PinPad,
+                HardwareModule::Printer,
+                HardwareModule::Scanner,
+            ],
+            installed_packages: vec![
+                "com.smartpos.acquirer".into(),
+                "com.example.merchant".into(),
+            ],
+        }
+    }
+}

@@ -69,6 +69,15 @@ impl RequestType {
     pub fn parse(s: &str) -> Option<Self> {
         TYPES.iter().find(|(_, n)| *n == s).map(|(t, _)| *t)
     }
+    /// Every wire name, in the protocol's order.
+    ///
+    /// ```
+    /// use smartpos_core::handoff::RequestType;
+    /// assert!(RequestType::names().all(|n| RequestType::parse(n).is_some()));
+    /// ```
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        TYPES.iter().map(|(_, n)| *n)
+    }
     fn amount_rule(self) -> Presence {
         use RequestType::*;
         match self {
