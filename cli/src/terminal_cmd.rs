@@ -193,7 +193,7 @@ fn terminal_on(
         link: smartpos_terminal::transport::GatewayLink::new(host, ca_pem)?,
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: config.profile.qr_form.clone(),
-        scanner: Some(Box::new(smartpos_testing::sim::SimScanner::new(
+        scanner: Some(std::sync::Arc::new(smartpos_testing::sim::SimScanner::new(
             customer
                 .qr_code
                 .iter()

@@ -23,7 +23,7 @@ pub struct QrSetup {
     /// How customer-scans-merchant codes look (from the acquirer profile).
     pub form: QrForm,
     /// Reads customers' payment codes.
-    pub scanner: Option<Box<dyn Scanner>>,
+    pub scanner: Option<std::sync::Arc<dyn Scanner>>,
 }
 
 /// Unix time in ms.
@@ -171,9 +171,11 @@ impl Terminal {
         let setup = self.qr_setup()?;
         let scanner = setup
             .scanner
-            .as_ref()
+            .clone()
             .ok_or_else(|| TerminalError::QrUnavailable("no scanner".into()))?;
-        let code = match scanner.scan(Duration::from_secs(60)) {
+        let scanned =
+            crate::runner::off_executor(&scanner, |s| s.scan(Duration::from_secs(60))).await;
+        let code = match scanned {
             Ok(c) => c,
             Err(e) => return Err(TerminalError::QrUnavailable(format!("scanner: {e}"))),
         };

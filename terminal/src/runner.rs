@@ -7,11 +7,12 @@ use crate::transport::HostLink;
 use smartpos_core::engine::{
     Action, Engine, EngineConfig, EngineError, Event, Finished, ReversalOutcome, SignInError,
 };
-use smartpos_core::hal::{CardReader, PinPad};
+use smartpos_core::hal::{CardReader, HalError, PinPad};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Original, TransactionType};
 use smartpos_core::payment::{PaymentRequest, PaymentResult};
 use smartpos_core::time::LocalTime;
+use std::sync::Arc;
 
 /// A terminal-level failure (the payment outcome itself is always a [`PaymentResult`]).
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +115,24 @@ impl TerminalError {
 /// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
 
+/// Runs a blocking driver call on the runtime's blocking pool, never on an executor thread (a
+/// card or PIN wait can take a minute). A driver that panics panics here too.
+pub(crate) async fn off_executor<D, T>(
+    driver: &Arc<D>,
+    call: impl FnOnce(&D) -> Result<T, HalError> + Send + 'static,
+) -> Result<T, HalError>
+where
+    D: ?Sized + Send + Sync + 'static,
+    T: Send + 'static,
+{
+    let driver = Arc::clone(driver);
+    match tokio::task::spawn_blocking(move || call(&driver)).await {
+        Ok(r) => r,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(HalError::Device(format!("driver call abandoned: {e}"))),
+    }
+}
+
 #[cfg(feature = "crash-injection")]
 fn crash_target() -> Option<String> {
     std::env::var(CRASH_ENV).ok()
@@ -161,8 +180,8 @@ pub struct Terminal {
     pub(crate) engine: Engine,
     pub(crate) journal: Journal,
     link: HostLink,
-    card_reader: Box<dyn CardReader>,
-    pin_pad: Box<dyn PinPad>,
+    card_reader: Arc<dyn CardReader>,
+    pin_pad: Arc<dyn PinPad>,
     pub(crate) clock: Box<dyn Fn() -> LocalTime + Send>,
     crash_at: Option<String>,
     recovery: Recovery,
@@ -190,8 +209,8 @@ impl Terminal {
             engine: Engine::new(config, next_trace, batch),
             journal,
             link,
-            card_reader,
-            pin_pad,
+            card_reader: Arc::from(card_reader),
+            pin_pad: Arc::from(pin_pad),
             clock,
             crash_at: crash_target(),
             recovery,
@@ -567,18 +586,26 @@ impl Terminal {
             self.crash_point(kind, step_name(&action));
             let event = match action {
                 Action::Finish(f) => return Ok(f),
-                Action::ReadCard { amount, timeout } => {
-                    Event::CardRead(self.card_reader.wait_for_card(&amount, timeout))
-                }
+                Action::ReadCard { amount, timeout } => Event::CardRead(
+                    off_executor(&self.card_reader, move |r| {
+                        r.wait_for_card(&amount, timeout)
+                    })
+                    .await,
+                ),
                 Action::OnlinePin {
                     pan,
                     amount,
                     timeout,
-                } => Event::PinEntered(self.pin_pad.online_pin(&pan, &amount, timeout)),
-                Action::LoadWorkingKeys(keys) => {
-                    Event::KeysLoaded(self.pin_pad.load_working_keys(&keys))
+                } => Event::PinEntered(
+                    off_executor(&self.pin_pad, move |p| p.online_pin(&pan, &amount, timeout))
+                        .await,
+                ),
+                Action::LoadWorkingKeys(keys) => Event::KeysLoaded(
+                    off_executor(&self.pin_pad, move |p| p.load_working_keys(&keys)).await,
+                ),
+                Action::ComputeMac(data) => {
+                    Event::MacComputed(off_executor(&self.pin_pad, move |p| p.mac(&data)).await)
                 }
-                Action::ComputeMac(data) => Event::MacComputed(self.pin_pad.mac(&data)),
                 Action::Persist(write) => {
                     let r = self.journal.apply(&write).map_err(|e| e.to_string());
                     if let Err(e) = &r {

@@ -88,7 +88,7 @@ pub async fn rig(opts: RigOptions) -> Rig {
             .expect("link"),
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: opts.profile.qr_form.clone(),
-        scanner: Some(Box::new(smartpos_testing::sim::SimScanner::new(
+        scanner: Some(std::sync::Arc::new(smartpos_testing::sim::SimScanner::new(
             opts.qr_codes
                 .into_iter()
                 .map(smartpos_testing::sim::ScanScript::Code),
