@@ -184,6 +184,11 @@ pub enum Declined {
         /// What failed (no card data).
         detail: String,
     },
+    /// The terminal could not record the transaction before sending, so it sent nothing.
+    Storage {
+        /// What the store said.
+        detail: String,
+    },
 }
 
 /// Why the outcome is not known yet. The terminal resolves it (reversal, query); it is never a
@@ -262,6 +267,12 @@ impl std::fmt::Display for Declined {
             }
             Declined::Device { detail } => {
                 write!(f, "card or PIN pad failed ({detail}); nothing was sent")
+            }
+            Declined::Storage { detail } => {
+                write!(
+                    f,
+                    "the terminal could not record it ({detail}); nothing was sent"
+                )
             }
         }
     }

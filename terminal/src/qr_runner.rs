@@ -449,7 +449,10 @@ impl Terminal {
             let ev = match a {
                 QrAction::Finish(r) => return Ok(*r),
                 QrAction::Persist(w) => {
-                    let r = self.journal.apply_qr(&w, None).map_err(|e| e.to_string());
+                    let r = self
+                        .journal
+                        .apply_qr(&w, None)
+                        .map_err(|e| e.store_failure());
                     if let Err(e) = &r {
                         tracing::error!(error = %e, "journal write failed");
                     }

@@ -607,7 +607,7 @@ impl Terminal {
                     Event::MacComputed(off_executor(&self.pin_pad, move |p| p.mac(&data)).await)
                 }
                 Action::Persist(write) => {
-                    let r = self.journal.apply(&write).map_err(|e| e.to_string());
+                    let r = self.journal.apply(&write).map_err(|e| e.store_failure());
                     if let Err(e) = &r {
                         tracing::error!(error = %e, "journal write failed");
                     }

@@ -163,6 +163,35 @@ pub enum JournalWrite {
     },
 }
 
+/// Why the journal could not make a write durable (the terminal's store reports it; the engine
+/// decides what it means for the transaction).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct StoreFailure {
+    /// What kind of failure.
+    pub kind: StoreFailureKind,
+    /// What the store said (no card data).
+    pub detail: String,
+}
+
+/// Kinds of [`StoreFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreFailureKind {
+    /// No space left on the device.
+    #[error("storage full")]
+    DiskFull,
+    /// The store is in use by another owner.
+    #[error("storage busy")]
+    Busy,
+    /// The store failed its integrity checks.
+    #[error("storage integrity")]
+    Integrity,
+    /// Any other read or write failure.
+    #[error("storage error")]
+    Io,
+}
+
 /// Why the request never reached the host (nothing was sent).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportFailure {
@@ -258,7 +287,7 @@ pub enum SignInError {
     Unreachable(String),
     /// The journal could not record the counters.
     #[error("journal failure: {0}")]
-    Journal(String),
+    Journal(StoreFailure),
 }
 
 /// What the caller reports back.
@@ -273,7 +302,7 @@ pub enum Event {
     /// Result of [`Action::ComputeMac`].
     MacComputed(Result<[u8; 8], HalError>),
     /// Result of [`Action::Persist`].
-    Persisted(Result<(), String>),
+    Persisted(Result<(), StoreFailure>),
     /// Result of [`Action::SendToHost`].
     HostAnswered(Result<Vec<u8>, TransportFailure>),
 }

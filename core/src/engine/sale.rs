@@ -149,8 +149,8 @@ impl Sale {
                     let r = result(
                         &ctx,
                         s,
-                        Outcome::Declined(Declined::Device {
-                            detail: format!("journal: {e}"),
+                        Outcome::Declined(Declined::Storage {
+                            detail: e.to_string(),
                         }),
                         None,
                     );
@@ -251,8 +251,8 @@ impl Sale {
                     Ok((Some(ExpectHostAnswer(ctx, req)), a))
                 }
                 Err(e) => {
-                    let o = Outcome::Declined(Declined::Device {
-                        detail: format!("journal: {e}"),
+                    let o = Outcome::Declined(Declined::Storage {
+                        detail: e.to_string(),
                     });
                     Ok(conclude(&ctx, s, o, None))
                 }

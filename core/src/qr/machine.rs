@@ -143,7 +143,7 @@ pub enum QrAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QrEvent {
     /// The last write is durable (or failed).
-    Persisted(Result<(), String>),
+    Persisted(Result<(), crate::engine::StoreFailure>),
     /// The gateway answered (or did not).
     Answered(Result<GatewayReply, TransportFailure>),
     /// The code is on screen.
@@ -436,9 +436,11 @@ impl QrPayment {
             (State::ExpectCreated | State::ExpectSending, QrEvent::Persisted(Err(e))) => {
                 // Nothing sent: report it without another write.
                 self.state = State::Done;
-                QrAction::Finish(Box::new(self.result(Outcome::Declined(Declined::Device {
-                    detail: format!("journal: {e}"),
-                }))))
+                QrAction::Finish(Box::new(self.result(Outcome::Declined(
+                    Declined::Storage {
+                        detail: e.to_string(),
+                    },
+                ))))
             }
             (State::ExpectSending, QrEvent::Persisted(Ok(()))) => {
                 let s = &self.start;

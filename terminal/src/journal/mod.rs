@@ -148,6 +148,32 @@ impl JournalError {
 
 pub use smartpos_core::batch::{JournalEntry, TxnState};
 
+impl JournalError {
+    /// What the engine is told when a write fails.
+    pub fn store_failure(&self) -> smartpos_core::engine::StoreFailure {
+        use smartpos_core::engine::StoreFailureKind as K;
+        let kind = match self {
+            JournalError::DiskFull(_) => K::DiskFull,
+            JournalError::Busy { .. } => K::Busy,
+            JournalError::Corrupt(_)
+            | JournalError::Tampered { .. }
+            | JournalError::NotThisTerminal { .. }
+            | JournalError::KeyMissing { .. }
+            | JournalError::KeyCorrupt { .. }
+            | JournalError::AnchorMissing { .. }
+            | JournalError::AnchorCorrupt { .. }
+            | JournalError::Missing { .. } => K::Integrity,
+            JournalError::Sqlite(_)
+            | JournalError::Io { .. }
+            | JournalError::DuplicateOrder { .. } => K::Io,
+        };
+        smartpos_core::engine::StoreFailure {
+            kind,
+            detail: self.to_string(),
+        }
+    }
+}
+
 struct InterruptedRow {
     id: i64,
     state: String,
