@@ -149,12 +149,78 @@ pub enum PaymentStatus {
     Error,
 }
 
+/// The result code, as an enum (the wire names are in the result-code table): decide on
+/// [`PaymentStatus`] first, then on the code for the refusals and errors.
+///
+/// Kotlin:
+/// ```kotlin
+/// if (outcome.result == ResultCode.REFUSED_BUSY) retryLater()
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ResultCode {
+    /// Approved by the host.
+    Approved,
+    /// Definitely not charged.
+    Declined,
+    /// Not known yet; being resolved. Query the order id; never retry with a new order id.
+    Unknown,
+    /// Query: the transaction is still running.
+    InProgress,
+    /// Query: no transaction with this order id for this caller.
+    NotFound,
+    /// The caller is not an allowed app with a matching signing certificate.
+    RefusedCaller,
+    /// The caller may not request this type.
+    RefusedPermission,
+    /// The nonce was used before.
+    RefusedReplay,
+    /// The request expired before it arrived.
+    RefusedExpired,
+    /// Another transaction is in progress; try again when it ends.
+    RefusedBusy,
+    /// The order id was used for a different request.
+    RefusedDuplicateOrder,
+    /// The request is malformed; `message` names the field.
+    ErrorMalformed,
+    /// This terminal does not support the request (type or method).
+    ErrorUnsupported,
+    /// The terminal could not run the request; nothing was sent.
+    ErrorTerminal,
+}
+
+impl ResultCode {
+    /// From the wire name; a code this SDK does not know reads as `Unknown` (never as a
+    /// failure).
+    fn from_wire(name: &str) -> Self {
+        use smartpos_core::handoff::ResultCode as C;
+        match C::parse(name) {
+            Some(C::Approved) => ResultCode::Approved,
+            Some(C::Declined) => ResultCode::Declined,
+            Some(C::Unknown) | None => ResultCode::Unknown,
+            Some(C::InProgress) => ResultCode::InProgress,
+            Some(C::NotFound) => ResultCode::NotFound,
+            Some(C::RefusedCaller) => ResultCode::RefusedCaller,
+            Some(C::RefusedPermission) => ResultCode::RefusedPermission,
+            Some(C::RefusedReplay) => ResultCode::RefusedReplay,
+            Some(C::RefusedExpired) => ResultCode::RefusedExpired,
+            Some(C::RefusedBusy) => ResultCode::RefusedBusy,
+            Some(C::RefusedDuplicateOrder) => ResultCode::RefusedDuplicateOrder,
+            Some(C::ErrorMalformed) => ResultCode::ErrorMalformed,
+            Some(C::ErrorUnsupported) => ResultCode::ErrorUnsupported,
+            Some(C::ErrorTerminal) => ResultCode::ErrorTerminal,
+            Some(_) => ResultCode::Unknown,
+        }
+    }
+}
+
 /// A verified result that answers the request it was opened against.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct PaymentOutcome {
     /// Approved, declined, unknown, refused or error.
     pub status: PaymentStatus,
-    /// Result code, e.g. `APPROVED`, `REFUSED_REPLAY` (see the result-code table).
+    /// Result code as an enum.
+    pub result: ResultCode,
+    /// Result code's wire name, e.g. `APPROVED`, `REFUSED_REPLAY` (for logs).
     pub code: String,
     /// The order id.
     pub order: String,
@@ -281,6 +347,7 @@ fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
     });
     PaymentOutcome {
         status,
+        result: ResultCode::from_wire(env.get("code")),
         code: g("code"),
         order: g("order"),
         kind: g("type"),
@@ -440,5 +507,24 @@ mod tests {
             build_payment_request(spec, 0, 60),
             Err(SmartposError::UnsupportedCurrency { .. })
         ));
+    }
+
+    #[test]
+    fn every_result_code_reaches_kotlin_as_its_own_enum_value() {
+        use std::collections::HashSet;
+        let seen: HashSet<String> = ResultCode::ALL
+            .iter()
+            .map(|c| format!("{:?}", super::ResultCode::from_wire(c.name())))
+            .collect();
+        assert_eq!(
+            seen.len(),
+            ResultCode::ALL.len(),
+            "no two codes read the same"
+        );
+        assert_eq!(
+            super::ResultCode::from_wire("SOMETHING_NEW"),
+            super::ResultCode::Unknown,
+            "a code this SDK does not know is never read as a failure"
+        );
     }
 }

@@ -63,6 +63,33 @@ impl ResultCode {
             ErrorTerminal => "ERROR_TERMINAL",
         }
     }
+    /// Every code, in the table's order.
+    pub const ALL: [ResultCode; 14] = [
+        ResultCode::Approved,
+        ResultCode::Declined,
+        ResultCode::Unknown,
+        ResultCode::InProgress,
+        ResultCode::NotFound,
+        ResultCode::RefusedCaller,
+        ResultCode::RefusedPermission,
+        ResultCode::RefusedReplay,
+        ResultCode::RefusedExpired,
+        ResultCode::RefusedBusy,
+        ResultCode::RefusedDuplicateOrder,
+        ResultCode::ErrorMalformed,
+        ResultCode::ErrorUnsupported,
+        ResultCode::ErrorTerminal,
+    ];
+    /// From the wire name.
+    ///
+    /// ```
+    /// use smartpos_core::handoff::ResultCode;
+    /// assert_eq!(ResultCode::parse("REFUSED_BUSY"), Some(ResultCode::RefusedBusy));
+    /// assert!(ResultCode::ALL.iter().all(|c| ResultCode::parse(c.name()) == Some(*c)));
+    /// ```
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
     /// The status group: approved, declined, unknown, refused or error.
     pub fn status(self) -> &'static str {
         use ResultCode::*;

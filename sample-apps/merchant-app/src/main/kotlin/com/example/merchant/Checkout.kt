@@ -2,6 +2,7 @@ package com.example.merchant
 
 import org.smartpos.core.PaymentOutcome
 import org.smartpos.core.PaymentStatus
+import org.smartpos.core.ResultCode
 import org.smartpos.core.SentRequest
 import org.smartpos.core.SmartposException
 import org.smartpos.sdk.Money
@@ -94,11 +95,11 @@ class Checkout(
         PaymentStatus.APPROVED -> Payment.Paid(o.order, o.reference, o.maskedPan)
         PaymentStatus.DECLINED -> Payment.NotCharged(o.order, o.message, o.hostCode)
         PaymentStatus.UNKNOWN -> Payment.Pending(o.order, o.message)
-        PaymentStatus.REFUSED, PaymentStatus.ERROR -> when (o.code) {
+        PaymentStatus.REFUSED, PaymentStatus.ERROR -> when (o.result) {
             // Another transaction was running: this order was not started; try it again later.
-            "REFUSED_BUSY" -> Payment.Pending(o.order, o.message)
+            ResultCode.REFUSED_BUSY -> Payment.Pending(o.order, o.message)
             // A query of an order the terminal never received: it was never charged.
-            "NOT_FOUND" -> Payment.NotCharged(o.order, "the terminal never received this order")
+            ResultCode.NOT_FOUND -> Payment.NotCharged(o.order, "the terminal never received this order")
             else -> Payment.Refused(o.order, o.code, o.message)
         }
     }
