@@ -1,7 +1,9 @@
-//! Hardware abstraction: the traits terminal vendors implement, simulated drivers, the
-//! conformance kit that proves an implementation, and the compliance check of a device.
+//! Hardware abstraction: the traits terminal vendors implement and the data the engine
+//! exchanges with them. The conformance kit, the compliance check and rendering are in
+//! `smartpos-hal`; simulated drivers in `smartpos-testing`.
 //!
-//! Contracts every implementation keeps (the [`conformance`] kit checks each one by name):
+//! Contracts every implementation keeps (the conformance kit of `smartpos-hal` checks each one
+//! by name):
 //! - Blocking calls take a timeout and return [`HalError::Timeout`] when it passes with nothing
 //!   done; `cancel()` from another thread makes a blocked call return [`HalError::Cancelled`]
 //!   promptly, and does not affect the next call.
