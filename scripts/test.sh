@@ -11,6 +11,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 CACHE="$ROOT/.cache"
 mkdir -p "$CACHE"
+# A fresh clone builds everything once: incremental caches would only cost disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 step() { printf '\n==== %s ====\n' "$*"; }
 fail() { echo "test.sh: $*" >&2; exit 1; }
@@ -112,13 +114,27 @@ if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
     cargo install cargo-fuzz --locked --quiet --root "$CACHE/cargo-fuzz" || fail "could not install cargo-fuzz"
   fi
   FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+  # The sanitizer build needs a few GiB; the workspace's own debug build is no longer needed
+  # by any later step, so it goes first when the disk is short.
+  free_kib=$(df -Pk "$ROOT" | awk 'NR==2 {print $4}')
+  if [ "${free_kib:-0}" -lt $((6 * 1024 * 1024)) ]; then
+    echo "less than 6 GiB free: removing target/debug before the sanitizer build"
+    rm -rf target/debug
+  fi
+  (cd fuzz && PATH="$CACHE/cargo-fuzz/bin:$PATH" cargo +nightly fuzz build >"$CACHE/fuzz-build.log" 2>&1) \
+    || { tail -40 "$CACHE/fuzz-build.log" >&2; df -h "$ROOT" >&2; fail "the fuzz targets did not build (above; not a crash)"; }
   for t in $FUZZ_TARGETS; do
     found="$CACHE/fuzz-found/$t"
     mkdir -p "$found"
     # New inputs go to .cache (the first directory); the committed corpus is read only.
-    (cd fuzz && PATH="$CACHE/cargo-fuzz/bin:$PATH" cargo +nightly fuzz run "$t" "$found" "corpus/$t" \
-      -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 >"$CACHE/fuzz-$t.log" 2>&1) \
-      || { tail -40 "$CACHE/fuzz-$t.log" >&2; fail "fuzz target $t found a crash (artifact in fuzz/artifacts/$t)"; }
+    if ! (cd fuzz && PATH="$CACHE/cargo-fuzz/bin:$PATH" cargo +nightly fuzz run "$t" "$found" "corpus/$t" \
+      -- -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 >"$CACHE/fuzz-$t.log" 2>&1); then
+      tail -40 "$CACHE/fuzz-$t.log" >&2
+      if ls fuzz/artifacts/"$t"/* >/dev/null 2>&1; then
+        fail "fuzz target $t found a crash (artifact in fuzz/artifacts/$t)"
+      fi
+      fail "fuzz target $t did not run (above; no crash artifact was written)"
+    fi
     echo "fuzz $t: ${FUZZ_SECONDS}s, no crash ($(ls "$found" | wc -l) new inputs kept in .cache)"
   done
 else
