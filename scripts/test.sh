@@ -59,7 +59,7 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "crate layering (smartpos-core stays pure)"
+step "crate layering (smartpos-core stays pure; merchant apps link only the handoff protocol)"
 impure=$(cargo tree -p smartpos-core -e normal --prefix none 2>/dev/null \
   | grep -E '^(tokio|reqwest|rusqlite|hyper|axum|fontdue|png|qrcode|rustls) ' | sort -u || true)
 if [ -n "$impure" ]; then
@@ -67,22 +67,31 @@ if [ -n "$impure" ]; then
   fail "smartpos-core depends on an I/O or rendering crate (above); it must stay pure"
 fi
 echo "smartpos-core: $(cargo tree -p smartpos-core -e normal --prefix none | sort -u | wc -l) crates, none of tokio/reqwest/rusqlite/hyper/axum/fontdue/png/qrcode/rustls"
+if cargo tree -p smartpos-merchant-ffi -e normal --prefix none | grep -qE '^smartpos-(core|hal|terminal|apk|testing) '; then
+  fail "smartpos-merchant-ffi links more than smartpos-handoff: a merchant app must not carry the acquiring core"
+fi
+echo "smartpos-merchant-ffi: links smartpos-handoff and no other smartpos crate"
 
 step "cargo test"
 cargo test --workspace
 
 step "Kotlin bindings, sample vendor driver and sample merchant app on the JVM"
-cargo build --quiet -p smartpos-android -p smartpos-cli
+cargo build --quiet -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli
 GEN="$ROOT/target/uniffi-kotlin"
-rm -rf "$GEN" && mkdir -p "$GEN"
-cargo run --quiet -p smartpos-android --bin uniffi-bindgen -- generate --no-format \
-  --library "$ROOT/target/debug/libsmartpos_android.so" --language kotlin --out-dir "$GEN"
+rm -rf "$GEN" && mkdir -p "$GEN/merchant" "$GEN/terminal"
+for lib in merchant terminal; do
+  cargo run --quiet -p uniffi-bindgen -- generate --no-format \
+    --library "$ROOT/target/debug/libsmartpos_${lib}_ffi.so" --language kotlin --out-dir "$GEN/$lib"
+done
 for project in tests/kotlin sample-apps/merchant-app; do
-  (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug" \
+  (cd "$project" && mvn -B --no-transfer-progress test -Duniffi.generated="$GEN/merchant" -Dnative.lib.dir="$ROOT/target/debug" \
     -Dsmartpos.bin="$ROOT/target/debug/smartpos")
 done
 # The vendor's one command (sdk-docs: Quickstart, terminal vendor) on the sample driver set.
 scripts/vendor-kit.sh sample-apps/vendor-driver
+
+step "what a merchant app links (smartpos-merchant-ffi: crates and stripped size within budget)"
+scripts/merchant-ffi-budget.sh
 
 step "peer cross-checks (pytest)"
 SMARTPOS_BIN="$ROOT/target/debug/smartpos" "$CACHE/venv/bin/python" -m pytest -q -p no:cacheprovider \
@@ -96,8 +105,8 @@ fi
   || { cat "$CACHE/mdbook.log" >&2; fail "mdbook build failed"; }
 if grep -E "WARN|ERROR" "$CACHE/mdbook.log" >&2; then fail "mdbook warned (above)"; fi
 # API references into the site: rustdoc (warnings fail) and Dokka for the Kotlin API.
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p smartpos-core -p smartpos-hal -p smartpos-apk \
-  -p smartpos-terminal -p smartpos-testing -p smartpos-android -p smartpos-cli \
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p smartpos-handoff -p smartpos-core -p smartpos-hal -p smartpos-apk \
+  -p smartpos-terminal -p smartpos-testing -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli \
   || fail "rustdoc failed (above)"
 rm -rf "$CACHE/book/api" && mkdir -p "$CACHE/book/api"
 cp -r target/doc "$CACHE/book/api/rust"

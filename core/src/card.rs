@@ -47,14 +47,7 @@ impl Pan {
     }
 }
 
-/// Masks a digit string to first 6 + last 4.
-pub fn mask_pan(digits: &str) -> String {
-    let n = digits.len();
-    if n <= 10 {
-        return "*".repeat(n);
-    }
-    format!("{}{}{}", &digits[..6], "*".repeat(n - 10), &digits[n - 4..])
-}
+pub use smartpos_handoff::masking::mask_pan;
 
 impl fmt::Debug for Pan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

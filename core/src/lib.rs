@@ -2,7 +2,8 @@
 //!
 //! The acquiring core of a smartpos terminal. Module map:
 //!
-//! - [`money`], [`card`]: the domain's values (integer minor units; masked PANs).
+//! - [`money`] (from `smartpos-handoff`), [`card`]: the domain's values (integer minor units;
+//!   masked PANs).
 //! - [`crypto`]: DES keys, check values, the UnionPay ECB MAC, ISO 9564 PIN blocks.
 //! - [`iso8583`]: the table-driven codec for the China UnionPay POS profile.
 //! - [`profile`]: what varies between acquirers (TPDU, header, key layout, MAC key use).
@@ -11,7 +12,8 @@
 //!   (the kit, rendering and compliance are in `smartpos-hal`; simulated drivers in
 //!   `smartpos-testing`).
 //! - [`payment`]: requests, results and outcomes; [`batch`]: the journal's records as data.
-//! - [`handoff`]: the merchant-app protocol: parsing, canonical encoding, signed results.
+//! - [`handoff`]: the merchant-app protocol (the `smartpos-handoff` crate, re-exported) and
+//!   its acquiring side, [`handoff::processor`].
 //! - [`qr`]: the QR payment machine, EMVCo payloads and wallet detection.
 //! - [`reconcile`]: comparing the journal with the acquirer's settlement file.
 //! - [`receipt`]: receipt lines as printer commands.
@@ -31,7 +33,7 @@ pub mod fuzz_targets;
 pub mod hal;
 pub mod handoff;
 pub mod iso8583;
-pub mod money;
+pub use smartpos_handoff::money;
 pub mod payment;
 pub mod profile;
 pub mod qr;

@@ -9,15 +9,18 @@
 //! - [`Terminal`] (`runner`): runs card transactions, reversals, settlement and sign-in with
 //!   the engine, the HAL drivers, the journal and the host link; [`qr_runner`] does the same
 //!   for QR payments with the QR machine and the gateway link.
+//! - [`requests`]: [`Terminal::handle_request`], one merchant-app request in, one signed
+//!   result out (admission, repeated order ids, the transaction, the signature).
 //! - [`trust_state`]: the terminal's revocation state for the market's APK signatures.
 //!
-//! The path of a sale: [`Terminal::sale`] → `Engine::start_sale` → for each `Action`: the card
+//! The path of a sale: [`Terminal::handle_request`] → `admit` → [`Terminal::sale`] → `Engine::start_sale` → for each `Action`: the card
 //! reader, the PIN pad, `Journal::apply` (created, then sending with the reversal armed),
 //! `HostLink::exchange`, `Journal::apply` (the outcome) → `PaymentResult`.
 #![deny(missing_docs)]
 
 pub mod journal;
 pub mod qr_runner;
+pub mod requests;
 mod runner;
 pub mod transport;
 pub mod trust_state;

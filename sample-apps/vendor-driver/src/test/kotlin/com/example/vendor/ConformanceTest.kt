@@ -3,7 +3,7 @@ package com.example.vendor
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.smartpos.core.runConformance
+import org.smartpos.terminal.runConformance
 
 class ConformanceTest {
     @Test

@@ -6,7 +6,7 @@ use std::fmt;
 /// An ISO 4217 currency the terminal can transact in.
 ///
 /// ```
-/// use smartpos_core::money::Currency;
+/// use smartpos_handoff::money::Currency;
 /// assert_eq!(Currency::CNY.numeric(), "156");
 /// assert_eq!(Currency::from_code("CNY"), Some(Currency::CNY));
 /// ```
@@ -59,7 +59,7 @@ impl Currency {
 /// An amount of money: integer minor units and a currency.
 ///
 /// ```
-/// use smartpos_core::money::{Currency, Money};
+/// use smartpos_handoff::money::{Currency, Money};
 /// let m = Money::parse_major("12.34", Currency::CNY).unwrap();
 /// assert_eq!(m.minor(), 1234);
 /// assert_eq!(m.to_string(), "CNY 12.34");
@@ -103,7 +103,7 @@ impl Money {
     /// balance can be. Payments refuse it ([`Money::from_minor`]).
     ///
     /// ```
-    /// use smartpos_core::money::{Currency, Money};
+    /// use smartpos_handoff::money::{Currency, Money};
     /// assert_eq!(Money::zero(Currency::CNY).minor(), 0);
     /// ```
     pub fn zero(currency: Currency) -> Self {

@@ -1,17 +1,19 @@
-//! Kotlin bindings (uniffi, proc-macros, library mode) for smartpos-core.
+//! What a merchant app links: Kotlin bindings (uniffi, proc-macros, library mode; Kotlin
+//! package `org.smartpos.core`, facade `org.smartpos.sdk`) over `smartpos-handoff` only: build
+//! payment requests, open and verify signed results, money and masking. No journal, no host
+//! link, no async runtime: `scripts/merchant-ffi-budget.sh` prints the crate count and stripped size.
 //!
-//! This crate owns every exported type and converts from core types; the core knows nothing
-//! of uniffi. Calls are coarse (one per step), because each crossing through JNA costs ~10 µs.
+//! This crate owns every exported type and converts from the protocol's types; the protocol
+//! knows nothing of uniffi. The acquiring app and vendor drivers use `smartpos-terminal-ffi`.
 
 uniffi::setup_scaffolding!();
 
-pub mod hal;
 pub mod merchant;
 
-use smartpos_core::handoff::canonical::request_hash;
-use smartpos_core::handoff::request::deep_link_pairs;
-use smartpos_core::handoff::{SignedResult, VerifyError};
-use smartpos_core::money::{Currency, Money, MoneyError};
+use smartpos_handoff::canonical::request_hash;
+use smartpos_handoff::money::{Currency, Money, MoneyError};
+use smartpos_handoff::request::deep_link_pairs;
+use smartpos_handoff::{SignedResult, VerifyError};
 
 /// Errors the bindings report to Kotlin. No card data in any message.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -189,7 +191,7 @@ pub fn format_amount(amount: Amount) -> Result<String, SmartposError> {
 /// Kotlin: `maskPan("6222021234567890123") == "622202*********0123"`
 #[uniffi::export]
 pub fn mask_pan(digits: String) -> String {
-    smartpos_core::card::mask_pan(&digits)
+    smartpos_handoff::masking::mask_pan(&digits)
 }
 
 /// What a CUP response code means, for people.
@@ -197,7 +199,7 @@ pub fn mask_pan(digits: String) -> String {
 /// Kotlin: `responseMessage("51") == "insufficient funds"`
 #[uniffi::export]
 pub fn response_message(code: String) -> String {
-    smartpos_core::payment::response_message(&code).to_string()
+    smartpos_handoff::host_code::response_message(&code).to_string()
 }
 
 #[cfg(test)]

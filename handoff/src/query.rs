@@ -19,7 +19,7 @@ pub enum QueryError {
 /// Splits `a=1&b=x%20y` into decoded pairs, in order; empty parameters (`&&`) are skipped.
 ///
 /// ```
-/// use smartpos_core::handoff::query::{parse, QueryError};
+/// use smartpos_handoff::query::{parse, QueryError};
 /// assert_eq!(parse("a=1&b=x%20y+z").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "x y+z".into())]);
 /// assert_eq!(parse("a=%G1"), Err(QueryError::BadEscape));
 /// assert_eq!(parse("a"), Err(QueryError::NoEquals));

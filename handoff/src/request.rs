@@ -72,7 +72,7 @@ impl RequestType {
     /// Every wire name, in the protocol's order.
     ///
     /// ```
-    /// use smartpos_core::handoff::RequestType;
+    /// use smartpos_handoff::RequestType;
     /// assert!(RequestType::names().all(|n| RequestType::parse(n).is_some()));
     /// ```
     pub fn names() -> impl Iterator<Item = &'static str> {
@@ -342,7 +342,7 @@ impl HandoffRequest {
     /// Parses a deep link.
     ///
     /// ```
-    /// use smartpos_core::handoff::{HandoffRequest, RequestType};
+    /// use smartpos_handoff::{HandoffRequest, RequestType};
     /// let uri = "smartpos://pay/v1?v=1&type=sale&amount=1234&currency=CNY&order=A-1\
     ///            &nonce=0123456789abcdef&expires=1700000300&callback=shop%3A%2F%2Fpaid";
     /// let r = HandoffRequest::from_deep_link(uri, 1_700_000_000).unwrap();
@@ -955,7 +955,7 @@ mod tests {
                         callback: Some(cb),
                         request_hash: String::new(),
                     };
-                    r.request_hash = crate::handoff::canonical::request_hash(&r.to_pairs());
+                    r.request_hash = crate::canonical::request_hash(&r.to_pairs());
                     r
                 },
             )

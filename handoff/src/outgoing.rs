@@ -15,27 +15,24 @@ pub const MAX_VALID_SECS: u32 = 600;
 /// A fresh nonce: 128 bits from the system's random source, as 32 hex digits.
 ///
 /// ```
-/// let n = smartpos_core::handoff::outgoing::random_nonce().unwrap();
+/// let n = smartpos_handoff::outgoing::random_nonce().unwrap();
 /// assert_eq!(n.len(), 32);
-/// assert_ne!(n, smartpos_core::handoff::outgoing::random_nonce().unwrap());
+/// assert_ne!(n, smartpos_handoff::outgoing::random_nonce().unwrap());
 /// ```
 pub fn random_nonce() -> Result<String, RequestError> {
-    use ring::rand::SecureRandom;
     let mut bytes = [0u8; 16];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| RequestError::BadValue {
-            field: "nonce",
-            why: "the system random source failed",
-        })?;
+    getrandom::fill(&mut bytes).map_err(|_| RequestError::BadValue {
+        field: "nonce",
+        why: "the system random source failed",
+    })?;
     Ok(hex::encode(bytes))
 }
 
 /// What the merchant app asks for, before the nonce and expiry are added.
 ///
 /// ```
-/// use smartpos_core::handoff::outgoing::RequestSpec;
-/// use smartpos_core::money::{Currency, Money};
+/// use smartpos_handoff::outgoing::RequestSpec;
+/// use smartpos_handoff::money::{Currency, Money};
 /// let spec = RequestSpec::sale("A-1001", Money::from_minor(1234, Currency::CNY).unwrap())
 ///     .with_callback("shop://paid");
 /// let out = spec.build("7f3c9a0e5b2d4c18", 1_700_000_000, 120).unwrap();
@@ -217,9 +214,9 @@ impl OutgoingRequest {
     /// Verifies `signed` and checks that it answers this request; see [`Expected::open`].
     ///
     /// ```
-    /// use smartpos_core::handoff::outgoing::{RequestSpec, ResultMismatch};
-    /// use smartpos_core::handoff::{ResultCode, ResultEnvelope, TerminalKey};
-    /// use smartpos_core::money::{Currency, Money};
+    /// use smartpos_handoff::outgoing::{RequestSpec, ResultMismatch};
+    /// use smartpos_handoff::{ResultCode, ResultEnvelope, TerminalKey};
+    /// use smartpos_handoff::money::{Currency, Money};
     /// let key = TerminalKey::from_secret(&[7; 32]);
     /// let sale = RequestSpec::sale("A-1", Money::from_minor(500, Currency::CNY).unwrap());
     /// let sent = sale.build("nonce-0000000001", 1_700_000_000, 60).unwrap();
@@ -293,8 +290,8 @@ impl Expected {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handoff::{ResultCode, TerminalKey};
     use crate::money::Currency;
+    use crate::{ResultCode, TerminalKey};
 
     fn cny(minor: u64) -> Money {
         Money::from_minor(minor, Currency::CNY).unwrap()

@@ -1,14 +1,14 @@
 //! The merchant app's side of the payment handoff: build requests the terminal accepts and
 //! open results only when they answer them. Thin conversions over
-//! `smartpos_core::handoff::outgoing`; the Kotlin facade is `org.smartpos.sdk.PaymentClient`.
+//! `smartpos_handoff::outgoing`; the Kotlin facade is `org.smartpos.sdk.PaymentClient`.
 
 use crate::{Amount, SmartposError};
-use smartpos_core::handoff::outgoing::{random_nonce, Expected, RequestSpec};
-use smartpos_core::handoff::{
+use smartpos_handoff::money::Money;
+use smartpos_handoff::outgoing::{random_nonce, Expected, RequestSpec};
+use smartpos_handoff::{
     Carrier, Method, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
     SignedResult,
 };
-use smartpos_core::money::Money;
 use std::collections::HashMap;
 
 /// What a merchant app can ask the acquiring app for.
@@ -192,7 +192,7 @@ impl ResultCode {
     /// From the wire name; a code this SDK does not know reads as `Unknown` (never as a
     /// failure).
     fn from_wire(name: &str) -> Self {
-        use smartpos_core::handoff::ResultCode as C;
+        use smartpos_handoff::ResultCode as C;
         match C::parse(name) {
             Some(C::Approved) => ResultCode::Approved,
             Some(C::Declined) => ResultCode::Declined,
@@ -415,7 +415,7 @@ pub fn open_result_extras(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smartpos_core::handoff::{HandoffRequest, ResultCode, TerminalKey};
+    use smartpos_handoff::{HandoffRequest, ResultCode, TerminalKey};
 
     fn sale_spec(callback: Option<&str>) -> PaymentSpec {
         PaymentSpec {

@@ -7,7 +7,7 @@
 /// Encodes pairs in the given order under `tag`.
 ///
 /// ```
-/// use smartpos_core::handoff::canonical::encode;
+/// use smartpos_handoff::canonical::encode;
 /// let e = encode("t", &[("a", "x:y"), ("b", "")]);
 /// assert_eq!(e, b"t\na:3:x:y\nb:0:\n");
 /// ```
@@ -33,7 +33,8 @@ pub fn encode(tag: &str, pairs: &[(&str, &str)]) -> Vec<u8> {
 
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// The request hash: SHA-256 of the canonical encoding (tag `smartpos-request-v1`) of the pairs
@@ -73,7 +74,7 @@ mod injectivity {
         fn different_pair_lists_never_hash_alike(a in pairs(), b in pairs()) {
             for (k, _) in a.iter().chain(&b) {
                 prop_assert!(
-                    crate::handoff::request::is_extension_key(k) || !k.starts_with("x-")
+                    crate::request::is_extension_key(k) || !k.starts_with("x-")
                 );
             }
             let (mut sa, mut sb) = (a.clone(), b.clone());
@@ -87,8 +88,8 @@ mod injectivity {
 
     #[test]
     fn the_reported_colliding_pair_is_refused_by_the_parser() {
-        assert!(!crate::handoff::request::is_extension_key("x-a:1:1\nx-b"));
-        assert!(!crate::handoff::request::is_extension_key("x-A"));
-        assert!(crate::handoff::request::is_extension_key("x-shop-note"));
+        assert!(!crate::request::is_extension_key("x-a:1:1\nx-b"));
+        assert!(!crate::request::is_extension_key("x-A"));
+        assert!(crate::request::is_extension_key("x-shop-note"));
     }
 }

@@ -63,7 +63,7 @@ pub enum CallerRefusal {
 /// The allow-list of merchant apps (in production, the market's grants).
 ///
 /// ```
-/// use smartpos_core::handoff::{AllowList, AllowedApp, CallerIdentity, RequestType};
+/// use smartpos_handoff::{AllowList, AllowedApp, CallerIdentity, RequestType};
 /// let list = AllowList { apps: vec![AllowedApp { package: "com.shop".into(),
 ///     cert_sha256: vec!["11".repeat(32)], permissions: vec![RequestType::Sale], all_apps: false }] };
 /// let caller = CallerIdentity::from_hex("com.shop", &[&"11".repeat(32)]).unwrap();

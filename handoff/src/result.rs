@@ -83,7 +83,7 @@ impl ResultCode {
     /// From the wire name.
     ///
     /// ```
-    /// use smartpos_core::handoff::ResultCode;
+    /// use smartpos_handoff::ResultCode;
     /// assert_eq!(ResultCode::parse("REFUSED_BUSY"), Some(ResultCode::RefusedBusy));
     /// assert!(ResultCode::ALL.iter().all(|c| ResultCode::parse(c.name()) == Some(*c)));
     /// ```
@@ -203,11 +203,8 @@ impl TerminalKey {
     }
     /// A fresh key from the system's randomness.
     pub fn generate() -> Self {
-        use ring::rand::SecureRandom;
         let mut s = [0u8; 32];
-        ring::rand::SystemRandom::new()
-            .fill(&mut s)
-            .expect("system randomness");
+        getrandom::fill(&mut s).expect("system randomness");
         let k = Self::from_secret(&s);
         zeroize::Zeroize::zeroize(&mut s);
         k
@@ -331,7 +328,7 @@ impl SignedResult {
     /// Verifies against the terminal's public key (hex).
     ///
     /// ```
-    /// use smartpos_core::handoff::{ResultCode, ResultEnvelope, SignedResult, TerminalKey};
+    /// use smartpos_handoff::{ResultCode, ResultEnvelope, SignedResult, TerminalKey};
     /// let key = TerminalKey::from_secret(&[7u8; 32]);
     /// let mut env = ResultEnvelope::new(ResultCode::Approved);
     /// env.set("order", "A-1").set("amount", "1234");
@@ -396,7 +393,7 @@ mod tests {
             let back = SignedResult::from_callback_uri(&uri).unwrap();
             prop_assert_eq!(&back, &signed);
             prop_assert!(back.verify(&key().public_hex()).is_ok());
-            let intent = SignedResult::from_pairs(&crate::handoff::request::intent_pairs(&signed.to_intent_extras())).unwrap();
+            let intent = SignedResult::from_pairs(&crate::request::intent_pairs(&signed.to_intent_extras())).unwrap();
             prop_assert_eq!(&intent, &signed);
             let mut edited = back.clone();
             let f = FIELDS[which];

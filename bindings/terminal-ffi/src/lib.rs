@@ -1,5 +1,11 @@
-//! Driver traits Kotlin classes implement (uniffi foreign traits), adapters to the core's HAL
-//! traits, and the conformance kit callable from Kotlin.
+//! Kotlin bindings for the acquiring app and terminal vendors (uniffi, proc-macros, library
+//! mode; Kotlin package `org.smartpos.terminal`): driver traits Kotlin classes implement
+//! (uniffi foreign traits), adapters to the core's HAL traits, and the conformance kit callable
+//! from Kotlin. Merchant apps link `smartpos-merchant-ffi` instead, never this crate.
+//!
+//! Calls are coarse (one per step), because each crossing through JNA costs ~10 µs.
+
+uniffi::setup_scaffolding!();
 
 use smartpos_core::card::{CardData, EntryMode, Pan};
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};

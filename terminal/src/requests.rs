@@ -1,0 +1,329 @@
+//! The acquiring app's request handling: one merchant-app request in, one signed result out.
+//!
+//! [`Terminal::handle_request`] admits the request (allow-list, expiry, replay), answers a
+//! repeated order id from the journal (finishing what a killed process left open first), runs
+//! the transaction, and signs the envelope. Every failure maps to its result code through
+//! [`TerminalError::result_code`], the one exhaustive mapping. The Android app and the
+//! `smartpos terminal handle-request` command are thin callers of this.
+
+use crate::journal::{JournalEntry, TxnState};
+use crate::{Terminal, TerminalError};
+use smartpos_core::engine::{SettlementOutcome, TerminalIdentity};
+use smartpos_core::handoff::{
+    admit, envelope_for_payment, envelope_for_query, AllowList, CallerIdentity, HandoffRequest,
+    Method, RawRequest, RequestType, ResultCode, ResultEnvelope, SignedResult, TerminalKey,
+};
+use smartpos_core::money::Currency;
+use smartpos_core::payment::{PaymentRequest, PaymentResult};
+
+/// A handled request: the signed result and where it goes.
+#[derive(Debug, Clone)]
+pub struct HandledRequest {
+    /// The signed result.
+    pub result: SignedResult,
+    /// The callback deep link, when the request named a valid one.
+    pub callback: Option<String>,
+}
+
+impl HandledRequest {
+    /// The return deep link, or `None` for intent requests (the result goes back as extras).
+    pub fn return_uri(&self) -> Option<String> {
+        self.callback
+            .as_ref()
+            .map(|c| self.result.to_callback_uri(c))
+    }
+}
+
+/// The answer when another request owns the terminal (its journal is locked): `REFUSED_BUSY`,
+/// signed, nothing started. The caller retries later with the same order id.
+///
+/// ```
+/// use smartpos_core::engine::EngineConfig;
+/// use smartpos_core::handoff::{CallerIdentity, ResultCode, TerminalKey};
+/// let key = TerminalKey::from_secret(&[7; 32]);
+/// let caller = CallerIdentity::from_hex("com.example.merchant", &[]).unwrap();
+/// let identity = EngineConfig::demo().identity;
+/// let r = smartpos_terminal::requests::busy_result(&caller, &key, &identity, 1_700_000_000);
+/// assert_eq!(r.envelope.get("code"), ResultCode::RefusedBusy.name());
+/// assert!(r.verify(&key.public_hex()).is_ok());
+/// ```
+pub fn busy_result(
+    caller: &CallerIdentity,
+    key: &TerminalKey,
+    identity: &TerminalIdentity,
+    now_unix: i64,
+) -> SignedResult {
+    let mut e = ResultEnvelope::new(ResultCode::RefusedBusy);
+    e.set("caller", caller.package.as_str()).set(
+        "message",
+        "another request is using the terminal: try again (same order id) when it ends",
+    );
+    stamp(e, identity, now_unix).sign(key)
+}
+
+impl Terminal {
+    /// Answers one merchant-app request with a signed result.
+    ///
+    /// The caller owns the terminal for the whole call (the journal's owner lock: build the
+    /// `Terminal` after `Journal::open`, answer [`busy_result`] when it is busy) and restart
+    /// recovery has run, so a retry or a query of an order a killed process left behind gets a
+    /// final answer (or `UNKNOWN` while its reversal is pending), never `IN_PROGRESS` for ever.
+    /// `show_qr` displays a code for a merchant-presented QR sale.
+    ///
+    /// An `Err` means the journal could not be read or written outside a transaction: no
+    /// result is given, and the merchant app queries its order id later.
+    pub async fn handle_request(
+        &mut self,
+        raw: &RawRequest,
+        caller: &CallerIdentity,
+        allow: &AllowList,
+        key: &TerminalKey,
+        now_unix: i64,
+        show_qr: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<HandledRequest, TerminalError> {
+        let identity = self.config().identity.clone();
+        let request = match admit(raw, caller, allow, self.journal_mut(), now_unix) {
+            Ok(r) => r,
+            Err((env, callback)) => {
+                return Ok(HandledRequest {
+                    result: stamp(env, &identity, now_unix).sign(key),
+                    callback,
+                })
+            }
+        };
+        let env = self.answer(&request, caller, now_unix, show_qr).await?;
+        Ok(HandledRequest {
+            result: stamp(env, &identity, now_unix).sign(key),
+            callback: request.callback.clone(),
+        })
+    }
+
+    /// The envelope for an admitted request.
+    async fn answer(
+        &mut self,
+        request: &HandoffRequest,
+        caller: &CallerIdentity,
+        now: i64,
+        show_qr: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<ResultEnvelope, TerminalError> {
+        let app = caller.package.as_str();
+        let existing = self.query(app, &request.order)?;
+        if request.kind == RequestType::Settle {
+            // A repeated settle request answers what the first one did.
+            if let Some((batch, message)) =
+                self.journal().find_settle_request(app, &request.order)?
+            {
+                let mut e = ResultEnvelope::new(ResultCode::Approved);
+                e.set("batch", format!("{batch:06}"))
+                    .set("message", message);
+                return Ok(about(e, request, caller));
+            }
+            if existing.is_some() {
+                return Ok(duplicate_order(request, caller));
+            }
+            let e = self.settle_for_request(app, &request.order).await;
+            return Ok(about(e, request, caller));
+        }
+        if let Some(entry) = &existing {
+            if request.kind != RequestType::Query && !same_request(request, entry) {
+                return Ok(duplicate_order(request, caller));
+            }
+            // A query, or a retry of the same request: finish what is open (the gateway for
+            // QR, the pending reversal for a card), then answer from the journal.
+            if is_open(entry) {
+                if let Err(e) = self.resolve_open().await {
+                    tracing::warn!("the order could not be resolved yet: {e}");
+                }
+            }
+            let latest = self.query(app, &request.order)?;
+            return Ok(envelope_for_query(request, caller, latest.as_ref(), now));
+        }
+        if request.kind == RequestType::Query {
+            if self.journal().rebuilt_batch()? == Some(self.engine_batch()) {
+                // Rebuilt from the bank: orders from before cannot be matched by their order
+                // id, so "not found" could be a charged order. Unknown until the batch settles.
+                let mut e = ResultEnvelope::new(ResultCode::Unknown);
+                e.set(
+                    "message",
+                    "this terminal's journal was rebuilt from the bank: an order from before cannot be confirmed by its id; do not charge again, ask the bank",
+                );
+                return Ok(about(e, request, caller));
+            }
+            return Ok(envelope_for_query(request, caller, None, now));
+        }
+        let qr = matches!(request.method, Some(m) if m != Method::Card);
+        if qr && request.kind != RequestType::Sale {
+            return Ok(refusal(
+                request,
+                caller,
+                ResultCode::ErrorUnsupported,
+                format!(
+                    "method {:?} is for sales; voids and refunds follow the original's method",
+                    request.method
+                ),
+            ));
+        }
+        if !qr {
+            if let Err(e) = self.sign_in().await {
+                return Ok(refusal(request, caller, e.result_code(), e.to_string()));
+            }
+        }
+        Ok(match self.run_request(request, app, show_qr).await {
+            Some(Ok(r)) => envelope_for_payment(request, caller, &r, now),
+            Some(Err(e)) => refusal(request, caller, e.result_code(), e.to_string()),
+            None => refusal(
+                request,
+                caller,
+                ResultCode::ErrorUnsupported,
+                "request shape not supported".into(),
+            ),
+        })
+    }
+
+    /// Runs an admitted payment request; `None` when its shape fits no transaction.
+    async fn run_request(
+        &mut self,
+        request: &HandoffRequest,
+        app: &str,
+        show_qr: &mut (dyn FnMut(&str) + Send),
+    ) -> Option<Result<PaymentResult, TerminalError>> {
+        let order = request.order.as_str();
+        Some(
+            match (request.kind, request.amount, request.orig_ref.as_deref()) {
+                (RequestType::Sale, Some(amount), _) if request.method == Some(Method::QrScan) => {
+                    self.qr_scan_sale(app, order, amount).await
+                }
+                (RequestType::Sale, Some(amount), _)
+                    if request.method == Some(Method::QrDisplay) =>
+                {
+                    self.qr_display_sale(app, order, amount, show_qr).await
+                }
+                (RequestType::Sale, Some(amount), _) => {
+                    self.sale(PaymentRequest::sale(app, order, amount)).await
+                }
+                (RequestType::Void, _, Some(r)) => self.void(app, order, r).await,
+                (RequestType::Refund, Some(amount), Some(r)) => {
+                    self.refund(app, order, r, amount).await
+                }
+                (RequestType::Preauth, Some(amount), _) => self.preauth(app, order, amount).await,
+                (RequestType::PreauthVoid, _, Some(r)) => self.preauth_void(app, order, r).await,
+                (RequestType::PreauthComplete, Some(amount), Some(r)) => {
+                    self.preauth_complete(app, order, r, amount).await
+                }
+                (RequestType::CompleteVoid, _, Some(r)) => self.complete_void(app, order, r).await,
+                (RequestType::Balance, None, None) => self.balance(app, order, Currency::CNY).await,
+                _ => return None,
+            },
+        )
+    }
+
+    /// Settles the current batch for a request: approved when the batch closed (totals agreed,
+    /// or after batch upload), `ERROR_TERMINAL` when it stays open. A closed batch is recorded
+    /// under the request's order id, so a repeat answers the same.
+    async fn settle_for_request(&mut self, app: &str, order: &str) -> ResultEnvelope {
+        let batch = self.engine_batch();
+        let run = async {
+            self.sign_in().await?;
+            self.settle().await
+        };
+        let (code, message) = match run.await {
+            Ok(SettlementOutcome::Balanced) => (
+                ResultCode::Approved,
+                "batch closed: totals agreed with the bank".to_string(),
+            ),
+            Ok(SettlementOutcome::Uploaded(n)) => (
+                ResultCode::Approved,
+                format!("batch closed after uploading {n} transactions: totals differed"),
+            ),
+            Ok(SettlementOutcome::Failed(why)) => (
+                ResultCode::ErrorTerminal,
+                format!("settlement did not complete ({why}); the batch stays open"),
+            ),
+            Err(e) => (
+                ResultCode::ErrorTerminal,
+                format!("settlement not started: {e}"),
+            ),
+        };
+        let mut e = ResultEnvelope::new(code);
+        e.set("message", message.as_str());
+        e.set("batch", format!("{batch:06}"));
+        if code == ResultCode::Approved {
+            if let Err(err) = self
+                .journal_mut()
+                .record_settle_request(app, order, batch, &message)
+            {
+                tracing::error!("settle request not recorded: {err}");
+            }
+        }
+        e
+    }
+
+    /// Finishes what is open: QR orders asked at the gateway, pending reversals sent after
+    /// sign-in.
+    async fn resolve_open(&mut self) -> Result<(), TerminalError> {
+        self.resolve_qr().await?;
+        self.sign_in().await?;
+        self.flush_reversals().await?;
+        Ok(())
+    }
+}
+
+/// Whether an order still waits for its final outcome.
+fn is_open(e: &JournalEntry) -> bool {
+    e.reversal_pending || matches!(e.state, TxnState::Sent | TxnState::Unknown)
+}
+
+/// Whether a journal entry is the same request again (type, and amount when one was given).
+fn same_request(request: &HandoffRequest, entry: &JournalEntry) -> bool {
+    entry.kind == request.kind.name()
+        && request.amount.is_none_or(|a| {
+            entry.amount_minor == a.minor() && entry.currency == a.currency().code()
+        })
+}
+
+/// Fills in what every answer to an admitted request carries.
+fn about(
+    mut e: ResultEnvelope,
+    request: &HandoffRequest,
+    caller: &CallerIdentity,
+) -> ResultEnvelope {
+    e.set("request_hash", request.request_hash.as_str())
+        .set("caller", caller.package.as_str())
+        .set("order", request.order.as_str())
+        .set("type", request.kind.name());
+    e
+}
+
+fn refusal(
+    request: &HandoffRequest,
+    caller: &CallerIdentity,
+    code: ResultCode,
+    message: String,
+) -> ResultEnvelope {
+    let mut e = ResultEnvelope::new(code);
+    e.set("message", message);
+    about(e, request, caller)
+}
+
+fn duplicate_order(request: &HandoffRequest, caller: &CallerIdentity) -> ResultEnvelope {
+    refusal(
+        request,
+        caller,
+        ResultCode::RefusedDuplicateOrder,
+        "order id already used for a different request".into(),
+    )
+}
+
+/// The terminal's identity and the time, where the envelope does not carry them yet.
+fn stamp(mut env: ResultEnvelope, identity: &TerminalIdentity, now: i64) -> ResultEnvelope {
+    if env.get("terminal_id").is_empty() {
+        env.set("terminal_id", identity.terminal_id.as_str());
+    }
+    if env.get("merchant_id").is_empty() {
+        env.set("merchant_id", identity.merchant_id.as_str());
+    }
+    if env.get("time").is_empty() {
+        env.set("time", now.to_string());
+    }
+    env
+}
