@@ -5,7 +5,8 @@
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::{
-    Action, Engine, EngineConfig, Event, Finished, JournalWrite, PendingReversal, TransportFailure,
+    Action, Engine, EngineConfig, Event, Finished, JournalWrite, LinkFailure, LinkFailureKind,
+    PendingReversal, TransportFailure,
 };
 use smartpos_core::hal::{CardReader, PinPad};
 use smartpos_core::iso8583::{Frame, Message};
@@ -88,7 +89,10 @@ impl Rig {
                     if answer {
                         Event::HostAnswered(Ok(reply))
                     } else {
-                        Event::HostAnswered(Err(TransportFailure::NoAnswer("lost".into())))
+                        Event::HostAnswered(Err(TransportFailure::NoAnswer(LinkFailure::new(
+                            LinkFailureKind::Timeout,
+                            "lost",
+                        ))))
                     }
                 }
             };

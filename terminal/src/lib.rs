@@ -18,6 +18,7 @@
 //! `HostLink::exchange`, `Journal::apply` (the outcome) → `PaymentResult`.
 #![deny(missing_docs)]
 
+mod error;
 pub mod journal;
 pub mod qr_runner;
 pub mod requests;
@@ -25,4 +26,5 @@ mod runner;
 pub mod transport;
 pub mod trust_state;
 
+pub use error::TerminalError;
 pub use runner::*;

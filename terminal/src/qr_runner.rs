@@ -3,8 +3,9 @@
 //! restart or on a query goes through [`QrPayment::resume`].
 
 use crate::journal::{JournalEntry, TxnState};
-use crate::runner::{Terminal, TerminalError};
+use crate::runner::Terminal;
 use crate::transport::GatewayLink;
+use crate::TerminalError;
 use smartpos_core::engine::TransportFailure;
 use smartpos_core::hal::Scanner;
 use smartpos_core::money::Money;
@@ -416,8 +417,10 @@ impl Terminal {
                     .unwrap_or_else(|| format!("{:?}", r.status).to_uppercase()),
                 message: r.message.unwrap_or_else(|| "refused by the gateway".into()),
             }),
-            Err(TransportFailure::NotSent(detail)) if !resumed => {
-                Outcome::Declined(Declined::HostUnreachable { detail })
+            Err(TransportFailure::NotSent(failure)) if !resumed => {
+                Outcome::Declined(Declined::HostUnreachable {
+                    detail: failure.to_string(),
+                })
             }
             _ => Outcome::Unknown {
                 reason: UnknownReason::NoResponse,

@@ -1,7 +1,7 @@
 //! HTTPS to the bank's internet front: the whole frame is the POST body, the answer is the
 //! response frame. Only the CA in the terminal's configuration is trusted (no system roots).
 
-use smartpos_core::engine::TransportFailure;
+use smartpos_core::engine::{LinkFailure, LinkFailureKind, TransportFailure};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,19 +101,39 @@ async fn post(
     let resp = match sent {
         Ok(r) => r,
         // Connection and TLS failures happen before the request leaves.
-        Err(e) if e.is_connect() => return Err(TransportFailure::NotSent(error_chain(&e))),
-        Err(e) => return Err(TransportFailure::NoAnswer(error_chain(&e))),
+        Err(e) if e.is_connect() => {
+            return Err(TransportFailure::NotSent(LinkFailure::new(
+                LinkFailureKind::Connect,
+                error_chain(&e),
+            )))
+        }
+        Err(e) => {
+            let kind = if e.is_timeout() {
+                LinkFailureKind::Timeout
+            } else {
+                LinkFailureKind::Other
+            };
+            return Err(TransportFailure::NoAnswer(LinkFailure::new(
+                kind,
+                error_chain(&e),
+            )));
+        }
     };
-    if !resp.status().is_success() {
-        return Err(TransportFailure::NoAnswer(format!(
-            "HTTP status {}",
-            resp.status()
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(TransportFailure::NoAnswer(LinkFailure::new(
+            LinkFailureKind::HttpStatus(status.as_u16()),
+            status.canonical_reason().unwrap_or(""),
         )));
     }
-    resp.bytes()
-        .await
-        .map(|b| b.to_vec())
-        .map_err(|e| TransportFailure::NoAnswer(error_chain(&e)))
+    resp.bytes().await.map(|b| b.to_vec()).map_err(|e| {
+        let kind = if e.is_timeout() {
+            LinkFailureKind::Timeout
+        } else {
+            LinkFailureKind::BadAnswer
+        };
+        TransportFailure::NoAnswer(LinkFailure::new(kind, error_chain(&e)))
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -163,10 +183,15 @@ impl GatewayLink {
         timeout: Duration,
     ) -> Result<smartpos_core::qr::gateway::GatewayReply, TransportFailure> {
         let url = format!("{}/qr/v1/{}", self.base, call.path());
-        let body =
-            serde_json::to_vec(call).map_err(|e| TransportFailure::NotSent(e.to_string()))?;
+        let body = serde_json::to_vec(call).map_err(|e| {
+            TransportFailure::NotSent(LinkFailure::new(LinkFailureKind::Encode, e.to_string()))
+        })?;
         let bytes = post(&self.client, &url, "application/json", body, timeout).await?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| TransportFailure::NoAnswer(format!("not a gateway reply: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| {
+            TransportFailure::NoAnswer(LinkFailure::new(
+                LinkFailureKind::BadAnswer,
+                format!("not a gateway reply: {e}"),
+            ))
+        })
     }
 }

@@ -12,7 +12,8 @@
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::DesKey;
 use smartpos_core::engine::{
-    Action, Engine, EngineConfig, Event, Finished, JournalWrite, PendingReversal, TransportFailure,
+    Action, Engine, EngineConfig, Event, Finished, JournalWrite, LinkFailure, LinkFailureKind,
+    PendingReversal, TransportFailure,
 };
 use smartpos_core::hal::{CardReader, PinPad};
 use smartpos_core::money::{Currency, Money};
@@ -270,14 +271,20 @@ impl World {
                 Action::SendToHost { frame, .. } => {
                     let f = std::mem::replace(&mut fault, Fault::None);
                     Event::HostAnswered(match f {
-                        Fault::NotSent => Err(TransportFailure::NotSent("refused".into())),
-                        Fault::RequestLost => Err(TransportFailure::NoAnswer("lost".into())),
+                        Fault::NotSent => Err(TransportFailure::NotSent(LinkFailure::new(
+                            LinkFailureKind::Connect,
+                            "refused",
+                        ))),
+                        Fault::RequestLost => Err(TransportFailure::NoAnswer(LinkFailure::new(
+                            LinkFailureKind::Timeout,
+                            "lost",
+                        ))),
                         _ => {
                             let mut reply = self.acq.handle(&frame, now()).expect("well-formed");
                             match f {
-                                Fault::AnswerLost => {
-                                    Err(TransportFailure::NoAnswer("answer lost".into()))
-                                }
+                                Fault::AnswerLost => Err(TransportFailure::NoAnswer(
+                                    LinkFailure::new(LinkFailureKind::Timeout, "answer lost"),
+                                )),
                                 Fault::BadAnswerMac => {
                                     let last = reply.len() - 1;
                                     reply[last] ^= 0x01;

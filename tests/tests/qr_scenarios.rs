@@ -2,7 +2,7 @@
 //! gateway on a simulated clock: outcomes, polling times and the 15-second cancel rule, with no
 //! real sleeps.
 
-use smartpos_core::engine::TransportFailure;
+use smartpos_core::engine::{LinkFailure, LinkFailureKind, TransportFailure};
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Declined, Outcome, PaymentResult, TransactionType};
 use smartpos_core::qr::emv;
@@ -72,7 +72,10 @@ fn run(gw: &mut QrGateway, s: QrStart, t0: u64, cancel_at: Option<u64>) -> (Paym
                     }
                     SimReply::NoAnswer => {
                         now += timeout_ms;
-                        QrEvent::Answered(Err(TransportFailure::NoAnswer("timeout".into())))
+                        QrEvent::Answered(Err(TransportFailure::NoAnswer(LinkFailure::new(
+                            LinkFailureKind::Timeout,
+                            "timeout",
+                        ))))
                     }
                 }
             }
@@ -329,7 +332,10 @@ fn a_failed_cancel_leaves_the_payment_unknown_and_a_resume_settles_it() {
             QrAction::Call {
                 call: GatewayCall::Cancel { .. },
                 ..
-            } => QrEvent::Answered(Err(TransportFailure::NotSent("down".into()))),
+            } => QrEvent::Answered(Err(TransportFailure::NotSent(LinkFailure::new(
+                LinkFailureKind::Connect,
+                "down",
+            )))),
             QrAction::Call { call, .. } => match gw.handle(&call, now) {
                 SimReply::Reply(r) => QrEvent::Answered(Ok(r)),
                 SimReply::NoAnswer => unreachable!(),

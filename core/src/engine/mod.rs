@@ -192,13 +192,80 @@ pub enum StoreFailureKind {
     Io,
 }
 
-/// Why the request never reached the host (nothing was sent).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why no answer came back from the host, and whether the request can have reached it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportFailure {
     /// Connection or TLS handshake failed: the request bytes never left.
-    NotSent(String),
+    #[error("not sent: {0}")]
+    NotSent(LinkFailure),
     /// The request may have reached the host but no valid HTTP answer came in time.
-    NoAnswer(String),
+    #[error("no answer: {0}")]
+    NoAnswer(LinkFailure),
+}
+
+/// What went wrong on the link (the host link reports it; the engine decides by
+/// [`TransportFailure`] whether the request can have arrived).
+///
+/// ```
+/// use smartpos_core::engine::{LinkFailure, LinkFailureKind};
+/// let f = LinkFailure::new(LinkFailureKind::Timeout, "30 s");
+/// assert_eq!(f.to_string(), "timed out: 30 s");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct LinkFailure {
+    /// What kind of failure.
+    pub kind: LinkFailureKind,
+    /// What the link said (no card data).
+    pub detail: String,
+}
+
+impl LinkFailure {
+    /// A failure of this kind with a detail for logs.
+    pub fn new(kind: LinkFailureKind, detail: impl Into<String>) -> Self {
+        LinkFailure {
+            kind,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Kinds of [`LinkFailure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkFailureKind {
+    /// No connection (refused, unreachable, DNS, TLS handshake).
+    #[error("no connection")]
+    Connect,
+    /// No answer within the time limit.
+    #[error("timed out")]
+    Timeout,
+    /// The front answered with an HTTP error status.
+    #[error("HTTP status {0}")]
+    HttpStatus(u16),
+    /// The answer could not be read or is not the expected message.
+    #[error("unreadable answer")]
+    BadAnswer,
+    /// The request could not be encoded (nothing was sent).
+    #[error("request not encodable")]
+    Encode,
+    /// Any other transport failure.
+    #[error("transport error")]
+    Other,
+}
+
+/// Why a sign-out or an echo test failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManagementFailure {
+    /// No answer from the host.
+    #[error(transparent)]
+    Transport(#[from] TransportFailure),
+    /// The answer was not a valid response to the request (format, MAC, mismatch).
+    #[error("bad answer: {0}")]
+    BadAnswer(String),
+    /// The host answered with a response code other than `00` (`None`: no code).
+    #[error("host answered {}", .0.as_deref().unwrap_or("no code"))]
+    Refused(Option<String>),
 }
 
 /// Something the caller must do next.
@@ -250,7 +317,7 @@ pub enum Finished {
     /// A payment ended with this result.
     Payment(Box<PaymentResult>),
     /// Sign-out or echo test ended (`Err` says why it failed).
-    Management(Result<(), String>),
+    Management(Result<(), ManagementFailure>),
     /// Settlement ended.
     Settlement {
         /// The batch it was for.

@@ -260,8 +260,10 @@ impl Sale {
             (ExpectHostAnswer(ctx, req), Event::HostAnswered(answer)) => {
                 let bytes = match answer {
                     Ok(b) => b,
-                    Err(TransportFailure::NotSent(detail)) => {
-                        let o = Outcome::Declined(Declined::HostUnreachable { detail });
+                    Err(TransportFailure::NotSent(failure)) => {
+                        let o = Outcome::Declined(Declined::HostUnreachable {
+                            detail: failure.to_string(),
+                        });
                         return Ok(conclude(&ctx, s, o, None));
                     }
                     Err(TransportFailure::NoAnswer(_)) => {

@@ -1,7 +1,9 @@
 //! Sign-in: 0800 → 0810, working keys from F62 into the PIN pad.
 
 use super::messages::{check_response, frame, sign_in_request};
-use super::{Action, EngineError, Event, Finished, JournalWrite, Session, SignInError};
+use super::{
+    Action, EngineError, Event, Finished, JournalWrite, ManagementFailure, Session, SignInError,
+};
 use crate::hal::EncryptedWorkingKeys;
 use crate::iso8583::Message;
 use crate::time::LocalTime;
@@ -169,14 +171,14 @@ impl Management {
         match (self, event) {
             (Management::ExpectHostAnswer { request, sign_out }, Event::HostAnswered(answer)) => {
                 let ok = answer
-                    .map_err(|e| format!("{e:?}"))
+                    .map_err(ManagementFailure::from)
                     .and_then(|b| {
                         check_response(&request, &b, s.config.profile.fields())
-                            .map_err(|e| e.to_string())
+                            .map_err(|e| ManagementFailure::BadAnswer(e.to_string()))
                     })
                     .and_then(|f| match f.message.get_str(39) {
                         Some("00") => Ok(()),
-                        other => Err(format!("host answered {}", other.unwrap_or("no code"))),
+                        other => Err(ManagementFailure::Refused(other.map(str::to_string))),
                     });
                 if ok.is_ok() && sign_out {
                     s.signed_in = false;

@@ -5,6 +5,7 @@ use super::canonical::{request_hash, sha256_hex};
 use super::request::{deep_link_pairs, intent_pairs, Carrier, HandoffRequest, RequestError};
 use super::result::{ResultCode, ResultEnvelope};
 use crate::batch::{JournalEntry, TxnState};
+use crate::engine::StoreFailure;
 use crate::payment::{Declined, Outcome, PaymentResult};
 
 /// A request as the acquiring app received it.
@@ -25,7 +26,7 @@ pub trait NonceStore {
         nonce: &str,
         expires: i64,
         now: i64,
-    ) -> Result<bool, String>;
+    ) -> Result<bool, StoreFailure>;
 }
 
 /// An in-memory nonce store (tests; the journal is the durable one).
@@ -39,7 +40,7 @@ impl NonceStore for MemoryNonces {
         nonce: &str,
         expires: i64,
         now: i64,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, StoreFailure> {
         self.0.retain(|(_, _, e)| *e >= now);
         if self.0.iter().any(|(c, n, _)| c == caller && n == nonce) {
             return Ok(false);

@@ -465,8 +465,10 @@ impl QrPayment {
                 self.call(call)
             }
             (State::ExpectFirstAnswer, QrEvent::Answered(answer)) => match answer {
-                Err(TransportFailure::NotSent(detail)) => {
-                    self.conclude(Outcome::Declined(Declined::HostUnreachable { detail }))
+                Err(TransportFailure::NotSent(failure)) => {
+                    self.conclude(Outcome::Declined(Declined::HostUnreachable {
+                        detail: failure.to_string(),
+                    }))
                 }
                 Ok(reply) if self.method == PaymentMethod::QrDisplay => {
                     match (reply.status, reply.token.as_deref()) {

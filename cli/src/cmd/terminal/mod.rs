@@ -2,6 +2,7 @@
 //! simulator at `--host`).
 
 pub mod args;
+mod records;
 
 use super::BoxError;
 use args::{OrderArgs, PayMethod};
@@ -417,130 +418,17 @@ async fn run_command(
                 ExitCode::FAILURE
             });
         }
-        args::Command::Totals { batch, json } => {
-            let j = dir.journal()?;
-            let batch = match batch {
-                Some(b) => b,
-                None => j.counters()?.1,
-            };
-            let t = smartpos_core::reconcile::batch_totals(&j.entries()?, batch);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&t)?);
-            } else {
-                println!("batch {:06}", t.batch);
-                for l in &t.lines {
-                    println!(
-                        "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
-                        l.kind,
-                        l.channel,
-                        l.count,
-                        l.currency,
-                        l.amount_minor / 100,
-                        l.amount_minor % 100
-                    );
-                }
-                println!(
-                    "  unknown: {} ({}.{:02})",
-                    t.unknown_count,
-                    t.unknown_amount_minor / 100,
-                    t.unknown_amount_minor % 100
-                );
-            }
-        }
+        args::Command::Totals { batch, json } => return records::totals(&dir, batch, json),
         args::Command::Statement { caller, format } => {
-            let lines = smartpos_core::reconcile::statement(&dir.journal()?.entries()?, &caller);
-            match format.as_str() {
-                "json" => println!("{}", serde_json::to_string_pretty(&lines)?),
-                "csv" => print!("{}", smartpos_core::reconcile::statement_csv(&lines)),
-                other => return Err(format!("--format must be json or csv, not {other:?}").into()),
-            }
+            return records::statement(&dir, &caller, &format)
         }
         args::Command::Reconcile { settlement, json } => {
-            let lines = super::read_settlement(&settlement)?;
-            let tid = smartpos_core::engine::EngineConfig::demo()
-                .identity
-                .terminal_id;
-            let c = smartpos_core::reconcile::compare(&dir.journal()?.entries()?, &lines, &tid);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&c)?);
-            } else {
-                println!("matched: {}", c.matched);
-                for (name, list) in [
-                    ("missing at host", &c.missing_at_host),
-                    ("missing at terminal", &c.missing_at_terminal),
-                    ("amount mismatch", &c.amount_mismatches),
-                ] {
-                    for d in list {
-                        println!(
-                            "{name}: batch {:06} trace {:06} terminal {:?} host {:?} ({})",
-                            d.batch,
-                            d.trace,
-                            d.terminal_amount_minor,
-                            d.host_amount_minor,
-                            d.terminal_state.as_deref().unwrap_or("not in journal")
-                        );
-                    }
-                }
-                println!(
-                    "{}",
-                    if c.balanced() {
-                        "balanced"
-                    } else {
-                        "NOT balanced"
-                    }
-                );
-            }
-            return Ok(if c.balanced() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return records::reconcile(&dir, &settlement, json)
         }
         args::Command::Journal { json, verify: true } => {
-            // Opening checks the anchor and every record; verify() walks the chain again.
-            let checked = dir
-                .journal()
-                .and_then(|j| Ok(j.verify()?))
-                .map_err(|e| e.to_string());
-            let ok = checked.is_ok();
-            if json {
-                let v = match &checked {
-                    Ok(n) => serde_json::json!({"ok": true, "records": n}),
-                    Err(e) => serde_json::json!({"ok": false, "error": e}),
-                };
-                println!("{v}");
-            } else {
-                match &checked {
-                    Ok(n) => println!("journal verified: {n} records, chain and anchor intact"),
-                    Err(e) => println!("journal NOT verified: {e}"),
-                }
-            }
-            return Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return records::verify_journal(&dir, json)
         }
-        args::Command::Journal { json, .. } => {
-            let entries = dir.journal()?.entries()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&entries)?);
-            } else {
-                for e in entries {
-                    println!(
-                        "{:06}/{:06} {} {} {:?} {} {} {}",
-                        e.batch,
-                        e.trace,
-                        e.caller,
-                        e.order_id,
-                        e.state,
-                        e.amount_minor,
-                        e.currency,
-                        e.masked_pan.as_deref().unwrap_or("-")
-                    );
-                }
-            }
-        }
+        args::Command::Journal { json, .. } => return records::journal(&dir, json),
         args::Command::HandleRequest {
             uri,
             caller_package,
