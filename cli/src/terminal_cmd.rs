@@ -53,17 +53,11 @@ impl DataDir {
                 apps: vec![AllowedApp {
                     package: SAMPLE_MERCHANT_PACKAGE.into(),
                     cert_sha256: vec![SAMPLE_MERCHANT_CERT_SHA256.into()],
-                    permissions: vec![
-                        RequestType::Sale,
-                        RequestType::Void,
-                        RequestType::Refund,
-                        RequestType::Preauth,
-                        RequestType::PreauthVoid,
-                        RequestType::PreauthComplete,
-                        RequestType::CompleteVoid,
-                        RequestType::Balance,
-                        RequestType::Query,
-                    ],
+                    // Every transaction type and queries; settling stays with the bank's own app.
+                    permissions: RequestType::ALL
+                        .into_iter()
+                        .filter(|t| *t != RequestType::Settle)
+                        .collect(),
                     all_apps: false,
                 }],
             };

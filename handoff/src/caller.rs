@@ -1,6 +1,6 @@
 //! Who is calling, as the operating system reports it, and what each app may do.
 
-use super::request::RequestType;
+use super::kinds::RequestType;
 use serde::{Deserialize, Serialize};
 
 /// The caller as the OS reports it (never as the caller claims).
@@ -63,12 +63,12 @@ pub enum CallerRefusal {
 /// The allow-list of merchant apps (in production, the market's grants).
 ///
 /// ```
-/// use smartpos_handoff::{AllowList, AllowedApp, CallerIdentity, RequestType};
+/// use smartpos_handoff::{AllowList, AllowedApp, CallerIdentity, RequestType, TransactionType};
 /// let list = AllowList { apps: vec![AllowedApp { package: "com.shop".into(),
-///     cert_sha256: vec!["11".repeat(32)], permissions: vec![RequestType::Sale], all_apps: false }] };
+///     cert_sha256: vec!["11".repeat(32)], permissions: vec![RequestType::Transaction(TransactionType::Sale)], all_apps: false }] };
 /// let caller = CallerIdentity::from_hex("com.shop", &[&"11".repeat(32)]).unwrap();
-/// assert!(list.authorize(&caller, RequestType::Sale).is_ok());
-/// assert!(list.authorize(&caller, RequestType::Refund).is_err());
+/// assert!(list.authorize(&caller, RequestType::Transaction(TransactionType::Sale)).is_ok());
+/// assert!(list.authorize(&caller, RequestType::Transaction(TransactionType::Refund)).is_err());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

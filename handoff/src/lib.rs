@@ -12,6 +12,7 @@
 //! - [`canonical`]: the canonical encoding and the request hash.
 //! - [`result`]: the result envelope, its signature and verification.
 //! - [`caller`]: the caller's identity as the OS reports it, and the allow-list.
+//! - [`kinds`]: the vocabulary: transaction and request types, payment methods, wallets.
 //! - [`masking`], [`host_code`]: what people may see of a card number and a host answer.
 //!
 //! This is everything a merchant app links (through `smartpos-merchant-ffi`): pure, no file,
@@ -19,17 +20,18 @@
 //! journal entry into a result) is `smartpos_core::handoff::processor`.
 //!
 //! ```
-//! use smartpos_handoff::{HandoffRequest, RequestType};
+//! use smartpos_handoff::{HandoffRequest, RequestType, TransactionType};
 //! let uri = "smartpos://pay/v1?v=1&type=sale&amount=1234&currency=CNY&order=A-1\
 //!            &nonce=0123456789abcdef&expires=1700000300&callback=shop%3A%2F%2Fpaid";
 //! let r = HandoffRequest::from_deep_link(uri, 1_700_000_000).unwrap();
-//! assert_eq!(r.kind, RequestType::Sale);
+//! assert_eq!(r.kind, RequestType::Transaction(TransactionType::Sale));
 //! ```
 #![deny(missing_docs)]
 
 pub mod caller;
 pub mod canonical;
 pub mod host_code;
+pub mod kinds;
 pub mod masking;
 pub mod money;
 pub mod outgoing;
@@ -38,6 +40,7 @@ pub mod request;
 pub mod result;
 
 pub use caller::{AllowList, AllowedApp, CallerIdentity};
+pub use kinds::{PaymentMethod, RequestType, TransactionType, Wallet};
 pub use outgoing::{Expected, OutgoingRequest, RequestSpec, ResultMismatch};
-pub use request::{Carrier, HandoffRequest, Method, PrintBy, RequestError, RequestType};
+pub use request::{Carrier, HandoffRequest, PrintBy, RequestError};
 pub use result::{ResultCode, ResultEnvelope, SignedResult, TerminalKey, VerifyError};

@@ -5,7 +5,8 @@
 //! malformed one is a typed error naming the field, not a round trip to the terminal.
 
 use super::canonical::request_hash;
-use super::request::{Carrier, HandoffRequest, Method, PrintBy, RequestError, RequestType};
+use super::kinds::{PaymentMethod, RequestType, TransactionType};
+use super::request::{Carrier, HandoffRequest, PrintBy, RequestError};
 use super::result::{ResultEnvelope, SignedResult, VerifyError};
 use crate::money::Money;
 
@@ -51,7 +52,7 @@ pub struct RequestSpec {
     /// Authorization code of the pre-authorization (completion, pre-auth void).
     pub orig_auth: Option<String>,
     /// How the customer pays (sale only); `None` lets the customer choose.
-    pub method: Option<Method>,
+    pub method: Option<PaymentMethod>,
     /// Who prints the receipt.
     pub print: PrintBy,
     /// Free text for the receipt.
@@ -80,7 +81,7 @@ impl RequestSpec {
     }
     /// A sale.
     pub fn sale(order: &str, amount: Money) -> Self {
-        Self::new(RequestType::Sale, order).with_amount(amount)
+        Self::new(RequestType::Transaction(TransactionType::Sale), order).with_amount(amount)
     }
     /// A query of an earlier order's result.
     pub fn query(order: &str) -> Self {
@@ -324,7 +325,7 @@ mod tests {
             bad_order,
             Err(RequestError::BadValue { field: "order", .. })
         ));
-        let no_ref = RequestSpec::new(RequestType::Refund, "R-1")
+        let no_ref = RequestSpec::new(RequestType::Transaction(TransactionType::Refund), "R-1")
             .with_amount(cny(1))
             .build("0123456789abcdef", 0, 60);
         assert!(matches!(

@@ -11,7 +11,8 @@ use crate::{Terminal, TerminalError};
 use smartpos_core::engine::{SettlementOutcome, TerminalIdentity};
 use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, CallerIdentity, HandoffRequest,
-    Method, RawRequest, RequestType, ResultCode, ResultEnvelope, SignedResult, TerminalKey,
+    PaymentMethod, RawRequest, RequestType, ResultCode, ResultEnvelope, SignedResult, TerminalKey,
+    TransactionType,
 };
 use smartpos_core::money::Currency;
 use smartpos_core::payment::{PaymentRequest, PaymentResult};
@@ -151,8 +152,8 @@ impl Terminal {
             }
             return Ok(envelope_for_query(request, caller, None, now));
         }
-        let qr = matches!(request.method, Some(m) if m != Method::Card);
-        if qr && request.kind != RequestType::Sale {
+        let qr = matches!(request.method, Some(m) if m != PaymentMethod::Card);
+        if qr && request.kind != RequestType::Transaction(TransactionType::Sale) {
             return Ok(refusal(
                 request,
                 caller,
@@ -187,34 +188,30 @@ impl Terminal {
         app: &str,
         show_qr: &mut (dyn FnMut(&str) + Send),
     ) -> Option<Result<PaymentResult, TerminalError>> {
+        use TransactionType::*;
         let order = request.order.as_str();
-        Some(
-            match (request.kind, request.amount, request.orig_ref.as_deref()) {
-                (RequestType::Sale, Some(amount), _) if request.method == Some(Method::QrScan) => {
-                    self.qr_scan_sale(app, order, amount).await
-                }
-                (RequestType::Sale, Some(amount), _)
-                    if request.method == Some(Method::QrDisplay) =>
-                {
+        let kind = request.kind.transaction()?;
+        Some(match (kind, request.amount, request.orig_ref.as_deref()) {
+            (Sale, Some(amount), _) => match request.method {
+                Some(PaymentMethod::QrScan) => self.qr_scan_sale(app, order, amount).await,
+                Some(PaymentMethod::QrDisplay) => {
                     self.qr_display_sale(app, order, amount, show_qr).await
                 }
-                (RequestType::Sale, Some(amount), _) => {
+                Some(PaymentMethod::Card) | None => {
                     self.sale(PaymentRequest::sale(app, order, amount)).await
                 }
-                (RequestType::Void, _, Some(r)) => self.void(app, order, r).await,
-                (RequestType::Refund, Some(amount), Some(r)) => {
-                    self.refund(app, order, r, amount).await
-                }
-                (RequestType::Preauth, Some(amount), _) => self.preauth(app, order, amount).await,
-                (RequestType::PreauthVoid, _, Some(r)) => self.preauth_void(app, order, r).await,
-                (RequestType::PreauthComplete, Some(amount), Some(r)) => {
-                    self.preauth_complete(app, order, r, amount).await
-                }
-                (RequestType::CompleteVoid, _, Some(r)) => self.complete_void(app, order, r).await,
-                (RequestType::Balance, None, None) => self.balance(app, order, Currency::CNY).await,
-                _ => return None,
             },
-        )
+            (Void, _, Some(r)) => self.void(app, order, r).await,
+            (Refund, Some(amount), Some(r)) => self.refund(app, order, r, amount).await,
+            (Preauth, Some(amount), _) => self.preauth(app, order, amount).await,
+            (PreauthVoid, _, Some(r)) => self.preauth_void(app, order, r).await,
+            (PreauthComplete, Some(amount), Some(r)) => {
+                self.preauth_complete(app, order, r, amount).await
+            }
+            (CompleteVoid, _, Some(r)) => self.complete_void(app, order, r).await,
+            (Balance, None, None) => self.balance(app, order, Currency::CNY).await,
+            _ => return None,
+        })
     }
 
     /// Settles the current batch for a request: approved when the batch closed (totals agreed,

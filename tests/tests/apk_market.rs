@@ -11,7 +11,7 @@ use smartpos_apk::market::{
 };
 use smartpos_apk::zip::ZipLayout;
 use smartpos_apk::{Apk, ApkError};
-use smartpos_core::handoff::{AllowList, CallerIdentity, RequestType};
+use smartpos_core::handoff::{AllowList, CallerIdentity, RequestType, TransactionType};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,11 @@ fn market(seed: u8, key_id: &str) -> Market {
 
 fn grants() -> Grants {
     Grants {
-        payments: vec![RequestType::Sale, RequestType::Refund, RequestType::Query],
+        payments: vec![
+            RequestType::Transaction(TransactionType::Sale),
+            RequestType::Transaction(TransactionType::Refund),
+            RequestType::Query,
+        ],
         devices: vec![Device::Printer, Device::Scanner],
     }
 }
@@ -145,14 +149,17 @@ fn the_grants_are_what_the_market_signed_and_feed_the_handoff() {
     };
     let digest = &ok[0].signer_cert_sha256[0];
     let caller = CallerIdentity::from_hex(&ok[0].package, &[digest]).unwrap();
-    assert!(list.authorize(&caller, RequestType::Sale).is_ok());
+    assert!(list
+        .authorize(&caller, RequestType::Transaction(TransactionType::Sale))
+        .is_ok());
     assert!(
         list.authorize(&caller, RequestType::Settle).is_err(),
         "not granted"
     );
     let stranger = CallerIdentity::from_hex(&ok[0].package, &[&"00".repeat(32)]).unwrap();
     assert!(
-        list.authorize(&stranger, RequestType::Sale).is_err(),
+        list.authorize(&stranger, RequestType::Transaction(TransactionType::Sale))
+            .is_err(),
         "another signer"
     );
     // the installer reports another version: refused

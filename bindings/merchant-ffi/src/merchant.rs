@@ -6,12 +6,14 @@ use crate::{Amount, SmartposError};
 use smartpos_handoff::money::Money;
 use smartpos_handoff::outgoing::{random_nonce, Expected, RequestSpec};
 use smartpos_handoff::{
-    Carrier, Method, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
-    SignedResult,
+    Carrier, PaymentMethod, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
+    SignedResult, TransactionType,
 };
 use std::collections::HashMap;
 
-/// What a merchant app can ask the acquiring app for.
+/// What a merchant app can ask the acquiring app for: Kotlin's flat view of
+/// `smartpos_handoff::RequestType` (a transaction type, settlement or a query). The conversions
+/// both ways are exhaustive, so a new type fails to compile here until Kotlin has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum PaymentType {
     /// Purchase.
@@ -39,16 +41,38 @@ pub enum PaymentType {
 impl From<PaymentType> for RequestType {
     fn from(t: PaymentType) -> Self {
         match t {
-            PaymentType::Sale => RequestType::Sale,
-            PaymentType::Void => RequestType::Void,
-            PaymentType::Refund => RequestType::Refund,
-            PaymentType::Preauth => RequestType::Preauth,
-            PaymentType::PreauthVoid => RequestType::PreauthVoid,
-            PaymentType::PreauthComplete => RequestType::PreauthComplete,
-            PaymentType::CompleteVoid => RequestType::CompleteVoid,
-            PaymentType::Balance => RequestType::Balance,
+            PaymentType::Sale => RequestType::Transaction(TransactionType::Sale),
+            PaymentType::Void => RequestType::Transaction(TransactionType::Void),
+            PaymentType::Refund => RequestType::Transaction(TransactionType::Refund),
+            PaymentType::Preauth => RequestType::Transaction(TransactionType::Preauth),
+            PaymentType::PreauthVoid => RequestType::Transaction(TransactionType::PreauthVoid),
+            PaymentType::PreauthComplete => {
+                RequestType::Transaction(TransactionType::PreauthComplete)
+            }
+            PaymentType::CompleteVoid => RequestType::Transaction(TransactionType::CompleteVoid),
+            PaymentType::Balance => RequestType::Transaction(TransactionType::Balance),
             PaymentType::Settle => RequestType::Settle,
             PaymentType::Query => RequestType::Query,
+        }
+    }
+}
+
+impl From<RequestType> for PaymentType {
+    fn from(t: RequestType) -> Self {
+        use TransactionType as T;
+        match t {
+            RequestType::Transaction(t) => match t {
+                T::Sale => PaymentType::Sale,
+                T::Void => PaymentType::Void,
+                T::Refund => PaymentType::Refund,
+                T::Preauth => PaymentType::Preauth,
+                T::PreauthVoid => PaymentType::PreauthVoid,
+                T::PreauthComplete => PaymentType::PreauthComplete,
+                T::CompleteVoid => PaymentType::CompleteVoid,
+                T::Balance => PaymentType::Balance,
+            },
+            RequestType::Settle => PaymentType::Settle,
+            RequestType::Query => PaymentType::Query,
         }
     }
 }
@@ -285,9 +309,9 @@ pub fn build_payment_request(
         orig_ref: spec.orig_ref,
         orig_auth: spec.orig_auth,
         method: spec.method.map(|m| match m {
-            PayMethod::Card => Method::Card,
-            PayMethod::QrScan => Method::QrScan,
-            PayMethod::QrDisplay => Method::QrDisplay,
+            PayMethod::Card => PaymentMethod::Card,
+            PayMethod::QrScan => PaymentMethod::QrScan,
+            PayMethod::QrDisplay => PaymentMethod::QrDisplay,
         }),
         print: match spec.print {
             None | Some(ReceiptBy::Acquirer) => PrintBy::Acquirer,
@@ -416,6 +440,13 @@ pub fn open_result_extras(
 mod tests {
     use super::*;
     use smartpos_handoff::{HandoffRequest, ResultCode, TerminalKey};
+
+    #[test]
+    fn every_request_type_has_its_kotlin_payment_type_and_back() {
+        for t in RequestType::ALL {
+            assert_eq!(RequestType::from(PaymentType::from(t)), t, "{}", t.name());
+        }
+    }
 
     fn sale_spec(callback: Option<&str>) -> PaymentSpec {
         PaymentSpec {

@@ -2,7 +2,8 @@
 //! nonce and expiry, and checked with the terminal's own parser before it is printed.
 
 use smartpos_core::handoff::outgoing::{random_nonce, RequestSpec};
-use smartpos_core::handoff::request::{Method, PrintBy, RequestError, RequestType};
+use smartpos_core::handoff::request::{PrintBy, RequestError};
+use smartpos_core::handoff::{PaymentMethod, RequestType};
 use smartpos_core::money::{Currency, Money};
 use std::process::ExitCode;
 
@@ -113,9 +114,9 @@ pub fn build(a: &Args, now_unix: i64) -> Result<serde_json::Value, Error> {
     spec.orig_ref = a.orig_ref.clone();
     spec.orig_auth = a.orig_auth.clone();
     spec.method = a.method.map(|m| match m {
-        PayBy::Card => Method::Card,
-        PayBy::QrScan => Method::QrScan,
-        PayBy::QrDisplay => Method::QrDisplay,
+        PayBy::Card => PaymentMethod::Card,
+        PayBy::QrScan => PaymentMethod::QrScan,
+        PayBy::QrDisplay => PaymentMethod::QrDisplay,
     });
     spec.print = match a.print {
         Printer::Acquirer => PrintBy::Acquirer,

@@ -8,10 +8,10 @@
 pub mod processor;
 
 pub use smartpos_handoff::{
-    caller, canonical, outgoing, query, request, result, AllowList, AllowedApp, CallerIdentity,
-    Carrier, Expected, HandoffRequest, Method, OutgoingRequest, PrintBy, RequestError, RequestSpec,
-    RequestType, ResultCode, ResultEnvelope, ResultMismatch, SignedResult, TerminalKey,
-    VerifyError,
+    caller, canonical, kinds, outgoing, query, request, result, AllowList, AllowedApp,
+    CallerIdentity, Carrier, Expected, HandoffRequest, OutgoingRequest, PaymentMethod, PrintBy,
+    RequestError, RequestSpec, RequestType, ResultCode, ResultEnvelope, ResultMismatch,
+    SignedResult, TerminalKey, TransactionType, VerifyError,
 };
 
 pub use processor::{

@@ -72,7 +72,7 @@ fn refusal(
 /// ```
 /// use smartpos_core::handoff::*;
 /// let allow = AllowList { apps: vec![AllowedApp { package: "com.shop".into(),
-///     cert_sha256: vec!["ab".repeat(32)], permissions: vec![RequestType::Sale], all_apps: false }] };
+///     cert_sha256: vec!["ab".repeat(32)], permissions: vec![RequestType::Transaction(TransactionType::Sale)], all_apps: false }] };
 /// let caller = CallerIdentity::from_hex("com.shop", &[&"ab".repeat(32)]).unwrap();
 /// let uri = "smartpos://pay/v1?v=1&type=sale&amount=100&currency=CNY&order=A1\
 ///            &nonce=0123456789abcdef&expires=1700000100&callback=shop%3A%2F%2Fdone";

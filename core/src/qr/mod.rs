@@ -18,39 +18,7 @@ pub use wallet::{detect_wallet, QrCodeError, Wallet};
 
 use serde::{Deserialize, Serialize};
 
-/// How a payment was made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentMethod {
-    /// Bank card through the ISO 8583 host.
-    #[default]
-    Card,
-    /// The terminal scanned the customer's payment code (B scans C).
-    QrScan,
-    /// The customer scanned the code the terminal showed (C scans B).
-    QrDisplay,
-}
-
-impl PaymentMethod {
-    /// Stable name (journal, results).
-    pub fn name(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "card",
-            PaymentMethod::QrScan => "qr_scan",
-            PaymentMethod::QrDisplay => "qr_display",
-        }
-    }
-    /// From the stable name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Card, Self::QrScan, Self::QrDisplay]
-            .into_iter()
-            .find(|m| m.name() == s)
-    }
-    /// Whether this is a QR payment.
-    pub fn is_qr(self) -> bool {
-        self != PaymentMethod::Card
-    }
-}
+pub use smartpos_handoff::kinds::PaymentMethod;
 
 /// How this acquirer wants a customer-scans-merchant code to look.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,35 +1,6 @@
 //! Recognizing the wallet behind a customer's payment code (B scans C).
 
-use serde::{Deserialize, Serialize};
-
-/// A wallet the QR gateway accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Wallet {
-    /// WeChat Pay.
-    Wechat,
-    /// Alipay.
-    Alipay,
-    /// UnionPay QuickPass / cloud QR.
-    Unionpay,
-}
-
-impl Wallet {
-    /// Stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Wallet::Wechat => "wechat",
-            Wallet::Alipay => "alipay",
-            Wallet::Unionpay => "unionpay",
-        }
-    }
-    /// From the stable name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Wallet::Wechat, Wallet::Alipay, Wallet::Unionpay]
-            .into_iter()
-            .find(|w| w.name() == s)
-    }
-}
+pub use smartpos_handoff::kinds::Wallet;
 
 /// Why a scanned code is not a payment code the terminal takes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

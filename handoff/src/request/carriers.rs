@@ -1,9 +1,7 @@
 //! The two carriers of a request: `smartpos://pay/v1` deep links (RFC 3986 percent-encoding)
 //! and intent extras (`smartpos.*` keys), and the callback a deep link names.
 
-use super::{
-    HandoffRequest, Method, PrintBy, RequestError, DEEP_LINK_PREFIX, EXTRA_PREFIX, MAX_URI_LEN,
-};
+use super::{HandoffRequest, PrintBy, RequestError, DEEP_LINK_PREFIX, EXTRA_PREFIX, MAX_URI_LEN};
 
 /// Splits a deep link into decoded pairs (RFC 3986 percent-encoding; `+` is a literal plus).
 pub fn deep_link_pairs(uri: &str) -> Result<Vec<(String, String)>, RequestError> {
@@ -70,14 +68,7 @@ impl HandoffRequest {
         };
         opt("orig_ref", &self.orig_ref);
         opt("orig_auth", &self.orig_auth);
-        opt(
-            "method",
-            &self.method.map(|m| match m {
-                Method::Card => "card".to_string(),
-                Method::QrScan => "qr_scan".into(),
-                Method::QrDisplay => "qr_display".into(),
-            }),
-        );
+        opt("method", &self.method.map(|m| m.name().to_string()));
         opt(
             "print",
             &match self.print {

@@ -1,5 +1,6 @@
 //! Handoff requests: strict parsing of intent extras and `smartpos://pay/v1` deep links.
 
+use crate::kinds::{PaymentMethod, RequestType, TransactionType};
 use crate::money::{Currency, Money, MAX_MINOR};
 use serde::{Deserialize, Serialize};
 
@@ -20,87 +21,28 @@ pub const MAX_VALUE_LEN: usize = 512;
 /// How far in the future `expires` may be (seconds).
 pub const MAX_EXPIRY_WINDOW: i64 = 600;
 
-/// Request types: the bank-card set, settlement and query. QR payments are `sale` with a QR method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RequestType {
-    /// Purchase.
-    Sale,
-    /// Void of a sale in the current batch.
-    Void,
-    /// Refund of an earlier sale.
-    Refund,
-    /// Pre-authorization.
-    Preauth,
-    /// Void of a pre-authorization.
-    PreauthVoid,
-    /// Pre-authorization completion.
-    PreauthComplete,
-    /// Void of a completion.
-    CompleteVoid,
-    /// Balance inquiry.
-    Balance,
-    /// Batch settlement.
-    Settle,
-    /// Query the result of an earlier order.
-    Query,
-}
-
-const TYPES: [(RequestType, &str); 10] = [
-    (RequestType::Sale, "sale"),
-    (RequestType::Void, "void"),
-    (RequestType::Refund, "refund"),
-    (RequestType::Preauth, "preauth"),
-    (RequestType::PreauthVoid, "preauth_void"),
-    (RequestType::PreauthComplete, "preauth_complete"),
-    (RequestType::CompleteVoid, "complete_void"),
-    (RequestType::Balance, "balance"),
-    (RequestType::Settle, "settle"),
-    (RequestType::Query, "query"),
-];
-
 impl RequestType {
-    /// Wire name.
-    pub fn name(self) -> &'static str {
-        TYPES
-            .iter()
-            .find(|(t, _)| *t == self)
-            .map(|(_, n)| *n)
-            .expect("every type is named")
-    }
-    /// From the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        TYPES.iter().find(|(_, n)| *n == s).map(|(t, _)| *t)
-    }
-    /// Every wire name, in the protocol's order.
-    ///
-    /// ```
-    /// use smartpos_handoff::RequestType;
-    /// assert!(RequestType::names().all(|n| RequestType::parse(n).is_some()));
-    /// ```
-    pub fn names() -> impl Iterator<Item = &'static str> {
-        TYPES.iter().map(|(_, n)| *n)
-    }
     fn amount_rule(self) -> Presence {
-        use RequestType::*;
-        match self {
-            Sale | Refund | Preauth | PreauthComplete => Presence::Required,
-            Void | PreauthVoid | CompleteVoid => Presence::Optional,
-            Balance | Settle | Query => Presence::Forbidden,
+        use TransactionType::*;
+        match self.transaction() {
+            Some(Sale | Refund | Preauth | PreauthComplete) => Presence::Required,
+            Some(Void | PreauthVoid | CompleteVoid) => Presence::Optional,
+            Some(Balance) | None => Presence::Forbidden,
         }
     }
     fn orig_ref_rule(self) -> Presence {
-        use RequestType::*;
-        match self {
-            Void | Refund | PreauthComplete | CompleteVoid | PreauthVoid => Presence::Required,
-            _ => Presence::Forbidden,
+        use TransactionType::*;
+        match self.transaction() {
+            Some(Void | Refund | PreauthComplete | CompleteVoid | PreauthVoid) => {
+                Presence::Required
+            }
+            Some(Sale | Preauth | Balance) | None => Presence::Forbidden,
         }
     }
     fn orig_auth_rule(self) -> Presence {
-        use RequestType::*;
-        match self {
-            PreauthComplete | PreauthVoid => Presence::Required,
+        use TransactionType::*;
+        match self.transaction() {
+            Some(PreauthComplete | PreauthVoid) => Presence::Required,
             _ => Presence::Forbidden,
         }
     }
@@ -111,18 +53,6 @@ enum Presence {
     Required,
     Optional,
     Forbidden,
-}
-
-/// How the customer pays; absent means the customer chooses on the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Method {
-    /// Bank card.
-    Card,
-    /// The terminal scans the customer's payment code.
-    QrScan,
-    /// The terminal shows a code the customer scans.
-    QrDisplay,
 }
 
 /// Who prints the receipt.
@@ -160,7 +90,7 @@ pub struct HandoffRequest {
     /// Authorization code of the original pre-authorization.
     pub orig_auth: Option<String>,
     /// Payment method (sale only).
-    pub method: Option<Method>,
+    pub method: Option<PaymentMethod>,
     /// Who prints.
     pub print: PrintBy,
     /// Free text for the receipt.
@@ -312,11 +242,11 @@ impl HandoffRequest {
     /// Parses a deep link.
     ///
     /// ```
-    /// use smartpos_handoff::{HandoffRequest, RequestType};
+    /// use smartpos_handoff::{HandoffRequest, RequestType, TransactionType};
     /// let uri = "smartpos://pay/v1?v=1&type=sale&amount=1234&currency=CNY&order=A-1\
     ///            &nonce=0123456789abcdef&expires=1700000300&callback=shop%3A%2F%2Fpaid";
     /// let r = HandoffRequest::from_deep_link(uri, 1_700_000_000).unwrap();
-    /// assert_eq!(r.kind, RequestType::Sale);
+    /// assert_eq!(r.kind, RequestType::Transaction(TransactionType::Sale));
     /// assert_eq!(r.amount.unwrap().minor(), 1234);
     /// assert_eq!(r.callback.as_deref(), Some("shop://paid"));
     /// ```
@@ -450,12 +380,12 @@ impl HandoffRequest {
         let orig_auth = opt("orig_auth", kind.orig_auth_rule(), (6, 6))?;
         let method = match get("method") {
             None => None,
-            Some(_) if kind != RequestType::Sale => {
+            Some(_) if kind != RequestType::Transaction(TransactionType::Sale) => {
                 return Err(RequestError::FieldNotAllowed("method"))
             }
-            Some("card") => Some(Method::Card),
-            Some("qr_scan") => Some(Method::QrScan),
-            Some("qr_display") => Some(Method::QrDisplay),
+            Some("card") => Some(PaymentMethod::Card),
+            Some("qr_scan") => Some(PaymentMethod::QrScan),
+            Some("qr_display") => Some(PaymentMethod::QrDisplay),
             Some(_) => {
                 return Err(RequestError::BadValue {
                     field: "method",

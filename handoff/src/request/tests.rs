@@ -235,7 +235,7 @@ fn same_request_same_hash_any_order() {
 }
 
 fn arb_request() -> impl Strategy<Value = HandoffRequest> {
-    let kind = proptest::sample::select(TYPES.iter().map(|(t, _)| *t).collect::<Vec<_>>());
+    let kind = proptest::sample::select(RequestType::ALL.to_vec());
     (
         kind,
         1u64..=MAX_MINOR,
@@ -243,9 +243,9 @@ fn arb_request() -> impl Strategy<Value = HandoffRequest> {
         "[A-Za-z0-9]{12}",
         "[A-Za-z0-9]{6}",
         proptest::option::of(proptest::sample::select(vec![
-            Method::Card,
-            Method::QrScan,
-            Method::QrDisplay,
+            PaymentMethod::Card,
+            PaymentMethod::QrScan,
+            PaymentMethod::QrDisplay,
         ])),
         proptest::sample::select(vec![PrintBy::Acquirer, PrintBy::Merchant, PrintBy::Nobody]),
         proptest::option::of("[^\\p{Cc}]{0,64}"),
@@ -277,7 +277,7 @@ fn arb_request() -> impl Strategy<Value = HandoffRequest> {
                     order,
                     orig_ref: (kind.orig_ref_rule() == Presence::Required).then_some(orig_ref),
                     orig_auth: (kind.orig_auth_rule() == Presence::Required).then_some(orig_auth),
-                    method: if kind == RequestType::Sale {
+                    method: if kind == RequestType::Transaction(TransactionType::Sale) {
                         method
                     } else {
                         None
