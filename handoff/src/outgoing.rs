@@ -222,8 +222,9 @@ impl OutgoingRequest {
     /// let sale = RequestSpec::sale("A-1", Money::from_minor(500, Currency::CNY).unwrap());
     /// let sent = sale.build("nonce-0000000001", 1_700_000_000, 60).unwrap();
     /// let mut env = ResultEnvelope::new(ResultCode::Approved);
-    /// env.set("request_hash", sent.expected.request_hash.as_str()).set("order", "A-1");
-    /// env.set("amount", "500").set("currency", "CNY");
+    /// env.request_hash = sent.expected.request_hash.clone();
+    /// env.order = "A-1".into();
+    /// env.set_money(Money::from_minor(500, Currency::CNY).unwrap());
     /// let signed = env.sign(&key);
     /// assert_eq!(sent.open(&signed, &key.public_hex()).unwrap().get("code"), "APPROVED");
     /// let other = sale.build("nonce-0000000002", 1_700_000_000, 60).unwrap();
@@ -261,26 +262,19 @@ impl Expected {
     ) -> Result<&'a ResultEnvelope, ResultMismatch> {
         signed.verify(public_key_hex)?;
         let env = &signed.envelope;
-        if env.get("request_hash") != self.request_hash {
+        if env.request_hash != self.request_hash {
             return Err(ResultMismatch::OtherRequest);
         }
-        if env.get("order") != self.order {
+        if env.order != self.order {
             return Err(ResultMismatch::OtherOrder {
                 expected: self.order.clone(),
-                found: env.get("order").chars().take(32).collect(),
+                found: env.order.chars().take(32).collect(),
             });
         }
-        if let Some(a) = self.amount {
-            let (amount, currency) = (env.get("amount"), env.get("currency"));
-            if !amount.is_empty()
-                && (amount != a.minor().to_string() || currency != a.currency().code())
-            {
+        if let (Some(want), Some(amount)) = (self.amount, env.amount) {
+            if amount != want.minor() || env.currency != Some(want.currency()) {
                 return Err(ResultMismatch::OtherAmount {
-                    found: format!(
-                        "{} {}",
-                        amount.chars().take(16).collect::<String>(),
-                        currency.chars().take(3).collect::<String>()
-                    ),
+                    found: format!("{amount} {}", env.get("currency")),
                 });
             }
         }
@@ -358,33 +352,35 @@ mod tests {
         let sent = RequestSpec::sale("A-1", cny(500))
             .build("0123456789abcdef", 0, 60)
             .unwrap();
-        let envelope = |order: &str, amount: &str, hash: &str| {
+        let envelope = |order: &str, amount: Option<u64>, hash: &str| {
             let mut e = ResultEnvelope::new(ResultCode::Approved);
-            e.set("request_hash", hash).set("order", order);
-            e.set("amount", amount).set("currency", "CNY");
+            e.request_hash = hash.to_string();
+            e.order = order.to_string();
+            e.amount = amount;
+            e.currency = Some(Currency::CNY);
             e
         };
-        let good = envelope("A-1", "500", &sent.expected.request_hash).sign(&key);
+        let good = envelope("A-1", Some(500), &sent.expected.request_hash).sign(&key);
         assert_eq!(sent.open(&good, &pk).unwrap().get("code"), "APPROVED");
         // Signed by another terminal.
         let stranger = TerminalKey::from_secret(&[1; 32]);
-        let forged = envelope("A-1", "500", &sent.expected.request_hash).sign(&stranger);
+        let forged = envelope("A-1", Some(500), &sent.expected.request_hash).sign(&stranger);
         assert!(matches!(
             sent.open(&forged, &pk),
             Err(ResultMismatch::Unverified(_))
         ));
-        let other_order = envelope("A-2", "500", &sent.expected.request_hash).sign(&key);
+        let other_order = envelope("A-2", Some(500), &sent.expected.request_hash).sign(&key);
         assert!(matches!(
             sent.open(&other_order, &pk),
             Err(ResultMismatch::OtherOrder { .. })
         ));
-        let other_amount = envelope("A-1", "501", &sent.expected.request_hash).sign(&key);
+        let other_amount = envelope("A-1", Some(501), &sent.expected.request_hash).sign(&key);
         assert!(matches!(
             sent.open(&other_amount, &pk),
             Err(ResultMismatch::OtherAmount { .. })
         ));
         // A refusal that names no amount still answers the request.
-        let refused = envelope("A-1", "", &sent.expected.request_hash).sign(&key);
+        let refused = envelope("A-1", None, &sent.expected.request_hash).sign(&key);
         assert!(sent.open(&refused, &pk).is_ok());
     }
 }

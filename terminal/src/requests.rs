@@ -9,6 +9,8 @@
 use crate::journal::{JournalEntry, TxnState};
 use crate::{Terminal, TerminalError};
 use smartpos_core::engine::{SettlementOutcome, TerminalIdentity};
+use smartpos_core::handoff::processor::Refusal;
+use smartpos_core::handoff::result::Counter;
 use smartpos_core::handoff::{
     admit, envelope_for_payment, envelope_for_query, AllowList, CallerIdentity, HandoffRequest,
     PaymentMethod, RawRequest, RequestType, ResultCode, ResultEnvelope, SignedResult, TerminalKey,
@@ -55,10 +57,9 @@ pub fn busy_result(
     now_unix: i64,
 ) -> SignedResult {
     let mut e = ResultEnvelope::new(ResultCode::RefusedBusy);
-    e.set("caller", caller.package.as_str()).set(
-        "message",
-        "another request is using the terminal: try again (same order id) when it ends",
-    );
+    e.caller = caller.package.clone();
+    e.message =
+        "another request is using the terminal: try again (same order id) when it ends".into();
     stamp(e, identity, now_unix).sign(key)
 }
 
@@ -85,11 +86,12 @@ impl Terminal {
         let identity = self.config().identity.clone();
         let request = match admit(raw, caller, allow, self.journal_mut(), now_unix) {
             Ok(r) => r,
-            Err((env, callback)) => {
+            Err(refused) => {
+                let Refusal { envelope, callback } = *refused;
                 return Ok(HandledRequest {
-                    result: stamp(env, &identity, now_unix).sign(key),
+                    result: stamp(envelope, &identity, now_unix).sign(key),
                     callback,
-                })
+                });
             }
         };
         let env = self.answer(&request, caller, now_unix, show_qr).await?;
@@ -115,8 +117,8 @@ impl Terminal {
                 self.journal().find_settle_request(app, &request.order)?
             {
                 let mut e = ResultEnvelope::new(ResultCode::Approved);
-                e.set("batch", format!("{batch:06}"))
-                    .set("message", message);
+                e.batch = Some(Counter(batch));
+                e.message = message;
                 return Ok(about(e, request, caller));
             }
             if existing.is_some() {
@@ -144,10 +146,7 @@ impl Terminal {
                 // Rebuilt from the bank: orders from before cannot be matched by their order
                 // id, so "not found" could be a charged order. Unknown until the batch settles.
                 let mut e = ResultEnvelope::new(ResultCode::Unknown);
-                e.set(
-                    "message",
-                    "this terminal's journal was rebuilt from the bank: an order from before cannot be confirmed by its id; do not charge again, ask the bank",
-                );
+                e.message = "this terminal's journal was rebuilt from the bank: an order from before cannot be confirmed by its id; do not charge again, ask the bank".into();
                 return Ok(about(e, request, caller));
             }
             return Ok(envelope_for_query(request, caller, None, now));
@@ -242,8 +241,8 @@ impl Terminal {
             ),
         };
         let mut e = ResultEnvelope::new(code);
-        e.set("message", message.as_str());
-        e.set("batch", format!("{batch:06}"));
+        e.message = message.clone();
+        e.batch = Some(Counter(batch));
         if code == ResultCode::Approved {
             if let Err(err) = self
                 .journal_mut()
@@ -284,10 +283,10 @@ fn about(
     request: &HandoffRequest,
     caller: &CallerIdentity,
 ) -> ResultEnvelope {
-    e.set("request_hash", request.request_hash.as_str())
-        .set("caller", caller.package.as_str())
-        .set("order", request.order.as_str())
-        .set("type", request.kind.name());
+    e.request_hash = request.request_hash.clone();
+    e.caller = caller.package.clone();
+    e.order = request.order.clone();
+    e.kind = Some(request.kind);
     e
 }
 
@@ -298,7 +297,7 @@ fn refusal(
     message: String,
 ) -> ResultEnvelope {
     let mut e = ResultEnvelope::new(code);
-    e.set("message", message);
+    e.message = message;
     about(e, request, caller)
 }
 
@@ -313,14 +312,12 @@ fn duplicate_order(request: &HandoffRequest, caller: &CallerIdentity) -> ResultE
 
 /// The terminal's identity and the time, where the envelope does not carry them yet.
 fn stamp(mut env: ResultEnvelope, identity: &TerminalIdentity, now: i64) -> ResultEnvelope {
-    if env.get("terminal_id").is_empty() {
-        env.set("terminal_id", identity.terminal_id.as_str());
+    if env.terminal_id.is_empty() {
+        env.terminal_id = identity.terminal_id.clone();
     }
-    if env.get("merchant_id").is_empty() {
-        env.set("merchant_id", identity.merchant_id.as_str());
+    if env.merchant_id.is_empty() {
+        env.merchant_id = identity.merchant_id.clone();
     }
-    if env.get("time").is_empty() {
-        env.set("time", now.to_string());
-    }
+    env.time.get_or_insert(now);
     env
 }

@@ -356,8 +356,8 @@ fn mismatch(e: ResultMismatch) -> SmartposError {
 }
 
 fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
-    let g = |f: &str| env.get(f).to_string();
-    let status = match env.get("status") {
+    let g = |f: &str| env.get(f);
+    let status = match env.code.status() {
         "approved" => PaymentStatus::Approved,
         "declined" => PaymentStatus::Declined,
         "refused" => PaymentStatus::Refused,
@@ -365,18 +365,18 @@ fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
         // Anything else is not final: never read it as a failure.
         _ => PaymentStatus::Unknown,
     };
-    let amount = env.get("amount").parse::<u64>().ok().map(|minor| Amount {
+    let amount = env.amount.map(|minor| Amount {
         minor,
         currency: g("currency"),
     });
     PaymentOutcome {
         status,
-        result: ResultCode::from_wire(env.get("code")),
+        result: ResultCode::from_wire(env.code.name()),
         code: g("code"),
         order: g("order"),
         kind: g("type"),
         amount,
-        balance: env.get("balance").parse().ok(),
+        balance: env.balance,
         masked_pan: g("masked_pan"),
         auth_code: g("auth_code"),
         reference: g("reference"),
@@ -384,7 +384,7 @@ fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
         batch: g("batch"),
         terminal_id: g("terminal_id"),
         merchant_id: g("merchant_id"),
-        time: env.get("time").parse().unwrap_or_default(),
+        time: env.time.unwrap_or_default(),
         message: g("message"),
         host_code: g("host_code"),
         method: g("method"),
@@ -468,11 +468,11 @@ mod tests {
 
     fn answer(sent: &SentRequest, key: &TerminalKey, code: ResultCode) -> SignedResult {
         let mut e = ResultEnvelope::new(code);
-        e.set("request_hash", sent.request_hash.as_str())
-            .set("order", sent.order.as_str());
-        e.set("amount", "1234")
-            .set("currency", "CNY")
-            .set("time", "1700000001");
+        e.request_hash = sent.request_hash.clone();
+        e.order = sent.order.clone();
+        e.amount = Some(1234);
+        e.currency = Some(smartpos_handoff::money::Currency::CNY);
+        e.time = Some(1_700_000_001);
         e.sign(key)
     }
 

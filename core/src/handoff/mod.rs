@@ -15,5 +15,5 @@ pub use smartpos_handoff::{
 };
 
 pub use processor::{
-    admit, envelope_for_payment, envelope_for_query, MemoryNonces, NonceStore, RawRequest,
+    admit, envelope_for_payment, envelope_for_query, MemoryNonces, NonceStore, RawRequest, Refusal,
 };

@@ -6,7 +6,10 @@ use super::request::{deep_link_pairs, intent_pairs, Carrier, HandoffRequest, Req
 use super::result::{ResultCode, ResultEnvelope};
 use crate::batch::{JournalEntry, TxnState};
 use crate::engine::StoreFailure;
+use crate::money::Currency;
 use crate::payment::{Declined, Outcome, PaymentResult};
+use smartpos_handoff::result::Counter;
+use smartpos_handoff::RequestType;
 
 /// A request as the acquiring app received it.
 #[derive(Debug, Clone)]
@@ -59,11 +62,26 @@ fn refusal(
     message: String,
 ) -> ResultEnvelope {
     let mut e = ResultEnvelope::new(code);
-    e.set("request_hash", hash)
-        .set("caller", caller.package.as_str())
-        .set("order", order)
-        .set("message", message);
+    e.request_hash = hash.to_string();
+    e.caller = caller.package.clone();
+    e.order = order.to_string();
+    e.message = message;
     e
+}
+
+/// A request refused at admission: the (unsigned) result to send back, and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The result envelope (a refusal or error code, and why).
+    pub envelope: ResultEnvelope,
+    /// The callback, when the request named a valid one.
+    pub callback: Option<String>,
+}
+
+impl Refusal {
+    fn boxed(envelope: ResultEnvelope, callback: Option<String>) -> Box<Self> {
+        Box::new(Refusal { envelope, callback })
+    }
 }
 
 /// Parses, authorizes and checks replay. On refusal returns the (unsigned) result envelope to
@@ -78,8 +96,9 @@ fn refusal(
 ///            &nonce=0123456789abcdef&expires=1700000100&callback=shop%3A%2F%2Fdone";
 /// let mut nonces = MemoryNonces::default();
 /// assert!(admit(&RawRequest::DeepLink(uri.into()), &caller, &allow, &mut nonces, 1_700_000_000).is_ok());
-/// let (again, _) = admit(&RawRequest::DeepLink(uri.into()), &caller, &allow, &mut nonces, 1_700_000_001).unwrap_err();
-/// assert_eq!(again.get("code"), "REFUSED_REPLAY");
+/// let again = admit(&RawRequest::DeepLink(uri.into()), &caller, &allow, &mut nonces, 1_700_000_001).unwrap_err();
+/// assert_eq!(again.envelope.code, ResultCode::RefusedReplay);
+/// assert_eq!(again.callback.as_deref(), Some("shop://done"));
 /// ```
 pub fn admit(
     raw: &RawRequest,
@@ -87,7 +106,7 @@ pub fn admit(
     allow: &AllowList,
     nonces: &mut dyn NonceStore,
     now: i64,
-) -> Result<HandoffRequest, (ResultEnvelope, Option<String>)> {
+) -> Result<HandoffRequest, Box<Refusal>> {
     let (pairs, carrier) = match raw {
         RawRequest::DeepLink(uri) => match deep_link_pairs(uri) {
             Ok(p) => (p, Carrier::DeepLink),
@@ -96,7 +115,7 @@ pub fn admit(
                     RequestError::UnknownVersion(_) => ResultCode::ErrorUnsupported,
                     _ => ResultCode::ErrorMalformed,
                 };
-                return Err((
+                return Err(Refusal::boxed(
                     refusal(code, caller, &sha256_hex(uri.as_bytes()), "", e.to_string()),
                     None,
                 ));
@@ -140,7 +159,10 @@ pub fn admit(
                 RequestError::UnknownVersion(_) => ResultCode::ErrorUnsupported,
                 _ => ResultCode::ErrorMalformed,
             };
-            return Err((refusal(code, caller, &hash, order, e.to_string()), callback));
+            return Err(Refusal::boxed(
+                refusal(code, caller, &hash, order, e.to_string()),
+                callback,
+            ));
         }
     };
     if let Err(r) = allow.authorize(caller, request.kind) {
@@ -148,14 +170,14 @@ pub fn admit(
             CallerRefusal::NotAllowed(_) => ResultCode::RefusedCaller,
             _ => ResultCode::RefusedPermission,
         };
-        return Err((
+        return Err(Refusal::boxed(
             refusal(code, caller, &hash, &request.order, r.to_string()),
             request.callback,
         ));
     }
     match nonces.use_nonce(&caller.package, &request.nonce, request.expires, now) {
         Ok(true) => Ok(request),
-        Ok(false) => Err((
+        Ok(false) => Err(Refusal::boxed(
             refusal(
                 ResultCode::RefusedReplay,
                 caller,
@@ -165,7 +187,7 @@ pub fn admit(
             ),
             request.callback,
         )),
-        Err(e) => Err((
+        Err(e) => Err(Refusal::boxed(
             refusal(
                 ResultCode::ErrorTerminal,
                 caller,
@@ -195,33 +217,31 @@ fn fill_from_result(e: &mut ResultEnvelope, r: &PaymentResult, unix_time: i64) {
             String::new(),
         ),
     };
-    e.set("code", code.name())
-        .set("status", code.status())
-        .set("message", message)
-        .set("host_code", host_code);
-    let amount = if r.kind.moves_money() {
-        r.amount.minor().to_string()
-    } else {
-        String::new()
-    };
-    e.set("type", r.kind.name())
-        .set("amount", amount)
-        .set("currency", r.amount.currency().code());
-    e.set("method", r.method.name())
-        .set("wallet", r.wallet.map(|w| w.name()).unwrap_or_default());
-    if let Some(b) = &r.balance {
-        let sign = if b.overdrawn { "-" } else { "" };
-        e.set("balance", format!("{sign}{}", b.amount.minor()));
-    }
-    e.set("masked_pan", r.masked_pan.clone().unwrap_or_default());
-    e.set("auth_code", r.auth_code.clone().unwrap_or_default())
-        .set("reference", r.reference.clone().unwrap_or_default());
-    e.set("trace", format!("{:06}", r.trace))
-        .set("batch", format!("{:06}", r.batch));
-    e.set("terminal_id", r.terminal_id.as_str())
-        .set("merchant_id", r.merchant_id.as_str());
-    e.set("order", r.order_id.as_str())
-        .set("time", unix_time.to_string());
+    e.code = code;
+    e.message = message;
+    e.host_code = host_code;
+    e.kind = Some(r.kind.into());
+    e.amount = r.kind.moves_money().then(|| r.amount.minor());
+    e.currency = Some(r.amount.currency());
+    e.method = Some(r.method);
+    e.wallet = r.wallet;
+    e.balance = r.balance.as_ref().map(|b| {
+        let minor = i64::try_from(b.amount.minor()).unwrap_or(i64::MAX);
+        if b.overdrawn {
+            -minor
+        } else {
+            minor
+        }
+    });
+    e.masked_pan = r.masked_pan.clone().unwrap_or_default();
+    e.auth_code = r.auth_code.clone().unwrap_or_default();
+    e.reference = r.reference.clone().unwrap_or_default();
+    e.trace = Some(Counter(r.trace));
+    e.batch = Some(Counter(r.batch));
+    e.terminal_id = r.terminal_id.clone();
+    e.merchant_id = r.merchant_id.clone();
+    e.order = r.order_id.clone();
+    e.time = Some(unix_time);
 }
 
 /// The envelope of a finished payment for this request.
@@ -233,8 +253,8 @@ pub fn envelope_for_payment(
 ) -> ResultEnvelope {
     let mut e = ResultEnvelope::new(ResultCode::Unknown);
     fill_from_result(&mut e, r, now);
-    e.set("request_hash", request.request_hash.as_str())
-        .set("caller", caller.package.as_str());
+    e.request_hash = request.request_hash.clone();
+    e.caller = caller.package.clone();
     e
 }
 
@@ -248,7 +268,7 @@ pub fn envelope_for_query(
     let mut e = match entry {
         None => {
             let mut e = ResultEnvelope::new(ResultCode::NotFound);
-            e.set("message", "no transaction with this order id for this app");
+            e.message = "no transaction with this order id for this app".into();
             e
         }
         Some(JournalEntry {
@@ -259,26 +279,24 @@ pub fn envelope_for_query(
             let mut e = ResultEnvelope::new(ResultCode::Unknown);
             fill_from_result(&mut e, r, now);
             if *state == TxnState::Unknown {
-                e.set("message", "being resolved: query again later");
+                e.message = "being resolved: query again later".into();
             }
             e
         }
         Some(entry) => {
             let mut e = ResultEnvelope::new(ResultCode::InProgress);
-            e.set("type", entry.kind.as_str())
-                .set("amount", entry.amount_minor.to_string())
-                .set("currency", entry.currency.as_str());
-            e.set("trace", format!("{:06}", entry.trace))
-                .set("batch", format!("{:06}", entry.batch));
-            e.set("message", "in progress");
+            e.kind = RequestType::parse(&entry.kind);
+            e.amount = Some(entry.amount_minor);
+            e.currency = Currency::from_code(&entry.currency);
+            e.trace = Some(Counter(entry.trace));
+            e.batch = Some(Counter(entry.batch));
+            e.message = "in progress".into();
             e
         }
     };
-    e.set("request_hash", request.request_hash.as_str())
-        .set("caller", caller.package.as_str())
-        .set("order", request.order.as_str());
-    if e.get("time").is_empty() {
-        e.set("time", now.to_string());
-    }
+    e.request_hash = request.request_hash.clone();
+    e.caller = caller.package.clone();
+    e.order = request.order.clone();
+    e.time.get_or_insert(now);
     e
 }

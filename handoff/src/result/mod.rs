@@ -1,6 +1,12 @@
 //! Result envelopes, signed with the terminal's Ed25519 key over the canonical encoding.
+//!
+//! [`ResultEnvelope`] holds typed fields; its wire form (the [`FIELDS`] in signing order) is
+//! generated from one field list in `envelope.rs`. [`SignedResult`] carries it with the
+//! signature and reads it back strictly.
 
-use super::canonical::encode;
+mod envelope;
+pub use envelope::{Counter, ResultEnvelope, WireScalar, WireValue, FIELDS};
+
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
@@ -109,74 +115,7 @@ impl ResultCode {
     }
 }
 
-/// The result fields, in the order they are signed. Absent values are empty strings.
-pub const FIELDS: [&str; 22] = [
-    "v",
-    "code",
-    "status",
-    "request_hash",
-    "caller",
-    "order",
-    "type",
-    "amount",
-    "currency",
-    "masked_pan",
-    "auth_code",
-    "reference",
-    "trace",
-    "batch",
-    "terminal_id",
-    "merchant_id",
-    "time",
-    "message",
-    "host_code",
-    "balance",
-    "method",
-    "wallet",
-];
-
-/// A result envelope: one shape for every outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ResultEnvelope {
-    /// Values by [`FIELDS`] order.
-    values: Vec<String>,
-}
-
 impl ResultEnvelope {
-    /// An envelope with `code` (and its status) and `v = 1`; other fields empty.
-    pub fn new(code: ResultCode) -> Self {
-        let mut e = ResultEnvelope {
-            values: vec![String::new(); FIELDS.len()],
-        };
-        e.set("v", "1");
-        e.set("code", code.name());
-        e.set("status", code.status());
-        e
-    }
-    /// Sets a field by name; unknown names are ignored.
-    pub fn set(&mut self, field: &str, value: impl Into<String>) -> &mut Self {
-        if let Some(i) = FIELDS.iter().position(|f| *f == field) {
-            self.values[i] = value.into();
-        }
-        self
-    }
-    /// A field's value ("" when absent or unknown).
-    pub fn get(&self, field: &str) -> &str {
-        FIELDS
-            .iter()
-            .position(|f| *f == field)
-            .map(|i| self.values[i].as_str())
-            .unwrap_or("")
-    }
-    /// The canonical bytes that are signed.
-    pub fn canonical(&self) -> Vec<u8> {
-        let pairs: Vec<(&str, &str)> = FIELDS
-            .iter()
-            .copied()
-            .zip(self.values.iter().map(String::as_str))
-            .collect();
-        encode(RESULT_TAG, &pairs)
-    }
     /// Signs with the terminal key.
     pub fn sign(self, key: &TerminalKey) -> SignedResult {
         let sig = key.0.sign(&self.canonical());
@@ -248,7 +187,8 @@ impl SignedResult {
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         let mut p: Vec<(String, String)> = FIELDS
             .iter()
-            .map(|f| (f.to_string(), self.envelope.get(f).to_string()))
+            .zip(self.envelope.wire_values())
+            .map(|(f, v)| (f.to_string(), v))
             .collect();
         p.push(("sig".into(), hex::encode(self.signature)));
         p
@@ -257,7 +197,7 @@ impl SignedResult {
     pub fn to_intent_extras(&self) -> Vec<(String, String)> {
         self.to_pairs()
             .into_iter()
-            .map(|(k, v)| (format!("{}{k}", super::request::EXTRA_PREFIX), v))
+            .map(|(k, v)| (format!("{}{k}", crate::request::EXTRA_PREFIX), v))
             .collect()
     }
     /// The callback deep link: `callback?` + percent-encoded pairs.
@@ -274,20 +214,27 @@ impl SignedResult {
             .collect();
         format!("{callback}?{}", q.join("&"))
     }
-    /// Reads a result from pairs (extra pairs are ignored; every field and `sig` must appear once).
+    /// Reads a result from pairs (extra pairs are ignored; every field and `sig` must appear
+    /// once, every value in the form the terminal writes it).
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, VerifyError> {
-        let mut env = ResultEnvelope::new(ResultCode::Unknown);
         for f in FIELDS.iter().copied().chain(["sig"]) {
-            let mut found = pairs.iter().filter(|(k, _)| k == f);
-            let v = found
-                .next()
-                .ok_or_else(|| VerifyError::Malformed(format!("missing {f}")))?;
-            if found.next().is_some() {
-                return Err(VerifyError::Malformed(format!("duplicate {f}")));
+            match pairs.iter().filter(|(k, _)| k == f).count() {
+                0 => return Err(VerifyError::Malformed(format!("missing {f}"))),
+                1 => {}
+                _ => return Err(VerifyError::Malformed(format!("duplicate {f}"))),
             }
-            if f != "sig" {
-                env.set(f, v.1.clone());
-            }
+        }
+        let value = |f: &str| pairs.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
+        let env = ResultEnvelope::from_wire(value)?;
+        // One form only: what was received is exactly what the typed fields write back.
+        if env
+            .wire_pairs()
+            .iter()
+            .any(|(f, v)| value(f).as_deref() != Some(v.as_str()))
+        {
+            return Err(VerifyError::Malformed(
+                "a value is not in canonical form".into(),
+            ));
         }
         let sig_hex = &pairs.iter().find(|(k, _)| k == "sig").expect("checked").1;
         // One form only: 128 lowercase hex digits, as the terminal writes it.
@@ -311,7 +258,7 @@ impl SignedResult {
         let pairs: Vec<(String, String)> = extras
             .iter()
             .filter_map(|(k, v)| {
-                k.strip_prefix(super::request::EXTRA_PREFIX)
+                k.strip_prefix(crate::request::EXTRA_PREFIX)
                     .map(|k| (k.to_string(), v.clone()))
             })
             .collect();
@@ -322,7 +269,7 @@ impl SignedResult {
         let (_, q) = uri
             .split_once('?')
             .ok_or_else(|| VerifyError::Malformed("no query".into()))?;
-        let pairs = super::query::parse(q).map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        let pairs = crate::query::parse(q).map_err(|e| VerifyError::Malformed(e.to_string()))?;
         Self::from_pairs(&pairs)
     }
     /// Verifies against the terminal's public key (hex).
@@ -331,7 +278,8 @@ impl SignedResult {
     /// use smartpos_handoff::{ResultCode, ResultEnvelope, SignedResult, TerminalKey};
     /// let key = TerminalKey::from_secret(&[7u8; 32]);
     /// let mut env = ResultEnvelope::new(ResultCode::Approved);
-    /// env.set("order", "A-1").set("amount", "1234");
+    /// env.order = "A-1".into();
+    /// env.amount = Some(1234);
     /// let uri = env.sign(&key).to_callback_uri("shop://paid");
     /// let back = SignedResult::from_callback_uri(&uri).unwrap();
     /// assert!(back.verify(&key.public_hex()).is_ok());
@@ -359,69 +307,4 @@ const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUM
     .remove(b'~');
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn key() -> TerminalKey {
-        TerminalKey::from_secret(&[9u8; 32])
-    }
-
-    #[test]
-    fn an_upper_case_signature_is_refused() {
-        let env = ResultEnvelope::new(ResultCode::Approved);
-        let uri = env.sign(&key()).to_callback_uri("shop://done");
-        let (head, sig) = uri.rsplit_once("sig=").unwrap();
-        assert!(SignedResult::from_callback_uri(&uri).is_ok());
-        let upper = format!("{head}sig={}", sig.to_uppercase());
-        assert!(matches!(
-            SignedResult::from_callback_uri(&upper),
-            Err(VerifyError::Malformed(m)) if m.contains("lowercase")
-        ));
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-        #[test]
-        fn any_result_round_trips_and_any_edit_fails(values in proptest::collection::vec("\\PC{0,40}", FIELDS.len()), which in 0..FIELDS.len(), extra in "[a-z]{1,3}") {
-            let mut env = ResultEnvelope::new(ResultCode::Approved);
-            for (f, v) in FIELDS.iter().zip(&values) {
-                env.set(f, v.clone());
-            }
-            let signed = env.sign(&key());
-            let uri = signed.to_callback_uri("shop://r");
-            let back = SignedResult::from_callback_uri(&uri).unwrap();
-            prop_assert_eq!(&back, &signed);
-            prop_assert!(back.verify(&key().public_hex()).is_ok());
-            let intent = SignedResult::from_pairs(&crate::request::intent_pairs(&signed.to_intent_extras())).unwrap();
-            prop_assert_eq!(&intent, &signed);
-            let mut edited = back.clone();
-            let f = FIELDS[which];
-            let new = format!("{}{}", edited.envelope.get(f), extra);
-            edited.envelope.set(f, new);
-            prop_assert_eq!(edited.verify(&key().public_hex()), Err(VerifyError::BadSignature));
-        }
-    }
-
-    #[test]
-    fn wrong_key_and_bit_flips_fail() {
-        let s = ResultEnvelope::new(ResultCode::Declined).sign(&key());
-        assert_eq!(
-            s.verify(&TerminalKey::from_secret(&[1u8; 32]).public_hex()),
-            Err(VerifyError::BadSignature)
-        );
-        let mut t = s.clone();
-        t.signature[10] ^= 1;
-        assert_eq!(
-            t.verify(&key().public_hex()),
-            Err(VerifyError::BadSignature)
-        );
-        assert_eq!(s.verify("zz"), Err(VerifyError::BadPublicKey));
-        let mut pairs = s.to_pairs();
-        pairs.push(("code".into(), "APPROVED".into()));
-        assert!(matches!(
-            SignedResult::from_pairs(&pairs),
-            Err(VerifyError::Malformed(_))
-        ));
-    }
-}
+mod tests;
