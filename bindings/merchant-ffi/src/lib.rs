@@ -11,7 +11,7 @@ uniffi::setup_scaffolding!();
 pub mod merchant;
 
 use smartpos_handoff::canonical::request_hash;
-use smartpos_handoff::money::{Currency, Money, MoneyError};
+use smartpos_handoff::money::{Currency, Money as HandoffMoney, MoneyError};
 use smartpos_handoff::request::deep_link_pairs;
 use smartpos_handoff::{SignedResult, VerifyError};
 
@@ -55,66 +55,23 @@ impl From<VerifyError> for SmartposError {
     }
 }
 
-/// A payment result whose terminal signature verified.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct VerifiedResult {
-    /// Result code, e.g. `APPROVED` (see the result-code table).
-    pub code: String,
-    /// `approved`, `declined`, `unknown`, `refused` or `error`.
-    pub status: String,
-    /// The merchant's order id.
-    pub order: String,
-    /// Amount in minor units ("" when not applicable).
-    pub amount: String,
-    /// Currency code.
-    pub currency: String,
-    /// Masked card number.
-    pub masked_pan: String,
-    /// Retrieval reference number.
-    pub reference: String,
-    /// Authorization code.
-    pub auth_code: String,
-    /// Hash of the request this answers.
-    pub request_hash: String,
-    /// Calling package as the OS reported it.
-    pub caller: String,
-    /// Terminal id.
-    pub terminal_id: String,
-    /// Text for people.
-    pub message: String,
-}
-
 /// Verifies a returned deep link against the terminal's Ed25519 public key (hex) and returns its
-/// fields. Any edit of any field makes it fail.
+/// fields, without checking which request it answers (`openResultUri` does that too). Any edit
+/// of any field makes it fail.
 ///
 /// Kotlin:
 /// ```kotlin
 /// val r = verifyResultUri(uri, terminalPublicKeyHex)
-/// if (r.code == "APPROVED" && r.order == myOrder) deliver()
+/// if (r.result == ResultCode.APPROVED && r.order == myOrder) deliver()
 /// ```
 #[uniffi::export]
 pub fn verify_result_uri(
     uri: String,
     public_key_hex: String,
-) -> Result<VerifiedResult, SmartposError> {
+) -> Result<merchant::PaymentOutcome, SmartposError> {
     let signed = SignedResult::from_callback_uri(&uri)?;
     signed.verify(&public_key_hex)?;
-    let e = &signed.envelope;
-    let g = |f: &str| e.get(f).to_string();
-    Ok(VerifiedResult {
-        code: g("code"),
-        status: g("status"),
-        order: g("order"),
-        amount: g("amount"),
-        currency: g("currency"),
-        masked_pan: g("masked_pan"),
-        reference: g("reference"),
-        auth_code: g("auth_code"),
-        request_hash: g("request_hash"),
-        caller: g("caller"),
-        terminal_id: g("terminal_id"),
-        message: g("message"),
-    })
+    Ok(merchant::outcome(&signed.envelope))
 }
 
 /// The request hash of a deep link the app is about to send, to compare with the result's.
@@ -136,9 +93,10 @@ impl From<MoneyError> for SmartposError {
     }
 }
 
-/// An amount in minor units with its ISO 4217 alphabetic currency code.
+/// An amount in minor units with its ISO 4217 alphabetic currency code: Kotlin's one money
+/// type (`org.smartpos.core.Money`, also reachable as `org.smartpos.sdk.Money`). Never a float.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct Amount {
+pub struct Money {
     /// Minor units (fen for CNY).
     pub minor: u64,
     /// Alphabetic code, e.g. `CNY`.
@@ -151,16 +109,16 @@ fn currency(code: &str) -> Result<Currency, SmartposError> {
     })
 }
 
-impl TryFrom<&Amount> for Money {
+impl TryFrom<&Money> for HandoffMoney {
     type Error = SmartposError;
-    fn try_from(a: &Amount) -> Result<Self, SmartposError> {
-        Ok(Money::from_minor(a.minor, currency(&a.currency)?)?)
+    fn try_from(a: &Money) -> Result<Self, SmartposError> {
+        Ok(HandoffMoney::from_minor(a.minor, currency(&a.currency)?)?)
     }
 }
 
-impl From<Money> for Amount {
-    fn from(m: Money) -> Self {
-        Amount {
+impl From<HandoffMoney> for Money {
+    fn from(m: HandoffMoney) -> Self {
+        Money {
             minor: m.minor(),
             currency: m.currency().code().to_string(),
         }
@@ -171,19 +129,19 @@ impl From<Money> for Amount {
 ///
 /// Kotlin:
 /// ```kotlin
-/// val a = parseAmount("12.34", "CNY")   // Amount(minor = 1234uL, currency = "CNY")
+/// val a = parseAmount("12.34", "CNY")   // Money(minor = 1234uL, currency = "CNY")
 /// ```
 #[uniffi::export]
-pub fn parse_amount(text: String, currency: String) -> Result<Amount, SmartposError> {
-    Ok(Money::parse_major(&text, self::currency(&currency)?)?.into())
+pub fn parse_amount(text: String, currency: String) -> Result<Money, SmartposError> {
+    Ok(HandoffMoney::parse_major(&text, self::currency(&currency)?)?.into())
 }
 
 /// Formats an amount for display, e.g. `CNY 12.34`.
 ///
-/// Kotlin: `formatAmount(Amount(1234uL, "CNY")) == "CNY 12.34"`
+/// Kotlin: `formatAmount(Money(1234uL, "CNY")) == "CNY 12.34"`
 #[uniffi::export]
-pub fn format_amount(amount: Amount) -> Result<String, SmartposError> {
-    Ok(Money::try_from(&amount)?.to_string())
+pub fn format_amount(amount: Money) -> Result<String, SmartposError> {
+    Ok(HandoffMoney::try_from(&amount)?.to_string())
 }
 
 /// Masks a card number to its first 6 and last 4 digits.
@@ -210,7 +168,7 @@ mod tests {
     fn parse_amount_maps_errors() {
         assert_eq!(
             parse_amount("12.34".into(), "CNY".into()).unwrap(),
-            Amount {
+            Money {
                 minor: 1234,
                 currency: "CNY".into()
             }

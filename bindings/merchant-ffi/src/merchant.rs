@@ -2,8 +2,8 @@
 //! open results only when they answer them. Thin conversions over
 //! `smartpos_handoff::outgoing`; the Kotlin facade is `org.smartpos.sdk.PaymentClient`.
 
-use crate::{Amount, SmartposError};
-use smartpos_handoff::money::Money;
+use crate::{Money, SmartposError};
+use smartpos_handoff::money::Money as HandoffMoney;
 use smartpos_handoff::outgoing::{random_nonce, Expected, RequestSpec};
 use smartpos_handoff::{
     Carrier, PaymentMethod, PrintBy, RequestError, RequestType, ResultEnvelope, ResultMismatch,
@@ -104,7 +104,7 @@ pub enum ReceiptBy {
 /// Kotlin:
 /// ```kotlin
 /// val spec = PaymentSpec(kind = PaymentType.SALE, order = "A-1001",
-///     amount = Amount(1234uL, "CNY"), callback = "shop://paid")
+///     amount = Money(1234uL, "CNY"), callback = "shop://paid")
 /// ```
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct PaymentSpec {
@@ -112,9 +112,9 @@ pub struct PaymentSpec {
     pub kind: PaymentType,
     /// The merchant's order id (for `QUERY`, the order looked up).
     pub order: String,
-    /// Amount, for the types that take one.
+    /// Money, for the types that take one.
     #[uniffi(default = None)]
-    pub amount: Option<Amount>,
+    pub amount: Option<Money>,
     /// Retrieval reference of the original (voids, refunds, completions).
     #[uniffi(default = None)]
     pub orig_ref: Option<String>,
@@ -151,7 +151,7 @@ pub struct SentRequest {
     /// The order id.
     pub order: String,
     /// The amount, when the request has one.
-    pub amount: Option<Amount>,
+    pub amount: Option<Money>,
     /// The nonce used.
     pub nonce: String,
     /// Expiry, Unix seconds.
@@ -248,10 +248,14 @@ pub struct PaymentOutcome {
     pub code: String,
     /// The order id.
     pub order: String,
+    /// Hash of the request this answers.
+    pub request_hash: String,
+    /// The calling package as the terminal's OS reported it.
+    pub caller: String,
     /// Transaction type as on the wire (`sale`, `refund`, ...).
     pub kind: String,
     /// The amount, when the result names one.
-    pub amount: Option<Amount>,
+    pub amount: Option<Money>,
     /// Approved balance inquiry: the available balance in minor units (negative if overdrawn).
     pub balance: Option<i64>,
     /// Card number, first 6 and last 4 digits.
@@ -304,7 +308,11 @@ pub fn build_payment_request(
 ) -> Result<SentRequest, SmartposError> {
     let core = RequestSpec {
         kind: spec.kind.into(),
-        amount: spec.amount.as_ref().map(Money::try_from).transpose()?,
+        amount: spec
+            .amount
+            .as_ref()
+            .map(HandoffMoney::try_from)
+            .transpose()?,
         order: spec.order,
         orig_ref: spec.orig_ref,
         orig_auth: spec.orig_auth,
@@ -335,7 +343,7 @@ pub fn build_payment_request(
         },
         request_hash: out.expected.request_hash,
         order: out.expected.order,
-        amount: out.expected.amount.map(Amount::from),
+        amount: out.expected.amount.map(Money::from),
         nonce: out.nonce,
         expires: out.expires,
     })
@@ -345,7 +353,11 @@ fn expected(sent: &SentRequest) -> Result<Expected, SmartposError> {
     Ok(Expected {
         request_hash: sent.request_hash.clone(),
         order: sent.order.clone(),
-        amount: sent.amount.as_ref().map(Money::try_from).transpose()?,
+        amount: sent
+            .amount
+            .as_ref()
+            .map(HandoffMoney::try_from)
+            .transpose()?,
     })
 }
 
@@ -355,7 +367,8 @@ fn mismatch(e: ResultMismatch) -> SmartposError {
     }
 }
 
-fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
+/// The Kotlin view of a verified result envelope.
+pub(crate) fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
     let g = |f: &str| env.get(f);
     let status = match env.code.status() {
         "approved" => PaymentStatus::Approved,
@@ -365,7 +378,7 @@ fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
         // Anything else is not final: never read it as a failure.
         _ => PaymentStatus::Unknown,
     };
-    let amount = env.amount.map(|minor| Amount {
+    let amount = env.amount.map(|minor| Money {
         minor,
         currency: g("currency"),
     });
@@ -374,6 +387,8 @@ fn outcome(env: &ResultEnvelope) -> PaymentOutcome {
         result: ResultCode::from_wire(env.code.name()),
         code: g("code"),
         order: g("order"),
+        request_hash: g("request_hash"),
+        caller: g("caller"),
         kind: g("type"),
         amount,
         balance: env.balance,
@@ -452,7 +467,7 @@ mod tests {
         PaymentSpec {
             kind: PaymentType::Sale,
             order: "A-1".into(),
-            amount: Some(Amount {
+            amount: Some(Money {
                 minor: 1234,
                 currency: "CNY".into(),
             }),
@@ -530,7 +545,7 @@ mod tests {
             other => panic!("expected BadRequest, got {other:?}"),
         }
         let mut spec = sale_spec(None);
-        spec.amount = Some(Amount {
+        spec.amount = Some(Money {
             minor: 1,
             currency: "XXX".into(),
         });

@@ -1,36 +1,28 @@
 package org.smartpos.sdk
 
-import org.smartpos.core.Amount
-import org.smartpos.core.SmartposException
 import org.smartpos.core.formatAmount
 import org.smartpos.core.parseAmount
 
 /**
- * An amount in minor units with its currency: the idiomatic Kotlin face of the core's money.
- * Never a float.
+ * Kotlin's one money type: an amount in minor units (`ULong`) with its ISO 4217 currency code,
+ * generated from the Rust core (`org.smartpos.core.Money`) and named here for the facade.
+ * Never a float; results carry the same type.
  *
  * ```kotlin
  * val price = Money.parse("12.34", "CNY")
- * check(price.minor == 1234L)
- * check(price.toString() == "CNY 12.34")
+ * check(price.minor == 1234uL)
+ * check(price.display() == "CNY 12.34")
  * ```
  */
-data class Money(val minor: Long, val currency: String) {
-    init {
-        require(minor > 0) { "amount must be greater than zero" }
-    }
+typealias Money = org.smartpos.core.Money
 
-    /** Display form, e.g. `CNY 12.34`, formatted by the core. */
-    override fun toString(): String = formatAmount(Amount(minor.toULong(), currency))
+/**
+ * Parses a decimal major-unit amount exactly, e.g. `Money.parse("12.34", "CNY")`.
+ * @throws org.smartpos.core.SmartposException.InvalidAmount when malformed, zero or too large.
+ * @throws org.smartpos.core.SmartposException.UnsupportedCurrency for an unknown currency.
+ */
+fun org.smartpos.core.Money.Companion.parse(text: String, currency: String): org.smartpos.core.Money =
+    parseAmount(text, currency)
 
-    companion object {
-        /**
-         * Parses a decimal major-unit amount exactly.
-         * @throws SmartposException.InvalidAmount when malformed, zero or too large.
-         */
-        fun parse(text: String, currency: String): Money {
-            val a = parseAmount(text, currency)
-            return Money(a.minor.toLong(), a.currency)
-        }
-    }
-}
+/** Display form, e.g. `CNY 12.34`, formatted by the core. */
+fun org.smartpos.core.Money.display(): String = formatAmount(this)

@@ -1,6 +1,5 @@
 package org.smartpos.sdk
 
-import org.smartpos.core.Amount
 import org.smartpos.core.PayMethod
 import org.smartpos.core.PaymentOutcome
 import org.smartpos.core.PaymentSpec
@@ -47,11 +46,10 @@ class PaymentClient(
     private fun send(spec: PaymentSpec): SentRequest =
         buildPaymentRequest(spec.copy(callback = spec.callback ?: callback), clock(), validSecs)
 
-    private fun Money.amount() = Amount(minor.toULong(), currency)
 
     /** A sale of [amount]; [method] null lets the customer choose card or QR. */
     fun sale(order: String, amount: Money, method: PayMethod? = null, memo: String? = null): SentRequest =
-        send(PaymentSpec(kind = PaymentType.SALE, order = order, amount = amount.amount(), method = method, memo = memo))
+        send(PaymentSpec(kind = PaymentType.SALE, order = order, amount = amount, method = method, memo = memo))
 
     /** Voids the sale with retrieval reference [origRef] (same batch only). */
     fun void(order: String, origRef: String): SentRequest =
@@ -59,15 +57,15 @@ class PaymentClient(
 
     /** Refunds [amount] of the sale with retrieval reference [origRef]. */
     fun refund(order: String, origRef: String, amount: Money): SentRequest =
-        send(PaymentSpec(kind = PaymentType.REFUND, order = order, origRef = origRef, amount = amount.amount()))
+        send(PaymentSpec(kind = PaymentType.REFUND, order = order, origRef = origRef, amount = amount))
 
     /** Places a hold of [amount] (pre-authorization). */
     fun preauth(order: String, amount: Money): SentRequest =
-        send(PaymentSpec(kind = PaymentType.PREAUTH, order = order, amount = amount.amount()))
+        send(PaymentSpec(kind = PaymentType.PREAUTH, order = order, amount = amount))
 
     /** Completes the hold [origRef]/[origAuth] for [amount]. */
     fun preauthComplete(order: String, origRef: String, origAuth: String, amount: Money): SentRequest =
-        send(PaymentSpec(kind = PaymentType.PREAUTH_COMPLETE, order = order, origRef = origRef, origAuth = origAuth, amount = amount.amount()))
+        send(PaymentSpec(kind = PaymentType.PREAUTH_COMPLETE, order = order, origRef = origRef, origAuth = origAuth, amount = amount))
 
     /** Releases the hold [origRef]/[origAuth]. */
     fun preauthVoid(order: String, origRef: String, origAuth: String): SentRequest =

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.api.io.TempDir
 import org.smartpos.sdk.Money
+import org.smartpos.sdk.parse
 import org.smartpos.sdk.PaymentClient
 import java.io.IOException
 import java.nio.file.Files

@@ -4,15 +4,16 @@ import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
-import org.smartpos.sdk.Money
+import org.smartpos.sdk.display
+import org.smartpos.sdk.parse
 
 /** Calls the Rust core through the generated bindings, the way a merchant app on the terminal would. */
 class BindingsTest {
     @Test
     fun parsesAmountsExactlyThroughTheCore() {
-        assertEquals(Amount(1234uL, "CNY"), parseAmount("12.34", "CNY"))
-        assertEquals(1L, Money.parse("0.01", "CNY").minor)
-        assertEquals("CNY 12.34", Money.parse("12.34", "CNY").toString())
+        assertEquals(Money(1234uL, "CNY"), parseAmount("12.34", "CNY"))
+        assertEquals(1uL, Money.parse("0.01", "CNY").minor)
+        assertEquals("CNY 12.34", Money.parse("12.34", "CNY").display())
     }
 
     @Test
@@ -35,8 +36,11 @@ class BindingsTest {
     @Test
     fun verifiesSignedResults() {
         val r = verifyResultUri(signedUri, publicKey)
+        assertEquals(ResultCode.APPROVED, r.result)
+        assertEquals(PaymentStatus.APPROVED, r.status)
         assertEquals("APPROVED", r.code)
         assertEquals("K-1", r.order)
+        assertEquals(Money(1234uL, "CNY"), r.amount)
         assertEquals("622202*********0123", r.maskedPan)
         assertThrows<SmartposException.BadResult> { verifyResultUri(signedUri.replace("amount=1234", "amount=1"), publicKey) }
         assertThrows<SmartposException.BadResult> { verifyResultUri(signedUri.replace("code=APPROVED", "code=DECLINED"), publicKey) }

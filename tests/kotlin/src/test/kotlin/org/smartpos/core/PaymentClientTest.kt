@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.assertThrows
 import org.smartpos.sdk.Money
+import org.smartpos.sdk.parse
 import org.smartpos.sdk.PaymentClient
 
 /** The merchant-side client through the generated bindings: requests and result checks. */
@@ -23,7 +24,7 @@ class PaymentClientTest {
         assertTrue(link.contains("callback=shop%3A%2F%2Fpaid"), link)
         assertEquals(requestHashOfDeepLink(link), sent.requestHash)
         assertEquals(now + 120, sent.expires)
-        assertEquals(Amount(1234uL, "CNY"), sent.amount)
+        assertEquals(Money(1234uL, "CNY"), sent.amount)
         val again = client.sale("A-1001", Money.parse("12.34", "CNY"))
         assertNotEquals(sent.nonce, again.nonce)
     }
