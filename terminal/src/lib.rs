@@ -11,6 +11,8 @@
 //!   for QR payments with the QR machine and the gateway link.
 //! - [`requests`]: [`Terminal::handle_request`], one merchant-app request in, one signed
 //!   result out (admission, repeated order ids, the transaction, the signature).
+//! - [`store`]: the [`Store`](store::Store) and [`HostExchange`](store::HostExchange) traits
+//!   `Terminal` is generic over (the journal and the HTTPS link are one implementation each).
 //! - [`trust_state`]: the terminal's revocation state for the market's APK signatures.
 //!
 //! The path of a sale: [`Terminal::handle_request`] → `admit` → [`Terminal::sale`] → `Engine::start_sale` → for each `Action`: the card
@@ -23,6 +25,7 @@ pub mod journal;
 pub mod qr_runner;
 pub mod requests;
 mod runner;
+pub mod store;
 pub mod transport;
 pub mod trust_state;
 

@@ -4,6 +4,7 @@
 
 use crate::journal::{JournalEntry, TxnState};
 use crate::runner::Terminal;
+use crate::store::{HostExchange, Store};
 use crate::transport::GatewayLink;
 use crate::TerminalError;
 use smartpos_core::engine::TransportFailure;
@@ -55,7 +56,7 @@ enum OnCode<'a> {
     ReturnAt(&'a mut Option<String>),
 }
 
-impl Terminal {
+impl<S: Store, L: HostExchange> Terminal<S, L> {
     /// Enables QR payments.
     pub fn with_qr(mut self, setup: QrSetup) -> Self {
         self.qr = Some(setup);

@@ -7,6 +7,7 @@
 //! `smartpos terminal handle-request` command are thin callers of this.
 
 use crate::journal::{JournalEntry, TxnState};
+use crate::store::{HostExchange, Store};
 use crate::{Terminal, TerminalError};
 use smartpos_core::engine::{SettlementOutcome, TerminalIdentity};
 use smartpos_core::handoff::processor::Refusal;
@@ -63,7 +64,7 @@ pub fn busy_result(
     stamp(e, identity, now_unix).sign(key)
 }
 
-impl Terminal {
+impl<S: Store, L: HostExchange> Terminal<S, L> {
     /// Answers one merchant-app request with a signed result.
     ///
     /// The caller owns the terminal for the whole call (the journal's owner lock: build the

@@ -1,6 +1,7 @@
 //! Runs the sans-IO engine against real adapters: HAL drivers, the journal and the host link.
 
 use crate::journal::{Journal, JournalEntry, Recovery, TxnState, MAX_REVERSAL_ATTEMPTS};
+use crate::store::{HostExchange, Store};
 use crate::transport::HostLink;
 use crate::TerminalError;
 use smartpos_core::engine::{Action, Engine, EngineConfig, Event, Finished, ReversalOutcome};
@@ -82,11 +83,13 @@ fn step_name(a: &Action) -> &'static str {
     }
 }
 
-/// A simulated or real terminal: engine + drivers + journal + host link.
-pub struct Terminal {
+/// A simulated or real terminal: engine + drivers + store + host link. The store is the SQLite
+/// [`Journal`] and the link the HTTPS [`HostLink`] unless a test or an embedder picks others
+/// (see [`Store`] and [`HostExchange`]).
+pub struct Terminal<S: Store = Journal, L: HostExchange = HostLink> {
     pub(crate) engine: Engine,
-    pub(crate) journal: Journal,
-    link: HostLink,
+    pub(crate) journal: S,
+    link: L,
     card_reader: Arc<dyn CardReader>,
     pin_pad: Arc<dyn PinPad>,
     pub(crate) clock: Box<dyn Fn() -> LocalTime + Send>,
@@ -96,12 +99,12 @@ pub struct Terminal {
     all_apps_scope: Vec<String>,
 }
 
-impl Terminal {
+impl<S: Store, L: HostExchange> Terminal<S, L> {
     /// Assembles a terminal; counters come from the journal.
     pub fn new(
         config: EngineConfig,
-        journal: Journal,
-        link: HostLink,
+        journal: S,
+        link: L,
         card_reader: Box<dyn CardReader>,
         pin_pad: Box<dyn PinPad>,
         clock: Box<dyn Fn() -> LocalTime + Send>,
@@ -454,12 +457,12 @@ impl Terminal {
     }
 
     /// The journal.
-    pub fn journal(&self) -> &Journal {
+    pub fn journal(&self) -> &S {
         &self.journal
     }
 
     /// The journal, for writes outside a transaction (nonces, settle requests).
-    pub fn journal_mut(&mut self) -> &mut Journal {
+    pub fn journal_mut(&mut self) -> &mut S {
         &mut self.journal
     }
 
