@@ -19,8 +19,19 @@
 //! - [`receipt`]: receipt lines as printer commands.
 //! - [`time`]: local time as the caller passes it (the core reads no clock).
 //!
-//! Pure: no file, socket, clock or async runtime. The journal, the host link and the runners
-//! are in `smartpos-terminal`; APK verification and the market in `smartpos-apk`.
+//! Pure: no file, socket, clock or async runtime. The crates around it, by layer:
+//!
+//! - `smartpos-handoff`: the merchant-app protocol and money (re-exported here); all a merchant
+//!   app links.
+//! - `smartpos-hal`: the conformance kit, compliance profile and print rendering over the HAL
+//!   traits defined here.
+//! - `smartpos-terminal`: the runtime: journal, HTTPS host and gateway links, the runners and
+//!   the acquiring app's request handling.
+//! - `smartpos-apk`: APK verification and the bank market's signature.
+//! - `smartpos-testing`: host and gateway simulators, simulated drivers, faults.
+//! - `smartpos-merchant-ffi`, `smartpos-terminal-ffi`: the Kotlin bindings (merchant apps; the
+//!   acquiring app and vendors); `uniffi-bindgen` generates them.
+//! - `smartpos-cli`: the `smartpos` command.
 #![deny(missing_docs)]
 
 pub mod batch;

@@ -1,11 +1,15 @@
 //! Kotlin bindings for the acquiring app and terminal vendors (uniffi, proc-macros, library
 //! mode; Kotlin package `org.smartpos.terminal`): driver traits Kotlin classes implement
-//! (uniffi foreign traits), adapters to the core's HAL traits, and the conformance kit callable
-//! from Kotlin. Merchant apps link `smartpos-merchant-ffi` instead, never this crate.
+//! (uniffi foreign traits), adapters to the core's HAL traits, the conformance kit callable
+//! from Kotlin, and [`AcquiringTerminal`], the acquiring app's terminal over Kotlin drivers
+//! (journal, HTTPS host link, request handling). Merchant apps link `smartpos-merchant-ffi` instead, never this crate.
 //!
 //! Calls are coarse (one per step), because each crossing through JNA costs ~10 µs.
 
 uniffi::setup_scaffolding!();
+
+mod acquiring;
+pub use acquiring::{AcquiringError, AcquiringSetup, AcquiringTerminal, RequestAnswer};
 
 use smartpos_core::card::{CardData, EntryMode, Pan};
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};

@@ -1,0 +1,279 @@
+//! The acquiring app's terminal for Kotlin: one object that answers merchant-app requests
+//! with Kotlin-implemented drivers, the SQLite journal and the HTTPS host link.
+//!
+//! Each request opens the journal (and so owns the terminal) for its whole run, as
+//! `smartpos_terminal::requests` describes: a second request while one runs is answered
+//! `REFUSED_BUSY`, signed. Calls block the calling thread until the answer (call them from a
+//! worker thread, never the UI thread); the card reader and PIN pad drivers are called back
+//! on the terminal's own threads.
+
+use crate::{CardReaderAdapter, CardReaderDriver, PinPadAdapter, PinPadDriver};
+use smartpos_core::engine::EngineConfig;
+use smartpos_core::handoff::{AllowList, CallerIdentity, RawRequest, TerminalKey};
+use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::time::LocalTime;
+use smartpos_terminal::journal::{Journal, JournalError};
+use smartpos_terminal::requests::{busy_result, HandledRequest};
+use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::Terminal;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why the acquiring terminal could not give an answer. No result was produced: the merchant
+/// app gets none and queries its order id later (never a failure for the customer).
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[non_exhaustive]
+pub enum AcquiringError {
+    /// The setup is unusable (key, allow-list, profile, host URL or CA).
+    #[error("configuration: {reason}")]
+    Config {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The caller's identity as given by the OS is malformed.
+    #[error("caller identity: {reason}")]
+    Caller {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The journal could not be opened, read or written outside a transaction.
+    #[error("terminal: {reason}")]
+    Terminal {
+        /// What failed (no card data).
+        reason: String,
+    },
+}
+
+/// How the acquiring terminal is set up (the bank provisions these values).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AcquiringSetup {
+    /// The journal database file; its key, anchor and lock files sit beside it.
+    pub journal_path: String,
+    /// The bank's internet front, e.g. `https://pos.bank.example:8583`.
+    pub host_url: String,
+    /// The CA (PEM) the front's certificate must chain to; nothing else is trusted.
+    pub ca_pem: String,
+    /// The terminal's Ed25519 result-signing key, 32 bytes hex (keep it in the Android keystore).
+    pub terminal_key_hex: String,
+    /// The allow-list of merchant apps (JSON, as `smartpos market allowlist` exports it).
+    pub allow_list_json: String,
+    /// Terminal id (F41, 8 characters).
+    pub terminal_id: String,
+    /// Merchant id (F42, 15 characters).
+    pub merchant_id: String,
+    /// Merchant name for receipts.
+    pub merchant_name: String,
+    /// The acquirer profile (JSON); `None` for the CUP defaults.
+    pub profile_json: Option<String>,
+}
+
+/// A signed answer and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RequestAnswer {
+    /// The result code's wire name, e.g. `APPROVED` (for logs).
+    pub code: String,
+    /// For a deep-link request with a valid callback: the link to open (callback + signed
+    /// result).
+    pub return_uri: Option<String>,
+    /// The signed result as intent result extras (`smartpos.*` keys), for `setResult`.
+    pub extras: HashMap<String, String>,
+}
+
+impl From<HandledRequest> for RequestAnswer {
+    fn from(h: HandledRequest) -> Self {
+        RequestAnswer {
+            code: h.result.envelope.code.name().to_string(),
+            return_uri: h.return_uri(),
+            extras: h.result.to_intent_extras().into_iter().collect(),
+        }
+    }
+}
+
+/// The acquiring app's terminal.
+///
+/// Kotlin:
+/// ```kotlin
+/// val terminal = AcquiringTerminal(setup, cardReader, pinPad)
+/// val answer = terminal.handleDeepLink(intent.data.toString(), callerPackage, callerCertDigests)
+/// answer.returnUri?.let { startActivity(Intent(Intent.ACTION_VIEW, Uri.parse(it))) }
+/// ```
+#[derive(uniffi::Object)]
+pub struct AcquiringTerminal {
+    journal_path: PathBuf,
+    host_url: String,
+    ca_pem: Vec<u8>,
+    key: TerminalKey,
+    allow: AllowList,
+    config: EngineConfig,
+    card_reader: Arc<dyn CardReaderDriver>,
+    pin_pad: Arc<dyn PinPadDriver>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for AcquiringTerminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcquiringTerminal")
+            .field("journal_path", &self.journal_path)
+            .field("host_url", &self.host_url)
+            .field("terminal_id", &self.config.identity.terminal_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn config_error(reason: impl std::fmt::Display) -> AcquiringError {
+    AcquiringError::Config {
+        reason: reason.to_string(),
+    }
+}
+
+fn terminal_error(reason: impl std::fmt::Display) -> AcquiringError {
+    AcquiringError::Terminal {
+        reason: reason.to_string(),
+    }
+}
+
+/// Local time in China Standard Time (UTC+8), the CUP host's clock.
+fn cst_now() -> LocalTime {
+    LocalTime::from_unix(unix_now(), 8 * 3600)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+#[uniffi::export]
+impl AcquiringTerminal {
+    /// Sets the terminal up; checks the key, the allow-list, the profile and the CA now, so a
+    /// bad setup fails here and not at the first customer.
+    #[uniffi::constructor]
+    pub fn new(
+        setup: AcquiringSetup,
+        card_reader: Arc<dyn CardReaderDriver>,
+        pin_pad: Arc<dyn PinPadDriver>,
+    ) -> Result<Arc<Self>, AcquiringError> {
+        let secret: [u8; 32] = hex::decode(setup.terminal_key_hex.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| config_error("the terminal key must be 32 hex bytes"))?;
+        let allow: AllowList = serde_json::from_str(&setup.allow_list_json)
+            .map_err(|e| config_error(format!("allow-list: {e}")))?;
+        let mut config = EngineConfig::demo();
+        config.identity.terminal_id = setup.terminal_id;
+        config.identity.merchant_id = setup.merchant_id;
+        config.identity.merchant_name = setup.merchant_name;
+        if let Some(json) = &setup.profile_json {
+            config.profile = AcquirerProfile::from_json(json)
+                .map_err(|e| config_error(format!("profile: {e}")))?;
+        }
+        let ca_pem = setup.ca_pem.into_bytes();
+        HostLink::new(&setup.host_url, &ca_pem).map_err(config_error)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(terminal_error)?;
+        Ok(Arc::new(AcquiringTerminal {
+            journal_path: PathBuf::from(setup.journal_path),
+            host_url: setup.host_url,
+            ca_pem,
+            key: TerminalKey::from_secret(&secret),
+            allow,
+            config,
+            card_reader,
+            pin_pad,
+            runtime,
+        }))
+    }
+
+    /// The terminal's result-signing public key (hex), which merchant apps verify against.
+    pub fn public_key_hex(&self) -> String {
+        self.key.public_hex()
+    }
+
+    /// Answers a `smartpos://pay/v1?...` deep link from the app the OS names as the caller
+    /// (its package and the SHA-256 digests of its signing certificates, hex).
+    pub fn handle_deep_link(
+        &self,
+        uri: String,
+        caller_package: String,
+        caller_cert_sha256: Vec<String>,
+    ) -> Result<RequestAnswer, AcquiringError> {
+        self.handle(
+            RawRequest::DeepLink(uri),
+            &caller_package,
+            &caller_cert_sha256,
+        )
+    }
+
+    /// Answers an intent's extras (only `smartpos.*` keys are read) from the app the OS names as
+    /// the caller.
+    pub fn handle_intent(
+        &self,
+        extras: HashMap<String, String>,
+        caller_package: String,
+        caller_cert_sha256: Vec<String>,
+    ) -> Result<RequestAnswer, AcquiringError> {
+        let mut extras: Vec<(String, String)> = extras.into_iter().collect();
+        extras.sort();
+        self.handle(
+            RawRequest::Intent(extras),
+            &caller_package,
+            &caller_cert_sha256,
+        )
+    }
+}
+
+impl AcquiringTerminal {
+    fn handle(
+        &self,
+        raw: RawRequest,
+        caller_package: &str,
+        caller_cert_sha256: &[String],
+    ) -> Result<RequestAnswer, AcquiringError> {
+        let digests: Vec<&str> = caller_cert_sha256.iter().map(String::as_str).collect();
+        let caller = CallerIdentity::from_hex(caller_package, &digests).ok_or_else(|| {
+            AcquiringError::Caller {
+                reason: "certificate digests must be 32 hex bytes each".into(),
+            }
+        })?;
+        let now = unix_now();
+        let journal = match Journal::open(&self.journal_path) {
+            Ok(j) => j,
+            Err(JournalError::Busy { .. }) => {
+                return Ok(RequestAnswer::from(HandledRequest {
+                    result: busy_result(&caller, &self.key, &self.config.identity, now),
+                    callback: None,
+                }))
+            }
+            Err(e) => return Err(terminal_error(e)),
+        };
+        let link = HostLink::new(&self.host_url, &self.ca_pem).map_err(config_error)?;
+        let all_apps: Vec<String> = self
+            .allow
+            .apps
+            .iter()
+            .filter(|a| a.all_apps)
+            .map(|a| a.package.clone())
+            .collect();
+        let handled = self.runtime.block_on(async {
+            let mut terminal = Terminal::new(
+                self.config.clone(),
+                journal,
+                link,
+                Box::new(CardReaderAdapter(Arc::clone(&self.card_reader))),
+                Box::new(PinPadAdapter(Arc::clone(&self.pin_pad))),
+                Box::new(cst_now),
+            )?
+            .with_all_apps_scope(all_apps);
+            let mut show = |payload: &str| tracing::info!(payload, "show this code");
+            terminal
+                .handle_request(&raw, &caller, &self.allow, &self.key, now, &mut show)
+                .await
+        });
+        handled.map(RequestAnswer::from).map_err(terminal_error)
+    }
+}

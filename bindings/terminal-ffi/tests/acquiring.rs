@@ -1,0 +1,207 @@
+//! The acquiring terminal as Kotlin sees it (`AcquiringTerminal`), driven from Rust with
+//! driver implementations of the foreign traits, against the HTTPS host simulator.
+
+use smartpos_core::crypto::{CipherKey, KeyAlgorithm, PinBlockFormat};
+use smartpos_core::hal::{EncryptedWorkingKeys, PinEntry, PinPad};
+use smartpos_core::handoff::{
+    AllowList, AllowedApp, RequestType, ResultCode, SignedResult, TransactionType,
+};
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::profile::MacKeyUse;
+use smartpos_terminal_ffi::{
+    AcquiringError, AcquiringSetup, AcquiringTerminal, CardEntry, CardRead, CardReaderDriver,
+    DriverError, KeyCipher, PinFormat, PinPadDriver, PinResult, WorkingKeys,
+};
+use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_testing::server::{self, SimConfig};
+use smartpos_testing::sim::{PinScript, SimPinPad};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Presents the first test card, magnetic stripe.
+struct TestCardReader;
+impl CardReaderDriver for TestCardReader {
+    fn wait_for_card(&self, _amount: u64, _timeout_ms: u64) -> Result<CardRead, DriverError> {
+        Ok(CardRead {
+            track2: cards::track2(&cards::standard_cards()[0]),
+            entry: CardEntry::MagStripe,
+            icc_data: Vec::new(),
+            card_sequence: None,
+        })
+    }
+    fn cancel(&self) {}
+    fn card_present(&self) -> bool {
+        false
+    }
+}
+
+/// The simulated PIN pad (keys under the test master key) behind the foreign trait.
+struct TestPinPad(SimPinPad);
+impl PinPadDriver for TestPinPad {
+    fn load_master_key(&self, _c: KeyCipher, _k: Vec<u8>, _v: Vec<u8>) -> Result<(), DriverError> {
+        Ok(())
+    }
+    fn load_working_keys(&self, k: WorkingKeys) -> Result<(), DriverError> {
+        let algorithm = match k.cipher {
+            KeyCipher::Des => KeyAlgorithm::Des,
+            KeyCipher::Sm4 => KeyAlgorithm::Sm4,
+        };
+        let kcv = |v: Vec<u8>| <[u8; 4]>::try_from(v).map_err(|_| DriverError::KeyCheckFailed);
+        let keys = EncryptedWorkingKeys {
+            algorithm,
+            pin_format: match k.pin_format {
+                PinFormat::WithPan => PinBlockFormat::WithPan,
+                PinFormat::WithoutPan => PinBlockFormat::WithoutPan,
+            },
+            pin_key: k.pin_key,
+            pin_kcv: kcv(k.pin_kcv)?,
+            mac_key: k.mac_key,
+            mac_kcv: kcv(k.mac_kcv)?,
+            mac_key_use: if k.mac_first_half {
+                MacKeyUse::FirstHalf
+            } else {
+                MacKeyUse::Full
+            },
+        };
+        self.0
+            .load_working_keys(&keys)
+            .map_err(|_| DriverError::KeyCheckFailed)
+    }
+    fn online_pin(
+        &self,
+        pan: String,
+        amount: u64,
+        timeout_ms: u64,
+    ) -> Result<PinResult, DriverError> {
+        let pan = smartpos_core::card::Pan::new(&pan).map_err(|_| DriverError::Cancelled)?;
+        let amount =
+            Money::from_minor(amount, Currency::CNY).map_err(|_| DriverError::Cancelled)?;
+        match self
+            .0
+            .online_pin(&pan, &amount, Duration::from_millis(timeout_ms))
+        {
+            Ok(PinEntry::Block(b)) => Ok(PinResult::Block { block: b.0 }),
+            Ok(PinEntry::Bypassed) => Ok(PinResult::Bypassed),
+            Err(_) => Err(DriverError::Cancelled),
+        }
+    }
+    fn mac(&self, data: Vec<u8>) -> Result<Vec<u8>, DriverError> {
+        self.0
+            .mac(&data)
+            .map(|m| m.to_vec())
+            .map_err(|_| DriverError::NoKeys)
+    }
+    fn cancel(&self) {}
+}
+
+fn setup(journal: &std::path::Path, host_url: &str, ca_pem: &str) -> AcquiringSetup {
+    let allow = AllowList {
+        apps: vec![AllowedApp {
+            package: "com.example.shop".into(),
+            cert_sha256: vec!["ab".repeat(32)],
+            permissions: vec![
+                RequestType::Transaction(TransactionType::Sale),
+                RequestType::Query,
+            ],
+            all_apps: false,
+        }],
+    };
+    AcquiringSetup {
+        journal_path: journal.to_string_lossy().into_owned(),
+        host_url: host_url.into(),
+        ca_pem: ca_pem.into(),
+        terminal_key_hex: "07".repeat(32),
+        allow_list_json: serde_json::to_string(&allow).unwrap(),
+        terminal_id: "10000001".into(),
+        merchant_id: "898310048990001".into(),
+        merchant_name: "Test shop".into(),
+        profile_json: None,
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[test]
+fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early() {
+    // The host runs on its own runtime; the FFI object blocks the test thread as Kotlin's
+    // worker thread would be blocked.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let host = rt.block_on(server::start(SimConfig::ephemeral())).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let master = CipherKey::from_hex(KeyAlgorithm::Des, TEST_TMK_HEX).unwrap();
+    let pin_pad = TestPinPad(SimPinPad::new(
+        master,
+        (0..4).map(|_| PinScript::Pin("123456".into())),
+    ));
+    let terminal = AcquiringTerminal::new(
+        setup(&tmp.path().join("journal.db"), &host.url, &host.ca_pem),
+        Arc::new(TestCardReader),
+        Arc::new(pin_pad),
+    )
+    .unwrap();
+
+    let link = format!(
+        "smartpos://pay/v1?v=1&type=sale&amount=1234&currency=CNY&order=A-1&nonce=0123456789abcdef&expires={}&callback=shop%3A%2F%2Fpaid",
+        now() + 120
+    );
+    let answer = terminal
+        .handle_deep_link(
+            link.clone(),
+            "com.example.shop".into(),
+            vec!["ab".repeat(32)],
+        )
+        .unwrap();
+    assert_eq!(answer.code, "APPROVED", "{answer:?}");
+    let uri = answer
+        .return_uri
+        .expect("a deep link with a callback gets one back");
+    let signed = SignedResult::from_callback_uri(&uri).unwrap();
+    signed.verify(&terminal.public_key_hex()).unwrap();
+    assert_eq!(signed.envelope.code, ResultCode::Approved);
+    assert_eq!(signed.envelope.amount, Some(1234));
+    assert_eq!(
+        answer.extras.get("smartpos.code").map(String::as_str),
+        Some("APPROVED")
+    );
+
+    // The same link again is a replay: refused, signed, nothing charged twice.
+    let again = terminal
+        .handle_deep_link(link, "com.example.shop".into(), vec!["ab".repeat(32)])
+        .unwrap();
+    assert_eq!(again.code, "REFUSED_REPLAY");
+    // A caller the OS names with another certificate is not on the allow-list.
+    let stranger = terminal
+        .handle_deep_link(
+            format!(
+                "smartpos://pay/v1?v=1&type=query&order=A-1&nonce=fedcba9876543210&expires={}&callback=shop%3A%2F%2Fpaid",
+                now() + 120
+            ),
+            "com.example.shop".into(),
+            vec!["cd".repeat(32)],
+        )
+        .unwrap();
+    assert_eq!(stranger.code, "REFUSED_CALLER");
+    assert!(matches!(
+        terminal.handle_deep_link("x".into(), "p".into(), vec!["zz".into()]),
+        Err(AcquiringError::Caller { .. })
+    ));
+
+    let mut bad = setup(&tmp.path().join("j2.db"), &host.url, &host.ca_pem);
+    bad.terminal_key_hex = "00".into();
+    assert!(matches!(
+        AcquiringTerminal::new(
+            bad,
+            Arc::new(TestCardReader),
+            Arc::new(TestPinPad(SimPinPad::new(
+                CipherKey::from_hex(KeyAlgorithm::Des, TEST_TMK_HEX).unwrap(),
+                []
+            )))
+        ),
+        Err(AcquiringError::Config { .. })
+    ));
+}
