@@ -4,7 +4,7 @@
 use crate::journal::JournalError;
 use smartpos_core::engine::{EngineError, SignInError};
 
-/// A terminal-level failure (the payment outcome itself is always a [`PaymentResult`]).
+/// A terminal-level failure (the payment outcome itself is always a [`PaymentResult`](smartpos_core::payment::PaymentResult)).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TerminalError {
