@@ -10,11 +10,11 @@ use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{PaymentRequest, PaymentResult};
 use smartpos_core::receipt::{job_text, receipt_job, Copy};
 use smartpos_core::time::LocalTime;
-use smartpos_hal::render::{has_cjk_font, render_png};
 use smartpos_terminal::journal::Journal;
 use smartpos_terminal::transport::HostLink;
 use smartpos_terminal::Terminal;
 use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
+use smartpos_testing::fonts::system_renderer;
 use smartpos_testing::server::{self, SimConfig};
 use smartpos_testing::sim::SimPrinter;
 use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
@@ -154,12 +154,12 @@ pub async fn run(
         say(l);
     }
     let png_path = out_dir.join("receipt.png");
-    std::fs::write(&png_path, render_png(&both)?)?;
+    std::fs::write(&png_path, system_renderer().render_png(&both)?)?;
     say(format!(
         "receipt image (merchant and acquirer copies, 384 dots) written to {}",
         png_path.display()
     ));
-    if !has_cjk_font() {
+    if !system_renderer().has_cjk() {
         say("note: no CJK font found, Chinese shows as boxes (Debian: apt-get install fonts-wqy-microhei, or set SMARTPOS_FONT)".into());
     }
     host.shutdown().await;

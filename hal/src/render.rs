@@ -1,48 +1,86 @@
 //! Renders printer commands to a PNG at the print head's width, as a thermal printer would.
 //!
-//! Text uses a CJK-capable TrueType font when one is installed (`SMARTPOS_FONT`, or WenQuanYi
-//! Micro Hei / Noto CJK / Droid Sans Fallback from Debian), so Chinese renders; without one it
-//! falls back to a built-in 8x8 bitmap font and draws unknown glyphs as hollow boxes.
+//! Text uses the font the caller hands to [`Renderer`] (a CJK-capable one, so Chinese renders);
+//! without one it falls back to a built-in 8x8 bitmap font and draws unknown glyphs as hollow
+//! boxes. Nothing here reads a file.
 
 use font8x8::UnicodeFonts;
 use smartpos_core::hal::printer::{Align, PrintCommand, TextSize};
-use std::sync::OnceLock;
 
 /// Dots across a 58 mm print head.
 pub const DOT_WIDTH: usize = 384;
 
-const FONT_PATHS: [&str; 5] = [
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-];
-
-/// The TrueType font used for text, if one was found.
-pub fn font() -> Option<&'static fontdue::Font> {
-    static FONT: OnceLock<Option<fontdue::Font>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let mut paths: Vec<String> = std::env::var("SMARTPOS_FONT").into_iter().collect();
-        paths.extend(FONT_PATHS.iter().map(|p| p.to_string()));
-        paths.iter().find_map(|p| {
-            let bytes = std::fs::read(p).ok()?;
-            fontdue::Font::from_bytes(
-                bytes,
-                fontdue::FontSettings {
-                    collection_index: 0,
-                    ..Default::default()
-                },
-            )
-            .ok()
-        })
-    })
-    .as_ref()
+/// Renders print jobs with a font the caller supplies (the bytes of a TrueType or OpenType
+/// font or collection, e.g. from the app's assets), or with the built-in 8x8 bitmap font. This
+/// crate reads no font file: finding one on a system is the caller's business
+/// (`smartpos_testing::fonts::system_renderer` looks in the Debian font paths).
+///
+/// ```
+/// use smartpos_hal::{render::Renderer, PrintCommand};
+/// let r = Renderer::builtin();
+/// assert!(!r.has_cjk());
+/// let png = r.render_png(&[PrintCommand::line("TOTAL 12.34")]).unwrap();
+/// assert_eq!(&png[1..4], b"PNG");
+/// assert!(Renderer::from_font_bytes(b"not a font".to_vec()).is_err());
+/// ```
+pub struct Renderer {
+    font: Option<fontdue::Font>,
 }
 
-/// Whether Chinese text will render with real glyphs.
-pub fn has_cjk_font() -> bool {
-    font().is_some_and(|f| f.lookup_glyph_index('商') != 0)
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field("font", &self.font.as_ref().map(|_| "TrueType"))
+            .finish()
+    }
+}
+
+impl Renderer {
+    /// The built-in 8x8 bitmap font only (Latin; other glyphs print as hollow boxes).
+    pub fn builtin() -> Self {
+        Renderer { font: None }
+    }
+    /// A font's bytes (the first face of a collection).
+    pub fn from_font_bytes(bytes: Vec<u8>) -> Result<Self, String> {
+        let font = fontdue::Font::from_bytes(
+            bytes,
+            fontdue::FontSettings {
+                collection_index: 0,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| format!("not a usable font: {e}"))?;
+        Ok(Renderer { font: Some(font) })
+    }
+    /// Whether Chinese text renders with real glyphs.
+    pub fn has_cjk(&self) -> bool {
+        self.font
+            .as_ref()
+            .is_some_and(|f| f.lookup_glyph_index('商') != 0)
+    }
+    /// The job as dots (`true` = black), `DOT_WIDTH` a row; a QR code or bitmap too large for
+    /// the paper is an error.
+    pub fn render_dots(&self, job: &[PrintCommand]) -> Result<Vec<Vec<bool>>, String> {
+        Ok(canvas(job, self.font.as_ref())?
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|d| *d == 0).collect())
+            .collect())
+    }
+    /// The job as a grayscale PNG `DOT_WIDTH` dots wide.
+    pub fn render_png(&self, job: &[PrintCommand]) -> Result<Vec<u8>, String> {
+        let c = canvas(job, self.font.as_ref())?;
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, DOT_WIDTH as u32, c.rows.len() as u32);
+            enc.set_color(png::ColorType::Grayscale);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().map_err(|e| e.to_string())?;
+            let flat: Vec<u8> = c.rows.iter().flatten().copied().collect();
+            w.write_image_data(&flat).map_err(|e| e.to_string())?;
+        }
+        Ok(out)
+    }
 }
 
 struct Canvas {
@@ -106,9 +144,15 @@ fn x_start(align: Align, width: usize) -> i64 {
     }
 }
 
-fn draw_text(c: &mut Canvas, text: &str, align: Align, size: TextSize) {
+fn draw_text(
+    c: &mut Canvas,
+    font: Option<&fontdue::Font>,
+    text: &str,
+    align: Align,
+    size: TextSize,
+) {
     let lh = line_height(size);
-    match font() {
+    match font {
         Some(f) => {
             let px = lh as f32 * 0.92;
             let adv = |ch: char| f.metrics(ch, px).advance_width.round() as usize;
@@ -234,11 +278,7 @@ pub fn qr_png(data: &str, module: u32) -> Result<Vec<u8>, String> {
 /// assert!(!render::contains_bitmap(&paper, 2, &[false, true, true, false]));
 /// ```
 pub fn render_dots(job: &[PrintCommand]) -> Result<Vec<Vec<bool>>, String> {
-    Ok(canvas(job)?
-        .rows
-        .iter()
-        .map(|r| r.iter().map(|d| *d == 0).collect())
-        .collect())
+    Renderer::builtin().render_dots(job)
 }
 
 /// Whether the bitmap (`width` dots a row) appears on the paper exactly, dot for dot.
@@ -259,12 +299,14 @@ pub fn contains_bitmap(paper: &[Vec<bool>], width: u32, pixels: &[bool]) -> bool
     })
 }
 
-fn canvas(job: &[PrintCommand]) -> Result<Canvas, String> {
+fn canvas(job: &[PrintCommand], font: Option<&fontdue::Font>) -> Result<Canvas, String> {
     let mut c = Canvas { rows: Vec::new() };
     c.grow(8);
     for cmd in job {
         match cmd {
-            PrintCommand::Text { text, align, size } => draw_text(&mut c, text, *align, *size),
+            PrintCommand::Text { text, align, size } => {
+                draw_text(&mut c, font, text, *align, *size)
+            }
             PrintCommand::Qr { data, module } => draw_qr(&mut c, data, *module)?,
             PrintCommand::Bitmap { width, pixels } => {
                 let w = *width as usize;
@@ -297,20 +339,10 @@ fn canvas(job: &[PrintCommand]) -> Result<Canvas, String> {
     Ok(c)
 }
 
-/// Renders a job to a grayscale PNG `DOT_WIDTH` dots wide; a QR code too large for the paper
-/// is an error.
+/// Renders a job to a grayscale PNG `DOT_WIDTH` dots wide with the built-in font; a QR code too
+/// large for the paper is an error.
 pub fn render_png(job: &[PrintCommand]) -> Result<Vec<u8>, String> {
-    let c = canvas(job)?;
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, DOT_WIDTH as u32, c.rows.len() as u32);
-        enc.set_color(png::ColorType::Grayscale);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(|e| e.to_string())?;
-        let flat: Vec<u8> = c.rows.iter().flatten().copied().collect();
-        w.write_image_data(&flat).map_err(|e| e.to_string())?;
-    }
-    Ok(out)
+    Renderer::builtin().render_png(job)
 }
 
 #[cfg(test)]

@@ -75,7 +75,8 @@ impl Operator for SimSet {
         // The simulated paper is the rendered job: look for the bitmap among the dots.
         let printout = self.printout.lock().unwrap_or_else(|p| p.into_inner());
         printout.iter().any(|job| {
-            smartpos_hal::render::render_dots(job)
+            crate::fonts::system_renderer()
+                .render_dots(job)
                 .is_ok_and(|paper| smartpos_hal::render::contains_bitmap(&paper, width, pixels))
         })
     }

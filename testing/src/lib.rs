@@ -15,6 +15,7 @@
 pub mod acquirer;
 pub mod conformance;
 pub mod faults;
+pub mod fonts;
 pub mod mutants;
 pub mod pki;
 pub mod qr_gateway;

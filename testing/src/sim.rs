@@ -396,7 +396,9 @@ impl Printer for SimPrinter {
             PaperStatus::CoverOpen => Err(HalError::CoverOpen),
             PaperStatus::Ok => {
                 // The head draws what it is given; a job that cannot be drawn prints nothing.
-                smartpos_hal::render::render_dots(job).map_err(HalError::Device)?;
+                crate::fonts::system_renderer()
+                    .render_dots(job)
+                    .map_err(HalError::Device)?;
                 self.jobs
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -39,11 +39,12 @@ fn simulated_drivers_pass_and_each_breakage_is_named() {
 
 #[test]
 fn receipts_render_chinese_with_a_real_font() {
+    let renderer = smartpos_testing::fonts::system_renderer();
     assert!(
-        smartpos_hal::render::has_cjk_font(),
+        renderer.has_cjk(),
         "no CJK font: install Debian fonts-wqy-microhei (scripts/test.sh does) or set SMARTPOS_FONT"
     );
-    use smartpos_hal::{render::render_png, PrintCommand};
+    use smartpos_hal::PrintCommand;
     // A line of Chinese must differ from the same number of unknown-glyph boxes.
     let decode = |png: Vec<u8>| {
         let mut r = png::Decoder::new(std::io::Cursor::new(png))
@@ -53,8 +54,16 @@ fn receipts_render_chinese_with_a_real_font() {
         r.next_frame(&mut buf).unwrap();
         buf
     };
-    let han = decode(render_png(&[PrintCommand::line("商户存根")]).unwrap());
-    let other = decode(render_png(&[PrintCommand::line("持卡人存")]).unwrap());
+    let han = decode(
+        renderer
+            .render_png(&[PrintCommand::line("商户存根")])
+            .unwrap(),
+    );
+    let other = decode(
+        renderer
+            .render_png(&[PrintCommand::line("持卡人存")])
+            .unwrap(),
+    );
     assert_ne!(han, other, "different characters must render differently");
     assert!(
         han.iter().filter(|p| **p == 0).count() > 200,

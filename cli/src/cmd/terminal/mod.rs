@@ -214,7 +214,9 @@ async fn run_command(
                             let printed = printer
                                 .print(&job)
                                 .map_err(|e| e.to_string())
-                                .and_then(|()| smartpos_hal::render::render_png(&job))
+                                .and_then(|()| {
+                                    smartpos_testing::fonts::system_renderer().render_png(&job)
+                                })
                                 .and_then(|png| {
                                     std::fs::write(path, png).map_err(|e| e.to_string())
                                 });
@@ -242,7 +244,10 @@ async fn run_command(
                 match printer.print(&job) {
                     Ok(()) => {
                         if let Some(path) = &receipt_png {
-                            std::fs::write(path, smartpos_hal::render::render_png(&job)?)?;
+                            std::fs::write(
+                                path,
+                                smartpos_testing::fonts::system_renderer().render_png(&job)?,
+                            )?;
                         }
                     }
                     // The payment outcome stands; the receipt can be reprinted from the journal.
