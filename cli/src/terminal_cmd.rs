@@ -25,8 +25,30 @@ pub const SAMPLE_MERCHANT_CERT_SHA256: &str =
 /// Errors of the terminal command.
 pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Where the terminal keeps its state.
-pub struct DataDir(pub PathBuf);
+/// How the simulated terminal talks to its host: the acquirer profile and the host timeout.
+#[derive(Debug, Clone)]
+pub struct SimSettings {
+    /// The acquirer profile (default: the CUP defaults).
+    pub profile: smartpos_core::profile::AcquirerProfile,
+    /// How long to wait for the host.
+    pub host_timeout: std::time::Duration,
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        let demo = EngineConfig::demo();
+        SimSettings {
+            profile: demo.profile,
+            host_timeout: demo.host_timeout,
+        }
+    }
+}
+
+/// Where the terminal keeps its state, and the settings it runs with.
+pub struct DataDir {
+    path: PathBuf,
+    settings: SimSettings,
+}
 
 impl DataDir {
     /// Creates the directory and its defaults (terminal key, allow-list) when missing.
@@ -34,7 +56,10 @@ impl DataDir {
     pub fn open(path: &Path) -> Result<Self, CmdError> {
         use smartpos_terminal::journal::files::create_private_once;
         std::fs::create_dir_all(path)?;
-        let d = DataDir(path.to_path_buf());
+        let d = DataDir {
+            path: path.to_path_buf(),
+            settings: SimSettings::default(),
+        };
         if !d.key_path().exists() {
             // A terminal that has a journal already has an identity: a missing signing key is
             // lost, not new (merchant apps hold its public key). Refuse rather than replace it.
@@ -66,10 +91,10 @@ impl DataDir {
         Ok(d)
     }
     fn key_path(&self) -> PathBuf {
-        self.0.join("terminal-key.hex")
+        self.path.join("terminal-key.hex")
     }
     fn allowlist_path(&self) -> PathBuf {
-        self.0.join("allowlist.json")
+        self.path.join("allowlist.json")
     }
     /// The terminal's result-signing key.
     pub fn terminal_key(&self) -> Result<TerminalKey, CmdError> {
@@ -80,6 +105,11 @@ impl DataDir {
             .ok_or("terminal-key.hex is corrupt: expected 32 hex bytes")?;
         Ok(TerminalKey::from_secret(&bytes))
     }
+    /// Runs terminals built on this directory with these settings.
+    pub fn with_settings(mut self, settings: SimSettings) -> Self {
+        self.settings = settings;
+        self
+    }
     /// The allow-list of merchant apps.
     pub fn allowlist(&self) -> Result<AllowList, CmdError> {
         let text = std::fs::read_to_string(self.allowlist_path())?;
@@ -87,7 +117,7 @@ impl DataDir {
     }
     /// The journal database (its companion files are named by [`JournalFiles::for_db`]).
     pub fn journal_path(&self) -> PathBuf {
-        self.0.join("journal.db")
+        self.path.join("journal.db")
     }
     /// Opens the journal, taking ownership of the terminal (waits for another owner up to
     /// [`smartpos_terminal::journal::DEFAULT_OWNER_WAIT`]).
@@ -120,20 +150,6 @@ impl Default for Customer {
     }
 }
 
-static HOST_TIMEOUT_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(30_000);
-static PROFILE: std::sync::OnceLock<smartpos_core::profile::AcquirerProfile> =
-    std::sync::OnceLock::new();
-
-/// Sets the acquirer profile terminals built by this module use (default: the CUP defaults).
-pub fn set_profile(p: smartpos_core::profile::AcquirerProfile) {
-    let _ = PROFILE.set(p);
-}
-
-/// Sets how long terminals built by this module wait for the host.
-pub fn set_host_timeout(t: std::time::Duration) {
-    HOST_TIMEOUT_MS.store(t.as_millis() as u64, std::sync::atomic::Ordering::Relaxed);
-}
-
 /// Unix seconds now.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
@@ -150,12 +166,13 @@ pub fn build_terminal(
     ca_pem: &[u8],
     customer: &Customer,
 ) -> Result<Terminal, CmdError> {
-    terminal_on(dir.journal()?, host, ca_pem, customer)
+    terminal_on(dir.journal()?, &dir.settings, host, ca_pem, customer)
 }
 
 /// Builds a terminal on a journal already opened (and so owned).
 fn terminal_on(
     journal: Journal,
+    settings: &SimSettings,
     host: &str,
     ca_pem: &[u8],
     customer: &Customer,
@@ -175,12 +192,8 @@ fn terminal_on(
     };
     let link = HostLink::new(host, ca_pem)?;
     let mut config = EngineConfig::demo();
-    if let Some(p) = PROFILE.get() {
-        config.profile = p.clone();
-    }
-    config.host_timeout = std::time::Duration::from_millis(
-        HOST_TIMEOUT_MS.load(std::sync::atomic::Ordering::Relaxed),
-    );
+    config.profile = settings.profile.clone();
+    config.host_timeout = settings.host_timeout;
     let qr = smartpos_terminal::qr_runner::QrSetup {
         link: smartpos_terminal::transport::GatewayLink::new(host, ca_pem)?,
         schedule: smartpos_core::qr::QrSchedule::default(),
@@ -244,7 +257,8 @@ pub async fn handle_request(
         .iter()
         .filter(|a| a.all_apps)
         .map(|a| a.package.clone());
-    let mut terminal = terminal_on(journal, host, ca_pem, customer)?.with_all_apps_scope(all_apps);
+    let mut terminal =
+        terminal_on(journal, &dir.settings, host, ca_pem, customer)?.with_all_apps_scope(all_apps);
     let mut show = |payload: &str| eprintln!("show this code: {payload}");
     Ok(terminal
         .handle_request(&raw, caller, &allow, &key, now, &mut show)

@@ -42,21 +42,25 @@ pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
         profile,
         command,
     } = args;
-    crate::terminal_cmd::set_host_timeout(std::time::Duration::from_millis(host_timeout_ms));
+    let mut settings = crate::terminal_cmd::SimSettings {
+        host_timeout: std::time::Duration::from_millis(host_timeout_ms),
+        ..Default::default()
+    };
     if let Some(p) = profile {
-        crate::terminal_cmd::set_profile(super::read_profile(&p)?);
+        settings.profile = super::read_profile(&p)?;
     }
-    run_command(data_dir, host, ca, *command).await
+    run_command(data_dir, settings, host, ca, *command).await
 }
 
 async fn run_command(
     data_dir: PathBuf,
+    settings: crate::terminal_cmd::SimSettings,
     host: Option<String>,
     ca: Option<PathBuf>,
     command: args::Command,
 ) -> Result<ExitCode, BoxError> {
     use crate::terminal_cmd::{build_terminal, handle_request, parse_cny, DataDir};
-    let dir = DataDir::open(&data_dir)?;
+    let dir = DataDir::open(&data_dir)?.with_settings(settings);
     let host_and_ca = || -> Result<(String, Vec<u8>), BoxError> {
         let host = host
             .clone()
