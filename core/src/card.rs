@@ -180,9 +180,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_first6_last4() {
-        assert_eq!(mask_pan("1234567890123456"), "123456******3456");
-        assert_eq!(mask_pan("12345"), "*****");
+    fn a_pan_shows_masked() {
+        let pan = Pan::new("1234567890123456").unwrap();
+        assert_eq!(pan.masked(), "123456******3456");
+        assert_eq!(pan.to_string(), "123456******3456");
     }
 
     #[test]

@@ -27,6 +27,15 @@ struct InProcessHost {
     lose_next_answer: Arc<AtomicBool>,
 }
 
+impl InProcessHost {
+    fn new() -> Self {
+        InProcessHost {
+            acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+            lose_next_answer: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
 impl HostExchange for InProcessHost {
     fn exchange(
         &self,
@@ -86,10 +95,7 @@ fn cny(minor: u64) -> Money {
 #[tokio::test]
 async fn a_sale_and_its_void_run_against_the_simulator_in_process() {
     let dir = tempfile::tempdir().unwrap();
-    let host = InProcessHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        lose_next_answer: Arc::new(AtomicBool::new(false)),
-    };
+    let host = InProcessHost::new();
     let mut t = terminal(dir.path(), &host, 2);
     t.sign_in().await.unwrap();
     let sale = t
@@ -116,10 +122,7 @@ async fn a_sale_and_its_void_run_against_the_simulator_in_process() {
 #[tokio::test]
 async fn an_answer_lost_after_the_host_committed_is_reversed_never_reported_as_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let host = InProcessHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        lose_next_answer: Arc::new(AtomicBool::new(false)),
-    };
+    let host = InProcessHost::new();
     let mut t = terminal(dir.path(), &host, 1);
     t.sign_in().await.unwrap();
     host.lose_next_answer.store(true, Ordering::SeqCst);

@@ -409,17 +409,7 @@ async fn run_command(
                 );
             } else {
                 println!("batch {batch:06} settlement: {text}");
-                for l in &totals.lines {
-                    println!(
-                        "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
-                        l.kind,
-                        l.channel,
-                        l.count,
-                        l.currency,
-                        l.amount_minor / 100,
-                        l.amount_minor % 100
-                    );
-                }
+                records::print_total_lines(&totals.lines);
             }
             return Ok(if ok {
                 ExitCode::SUCCESS

@@ -18,17 +18,7 @@ pub(super) fn totals(dir: &DataDir, batch: Option<u32>, json: bool) -> Result<Ex
         println!("{}", serde_json::to_string_pretty(&t)?);
     } else {
         println!("batch {:06}", t.batch);
-        for l in &t.lines {
-            println!(
-                "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
-                l.kind,
-                l.channel,
-                l.count,
-                l.currency,
-                l.amount_minor / 100,
-                l.amount_minor % 100
-            );
-        }
+        print_total_lines(&t.lines);
         println!(
             "  unknown: {} ({}.{:02})",
             t.unknown_count,
@@ -145,4 +135,19 @@ pub(super) fn journal(dir: &DataDir, json: bool) -> Result<ExitCode, BoxError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A batch's totals lines, one per type and channel, for people.
+pub(super) fn print_total_lines(lines: &[smartpos_core::reconcile::TotalsLine]) {
+    for l in lines {
+        println!(
+            "  {:<8} {:<5} {:>4} x  {} {}.{:02}",
+            l.kind,
+            l.channel,
+            l.count,
+            l.currency,
+            l.amount_minor / 100,
+            l.amount_minor % 100
+        );
+    }
 }
