@@ -97,7 +97,7 @@ fn drive_in_memory(
 }
 
 /// Runs the three measurements with `n` sales each.
-pub async fn run(n: usize) -> Result<BenchReport, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn run(n: usize) -> Result<BenchReport, crate::cmd::bench::BenchError> {
     let n = n.max(10);
     let amount = Money::from_minor(1234, Currency::CNY)?;
 

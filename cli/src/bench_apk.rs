@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+type Res<T> = Result<T, crate::cmd::bench::BenchError>;
 
 const KEY: &[u8] = include_bytes!("../../tests/data/apksig-corpus/rsa-2048.pk8");
 const CERT: &[u8] = include_bytes!("../../tests/data/apksig-corpus/rsa-2048.x509.pem");

@@ -47,7 +47,7 @@ pub fn cst_now() -> LocalTime {
 pub async fn run(
     out_dir: &Path,
     frames: Option<PathBuf>,
-) -> Result<DemoReport, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<DemoReport, crate::cmd::demo::DemoError> {
     let mut out = String::new();
     let mut say = |line: String| {
         println!("{line}");

@@ -74,18 +74,18 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<ExitCode, cmd::BoxError> {
+async fn run(command: Command) -> Result<ExitCode, cmd::CliError> {
     match command {
-        Command::Demo(args) => cmd::demo::run(args).await,
-        Command::Iso8583(c) => cmd::iso8583::run(c),
-        Command::Terminal(args) => cmd::terminal::run(args).await,
-        Command::Hal(c) => cmd::hal::run(c),
-        Command::Apk(c) => cmd::apk::run(c),
-        Command::Market(c) => cmd::market::run(c),
-        Command::Bench(args) => cmd::bench::run(args).await,
-        Command::SettlementFile(args) => cmd::settlement_file::run(args),
+        Command::Demo(args) => Ok(cmd::demo::run(args).await?),
+        Command::Iso8583(c) => Ok(cmd::iso8583::run(c)?),
+        Command::Terminal(args) => Ok(cmd::terminal::run(args).await?),
+        Command::Hal(c) => Ok(cmd::hal::run(c)?),
+        Command::Apk(c) => Ok(cmd::apk::run(c)?),
+        Command::Market(c) => Ok(cmd::market::run(c)?),
+        Command::Bench(args) => Ok(cmd::bench::run(args).await?),
+        Command::SettlementFile(args) => Ok(cmd::settlement_file::run(args)?),
         Command::VerifyResult(args) => Ok(cmd::verify_result::run(&args)),
         Command::Request(args) => Ok(cmd::request::run(&args)?),
-        Command::HostSim(args) => cmd::host_sim::run(args).await,
+        Command::HostSim(args) => Ok(cmd::host_sim::run(args).await?),
     }
 }

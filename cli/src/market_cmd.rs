@@ -10,7 +10,7 @@ use smartpos_apk::market::{
 use smartpos_core::handoff::RequestType;
 use std::path::Path;
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+type Res<T> = Result<T, crate::cmd::market::MarketCmdError>;
 
 fn read_hex(path: &Path) -> Res<String> {
     Ok(std::fs::read_to_string(path)
@@ -274,7 +274,7 @@ pub fn revoke(
                 version_code: v.parse().map_err(|_| "version code must be a number")?,
             })
         })
-        .collect::<Result<Vec<_>, Box<dyn std::error::Error + Send + Sync>>>()?;
+        .collect::<Result<Vec<_>, crate::cmd::market::MarketCmdError>>()?;
     let list = Revocations {
         serial,
         apps,

@@ -22,8 +22,21 @@ pub const SAMPLE_MERCHANT_PACKAGE: &str = "com.example.merchant";
 pub const SAMPLE_MERCHANT_CERT_SHA256: &str =
     "3967fb7852caa93cadb5613e0c475c7560293e96d7c9b801314c2869570351aa";
 
-/// Errors of the terminal command.
-pub type CmdError = Box<dyn std::error::Error + Send + Sync>;
+crate::family_error!(
+    /// Why `smartpos terminal` failed.
+    TerminalCmdError {
+        /// The journal failed.
+        Journal(smartpos_terminal::journal::JournalError),
+        /// A key is not valid.
+        Key(smartpos_core::crypto::KeyError),
+        /// An amount is not valid.
+        Money(smartpos_core::money::MoneyError),
+        /// The terminal failed outside a payment outcome.
+        Terminal(smartpos_terminal::TerminalError),
+        /// The host link could not be set up.
+        Transport(smartpos_terminal::transport::TransportError),
+    }
+);
 
 /// How the simulated terminal talks to its host: the acquirer profile and the host timeout.
 #[derive(Debug, Clone)]
@@ -53,7 +66,7 @@ pub struct DataDir {
 impl DataDir {
     /// Creates the directory and its defaults (terminal key, allow-list) when missing.
     /// Several processes may do this at once: each file is created whole, once.
-    pub fn open(path: &Path) -> Result<Self, CmdError> {
+    pub fn open(path: &Path) -> Result<Self, TerminalCmdError> {
         use smartpos_terminal::journal::files::create_private_once;
         std::fs::create_dir_all(path)?;
         let d = DataDir {
@@ -97,7 +110,7 @@ impl DataDir {
         self.path.join("allowlist.json")
     }
     /// The terminal's result-signing key.
-    pub fn terminal_key(&self) -> Result<TerminalKey, CmdError> {
+    pub fn terminal_key(&self) -> Result<TerminalKey, TerminalCmdError> {
         let text = std::fs::read_to_string(self.key_path())?;
         let bytes: [u8; 32] = hex::decode(text.trim())
             .ok()
@@ -111,7 +124,7 @@ impl DataDir {
         self
     }
     /// The allow-list of merchant apps.
-    pub fn allowlist(&self) -> Result<AllowList, CmdError> {
+    pub fn allowlist(&self) -> Result<AllowList, TerminalCmdError> {
         let text = std::fs::read_to_string(self.allowlist_path())?;
         Ok(serde_json::from_str(&text).map_err(|e| format!("allowlist.json is invalid: {e}"))?)
     }
@@ -121,7 +134,7 @@ impl DataDir {
     }
     /// Opens the journal, taking ownership of the terminal (waits for another owner up to
     /// [`smartpos_terminal::journal::DEFAULT_OWNER_WAIT`]).
-    pub fn journal(&self) -> Result<Journal, CmdError> {
+    pub fn journal(&self) -> Result<Journal, TerminalCmdError> {
         Ok(Journal::open(&self.journal_path())?)
     }
 }
@@ -165,7 +178,7 @@ pub fn build_terminal(
     host: &str,
     ca_pem: &[u8],
     customer: &Customer,
-) -> Result<Terminal, CmdError> {
+) -> Result<Terminal, TerminalCmdError> {
     terminal_on(dir.journal()?, &dir.settings, host, ca_pem, customer)
 }
 
@@ -176,7 +189,7 @@ fn terminal_on(
     host: &str,
     ca_pem: &[u8],
     customer: &Customer,
-) -> Result<Terminal, CmdError> {
+) -> Result<Terminal, TerminalCmdError> {
     let card = if customer.cancel {
         CardScript::Cancel
     } else {
@@ -237,7 +250,7 @@ pub async fn handle_request(
     raw: RawRequest,
     caller: &CallerIdentity,
     customer: &Customer,
-) -> Result<Handled, CmdError> {
+) -> Result<Handled, TerminalCmdError> {
     let key = dir.terminal_key()?;
     let allow = dir.allowlist()?;
     let now = unix_now();
@@ -266,6 +279,6 @@ pub async fn handle_request(
 }
 
 /// A 12.34-style amount in CNY.
-pub fn parse_cny(text: &str) -> Result<Money, CmdError> {
+pub fn parse_cny(text: &str) -> Result<Money, TerminalCmdError> {
     Ok(Money::parse_major(text, Currency::CNY)?)
 }

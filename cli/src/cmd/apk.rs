@@ -1,9 +1,13 @@
 //! `smartpos apk verify`: the Android-signature verdict at the fleet's SDK levels.
 
-use super::BoxError;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos apk` failed.
+    ApkCmdError {}
+);
 
 /// The Android API levels the bank's terminal fleet runs (Android 7, 9 and 13).
 pub const FLEET_SDK_LEVELS: [u32; 3] = [24, 28, 33];
@@ -25,7 +29,7 @@ pub enum Command {
 }
 
 /// Runs `smartpos apk ...`.
-pub fn run(cmd: Command) -> Result<ExitCode, BoxError> {
+pub fn run(cmd: Command) -> Result<ExitCode, ApkCmdError> {
     match cmd {
         Command::Verify { file, sdk, json } => {
             let levels = if sdk.is_empty() {

@@ -1,8 +1,31 @@
 //! `smartpos bench`: what a sale costs, the codec beside pyiso8583, APK verification beside
 //! apksigner.
 
-use super::BoxError;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos bench` failed.
+    BenchError {
+        /// The APK could not be read or verified.
+        Apk(smartpos_apk::ApkError),
+        /// The codec benchmark failed.
+        CodecBench(crate::bench::CodecBenchError),
+        /// The payment engine refused.
+        Engine(smartpos_core::engine::EngineError),
+        /// The journal failed.
+        Journal(smartpos_terminal::journal::JournalError),
+        /// The market refused (keys, signatures, grants).
+        Market(smartpos_apk::market::MarketError),
+        /// An amount is not valid.
+        Money(smartpos_core::money::MoneyError),
+        /// The host simulator failed.
+        Simulator(smartpos_testing::server::SimError),
+        /// The terminal failed outside a payment outcome.
+        Terminal(smartpos_terminal::TerminalError),
+        /// The host link could not be set up.
+        Transport(smartpos_terminal::transport::TransportError),
+    }
+);
 
 /// Measure a sale: the engine alone (CPU), journal commits (fsync), end to end (loopback);
 /// with --codec, ISO 8583 encode+decode beside pyiso8583 in the same run. Use --release.
@@ -32,7 +55,7 @@ pub struct Args {
 }
 
 /// Runs `smartpos bench`.
-pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+pub async fn run(args: Args) -> Result<ExitCode, BenchError> {
     match args {
         Args {
             apk: true,

@@ -1,9 +1,28 @@
 //! `smartpos demo`: the end-to-end sale on the simulated terminal.
 
-use super::BoxError;
 use smartpos_core::payment::Outcome;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos demo` failed.
+    DemoError {
+        /// A driver failed.
+        Driver(smartpos_core::hal::HalError),
+        /// The journal failed.
+        Journal(smartpos_terminal::journal::JournalError),
+        /// A key is not valid.
+        Key(smartpos_core::crypto::KeyError),
+        /// An amount is not valid.
+        Money(smartpos_core::money::MoneyError),
+        /// The host simulator failed.
+        Simulator(smartpos_testing::server::SimError),
+        /// The terminal failed outside a payment outcome.
+        Terminal(smartpos_terminal::TerminalError),
+        /// The host link could not be set up.
+        Transport(smartpos_terminal::transport::TransportError),
+    }
+);
 
 /// End-to-end demo: in-process host simulator, simulated terminal, sign-in and a 12.34 CNY sale.
 #[derive(clap::Args)]
@@ -17,7 +36,7 @@ pub struct Args {
 }
 
 /// Runs `smartpos demo`.
-pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+pub async fn run(args: Args) -> Result<ExitCode, DemoError> {
     let Args { out, frames } = args;
     let dir = match out {
         Some(d) => {

@@ -1,9 +1,13 @@
 //! `smartpos hal conformance | compliance`.
 
-use super::BoxError;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos hal` failed.
+    HalCmdError {}
+);
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -28,7 +32,7 @@ pub enum Command {
 }
 
 /// Runs `smartpos hal ...`.
-pub fn run(cmd: Command) -> Result<ExitCode, BoxError> {
+pub fn run(cmd: Command) -> Result<ExitCode, HalCmdError> {
     match cmd {
         Command::Conformance { r#break, json } => {
             let report = crate::hal_cmd::conformance(r#break);

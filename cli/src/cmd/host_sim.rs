@@ -1,11 +1,18 @@
 //! `smartpos host-sim`: the acquirer host simulator over HTTPS.
 
-use super::BoxError;
 use smartpos_core::profile::AcquirerProfile;
 use smartpos_testing::server::{self, SimConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos host-sim` failed.
+    HostSimError {
+        /// The host simulator failed.
+        Simulator(smartpos_testing::server::SimError),
+    }
+);
 
 /// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
 #[derive(clap::Args)]
@@ -29,7 +36,7 @@ pub struct Args {
 }
 
 /// Runs `smartpos host-sim` until Ctrl-C.
-pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+pub async fn run(args: Args) -> Result<ExitCode, HostSimError> {
     let Args {
         bind,
         state,

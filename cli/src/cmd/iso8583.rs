@@ -1,10 +1,17 @@
 //! `smartpos iso8583 decode | spec`: frames as JSON and the message specification.
 
-use super::BoxError;
 use clap::Subcommand;
 use smartpos_core::profile::AcquirerProfile;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos iso8583` failed.
+    Iso8583Error {
+        /// The message does not decode.
+        Decode(smartpos_core::iso8583::DecodeError),
+    }
+);
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -30,7 +37,7 @@ pub enum Command {
 }
 
 /// Runs `smartpos iso8583 ...`.
-pub fn run(cmd: Command) -> Result<ExitCode, BoxError> {
+pub fn run(cmd: Command) -> Result<ExitCode, Iso8583Error> {
     match cmd {
         Command::Decode {
             hex,

@@ -1,9 +1,16 @@
 //! `smartpos market keygen | sign | verify | revoke`: the bank app market's tools.
 
-use super::BoxError;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos market` failed.
+    MarketCmdError {
+        /// The market refused (keys, signatures, grants).
+        Market(smartpos_apk::market::MarketError),
+    }
+);
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -111,7 +118,7 @@ pub enum Command {
 }
 
 /// Runs `smartpos market ...`.
-pub fn run(cmd: Command) -> Result<ExitCode, BoxError> {
+pub fn run(cmd: Command) -> Result<ExitCode, MarketCmdError> {
     use crate::market_cmd as m;
     let now = crate::terminal_cmd::unix_now();
     match cmd {

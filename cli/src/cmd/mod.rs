@@ -15,8 +15,75 @@ pub mod verify_result;
 
 use smartpos_core::profile::AcquirerProfile;
 
-/// What a command family's `run` fails with: the message `smartpos` prints before exiting 2.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Defines a command family's error type: `Input` (what was given on the command line or in a
+/// file is not usable), `Io`, `Json`, and each library error the family meets as a variant of
+/// its own. `smartpos` prints the message and exits 2.
+#[macro_export]
+macro_rules! family_error {
+    ($(#[$m:meta])* $name:ident { $( $(#[$vm:meta])* $variant:ident($ty:ty) ),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, thiserror::Error)]
+        #[non_exhaustive]
+        pub enum $name {
+            /// What was given on the command line or in a file is not usable.
+            #[error("{0}")]
+            Input(String),
+            /// A file could not be read or written.
+            #[error(transparent)]
+            Io(#[from] std::io::Error),
+            /// JSON could not be read or written.
+            #[error(transparent)]
+            Json(#[from] serde_json::Error),
+            $( $(#[$vm])* #[error(transparent)] $variant(#[from] $ty), )*
+        }
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                $name::Input(s)
+            }
+        }
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                $name::Input(s.to_string())
+            }
+        }
+    };
+}
+
+/// Why a `smartpos` command failed: its family's error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// `smartpos demo`.
+    #[error(transparent)]
+    Demo(#[from] demo::DemoError),
+    /// `smartpos iso8583`.
+    #[error(transparent)]
+    Iso8583(#[from] iso8583::Iso8583Error),
+    /// `smartpos terminal`.
+    #[error(transparent)]
+    Terminal(#[from] crate::terminal_cmd::TerminalCmdError),
+    /// `smartpos hal`.
+    #[error(transparent)]
+    Hal(#[from] hal::HalCmdError),
+    /// `smartpos apk`.
+    #[error(transparent)]
+    Apk(#[from] apk::ApkCmdError),
+    /// `smartpos market`.
+    #[error(transparent)]
+    Market(#[from] market::MarketCmdError),
+    /// `smartpos bench`.
+    #[error(transparent)]
+    Bench(#[from] bench::BenchError),
+    /// `smartpos settlement-file`.
+    #[error(transparent)]
+    SettlementFile(#[from] settlement_file::SettlementFileError),
+    /// `smartpos request`.
+    #[error(transparent)]
+    Request(#[from] request::Error),
+    /// `smartpos host-sim`.
+    #[error(transparent)]
+    HostSim(#[from] host_sim::HostSimError),
+}
 
 /// Reads and validates an acquirer profile file, naming the file in errors.
 pub fn read_profile(path: &std::path::Path) -> Result<AcquirerProfile, String> {

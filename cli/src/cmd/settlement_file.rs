@@ -1,8 +1,12 @@
 //! `smartpos settlement-file`: the host simulator's settlement file.
 
-use super::BoxError;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+crate::family_error!(
+    /// Why `smartpos settlement-file` failed.
+    SettlementFileError {}
+);
 
 /// Write the host simulator's settlement file (JSON) from its state directory.
 #[derive(clap::Args)]
@@ -19,7 +23,7 @@ pub struct Args {
 }
 
 /// Runs `smartpos settlement-file`.
-pub fn run(args: Args) -> Result<ExitCode, BoxError> {
+pub fn run(args: Args) -> Result<ExitCode, SettlementFileError> {
     let Args {
         state,
         terminal,

@@ -4,7 +4,7 @@
 pub mod args;
 mod records;
 
-use super::BoxError;
+use crate::terminal_cmd::TerminalCmdError;
 use args::{OrderArgs, PayMethod};
 use smartpos_core::payment::Outcome;
 use std::path::PathBuf;
@@ -33,7 +33,7 @@ pub struct Args {
 }
 
 /// Runs `smartpos terminal ...`.
-pub async fn run(args: Args) -> Result<ExitCode, BoxError> {
+pub async fn run(args: Args) -> Result<ExitCode, TerminalCmdError> {
     let Args {
         data_dir,
         host,
@@ -58,10 +58,10 @@ async fn run_command(
     host: Option<String>,
     ca: Option<PathBuf>,
     command: args::Command,
-) -> Result<ExitCode, BoxError> {
+) -> Result<ExitCode, TerminalCmdError> {
     use crate::terminal_cmd::{build_terminal, handle_request, parse_cny, DataDir};
     let dir = DataDir::open(&data_dir)?.with_settings(settings);
-    let host_and_ca = || -> Result<(String, Vec<u8>), BoxError> {
+    let host_and_ca = || -> Result<(String, Vec<u8>), TerminalCmdError> {
         let host = host
             .clone()
             .ok_or("--host URL is required for this command")?;
@@ -71,7 +71,7 @@ async fn run_command(
         Ok((host, pem))
     };
     // A terminal for a transaction command: built on the data directory and signed in.
-    let online = async |o: &OrderArgs| -> Result<smartpos_terminal::Terminal, BoxError> {
+    let online = async |o: &OrderArgs| -> Result<smartpos_terminal::Terminal, TerminalCmdError> {
         let (host, pem) = host_and_ca()?;
         let mut t = build_terminal(&dir, &host, &pem, &o.customer.customer())?;
         t.sign_in().await?;
@@ -471,7 +471,7 @@ async fn run_command(
 fn print_result(
     r: &smartpos_core::payment::PaymentResult,
     json: bool,
-) -> Result<ExitCode, BoxError> {
+) -> Result<ExitCode, TerminalCmdError> {
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
     } else {
@@ -496,7 +496,7 @@ fn print_result(
 }
 
 /// Renders a QR payload as a PNG image (8 pixels a module, quiet zone) for screens and tests.
-fn write_qr_png(payload: &str, path: &std::path::Path) -> Result<(), BoxError> {
+fn write_qr_png(payload: &str, path: &std::path::Path) -> Result<(), TerminalCmdError> {
     std::fs::write(path, smartpos_hal::render::qr_png(payload, 8)?)?;
     Ok(())
 }

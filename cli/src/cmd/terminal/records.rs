@@ -1,13 +1,17 @@
 //! `terminal totals | statement | reconcile | journal`: what the journal holds, for the
 //! merchant's counter, the bank's settlement file and the auditor.
 
-use crate::cmd::BoxError;
 use crate::terminal_cmd::DataDir;
+use crate::terminal_cmd::TerminalCmdError;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Prints a batch's totals (the current batch by default).
-pub(super) fn totals(dir: &DataDir, batch: Option<u32>, json: bool) -> Result<ExitCode, BoxError> {
+pub(super) fn totals(
+    dir: &DataDir,
+    batch: Option<u32>,
+    json: bool,
+) -> Result<ExitCode, TerminalCmdError> {
     let j = dir.journal()?;
     let batch = match batch {
         Some(b) => b,
@@ -30,7 +34,11 @@ pub(super) fn totals(dir: &DataDir, batch: Option<u32>, json: bool) -> Result<Ex
 }
 
 /// Prints one app's statement lines as JSON or CSV.
-pub(super) fn statement(dir: &DataDir, caller: &str, format: &str) -> Result<ExitCode, BoxError> {
+pub(super) fn statement(
+    dir: &DataDir,
+    caller: &str,
+    format: &str,
+) -> Result<ExitCode, TerminalCmdError> {
     let lines = smartpos_core::reconcile::statement(&dir.journal()?.entries()?, caller);
     match format {
         "json" => println!("{}", serde_json::to_string_pretty(&lines)?),
@@ -45,7 +53,7 @@ pub(super) fn reconcile(
     dir: &DataDir,
     settlement: &Path,
     json: bool,
-) -> Result<ExitCode, BoxError> {
+) -> Result<ExitCode, TerminalCmdError> {
     let lines = crate::cmd::read_settlement(settlement)?;
     let tid = smartpos_core::engine::EngineConfig::demo()
         .identity
@@ -88,7 +96,7 @@ pub(super) fn reconcile(
 }
 
 /// Checks the journal's anchor and record chain; fails when broken.
-pub(super) fn verify_journal(dir: &DataDir, json: bool) -> Result<ExitCode, BoxError> {
+pub(super) fn verify_journal(dir: &DataDir, json: bool) -> Result<ExitCode, TerminalCmdError> {
     // Opening checks the anchor and every record; verify() walks the chain again.
     let checked = dir
         .journal()
@@ -115,7 +123,7 @@ pub(super) fn verify_journal(dir: &DataDir, json: bool) -> Result<ExitCode, BoxE
 }
 
 /// Prints every journal record (masked card numbers only).
-pub(super) fn journal(dir: &DataDir, json: bool) -> Result<ExitCode, BoxError> {
+pub(super) fn journal(dir: &DataDir, json: bool) -> Result<ExitCode, TerminalCmdError> {
     let entries = dir.journal()?.entries()?;
     if json {
         println!("{}", serde_json::to_string_pretty(&entries)?);
