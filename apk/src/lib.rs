@@ -11,6 +11,7 @@
 
 pub mod block;
 pub mod digest;
+pub mod launch;
 pub mod manifest;
 pub mod market;
 pub mod scheme;

@@ -3,6 +3,7 @@
 //! signature), `apksigner verify`, `apkverifier`, and one SHA-256 pass over the file, and prints
 //! the ratios; plus the process time of verifying a small APK and the peak memory.
 
+use smartpos_apk::launch::{LaunchBasis, LaunchCheck};
 use smartpos_apk::market::{
     certify_market_key, sign_in_place, Grants, MarketSigner, Revocations, TrustStore,
 };
@@ -18,6 +19,72 @@ const KEY: &[u8] = include_bytes!("../../tests/data/apksig-corpus/rsa-2048.pk8")
 const CERT: &[u8] = include_bytes!("../../tests/data/apksig-corpus/rsa-2048.x509.pem");
 const BASE: &[u8] = include_bytes!("../../tests/data/apksig-corpus/original.apk");
 const SMALL: &[u8] = include_bytes!("../../tests/data/apksig-corpus/golden-aligned-v1v2v3-out.apk");
+
+/// Builds an APK with a stored random asset of `mb` MiB, signed v2+v3 by `apksigner` and then by
+/// the market key `market` (certified by `root`).
+fn signed_apk(
+    dir: &Path,
+    name: &str,
+    mb: usize,
+    root: &ed25519_dalek::SigningKey,
+    market: &ed25519_dalek::SigningKey,
+) -> Res<PathBuf> {
+    let (raw, aligned) = (
+        dir.join(format!("{name}.raw")),
+        dir.join(format!("{name}.apk")),
+    );
+    build_unsigned(&raw, mb)?;
+    run_tool(
+        Command::new("zipalign")
+            .args(["-p", "-f", "4"])
+            .arg(&raw)
+            .arg(&aligned),
+    )?;
+    let (key, cert) = (dir.join("k.pk8"), dir.join("c.pem"));
+    std::fs::write(&key, KEY)?;
+    std::fs::write(&cert, CERT)?;
+    run_tool(
+        Command::new("apksigner")
+            .args([
+                "sign",
+                "--v1-signing-enabled",
+                "false",
+                "--v2-signing-enabled",
+                "true",
+            ])
+            .args(["--v3-signing-enabled", "true", "--key"])
+            .arg(&key)
+            .arg("--cert")
+            .arg(&cert)
+            .arg(&aligned),
+    )?;
+    let key_cert = certify_market_key(root, "bench", &market.verifying_key(), 0);
+    let signer = MarketSigner {
+        key: market,
+        key_cert: &key_cert,
+        grants: Grants::default(),
+        now: 1,
+        sdk: 28,
+    };
+    sign_in_place(&aligned, &signer, &mut |_, _| {})?;
+    Ok(aligned)
+}
+
+/// Median time of the launch check on an installed APK (the install check ran once before).
+fn launch_us(store: &TrustStore, path: &Path) -> Res<f64> {
+    let mut check = LaunchCheck::default();
+    check.install(store, path, 28, None)?;
+    let mut times = Vec::with_capacity(1000);
+    for _ in 0..1000 {
+        let t = Instant::now();
+        let (_, basis) = check.launch(store, path, 28)?;
+        times.push(t.elapsed());
+        if basis != LaunchBasis::Remembered {
+            return Err("the launch check verified an unchanged APK again".into());
+        }
+    }
+    Ok(median(times) * 1000.0)
+}
 
 /// The figures.
 #[derive(Debug, serde::Serialize)]
@@ -36,6 +103,10 @@ pub struct ApkBench {
     pub small_cpu_ms: f64,
     /// Peak resident memory of this process, KiB.
     pub peak_rss_kib: u64,
+    /// Launch check of the installed large APK (install verdict remembered), median µs.
+    pub launch_big_us: f64,
+    /// Launch check of an installed 1 MiB APK, median µs.
+    pub launch_1mib_us: f64,
 }
 
 fn need(tool: &str) -> Res<()> {
@@ -191,48 +262,17 @@ pub fn run(mb: usize, rounds: usize) -> Res<ApkBench> {
         need(t)?;
     }
     let dir = tempfile::tempdir()?;
-    let (raw, aligned) = (dir.path().join("raw.apk"), dir.path().join("big.apk"));
-    eprintln!("building a {mb} MiB APK ...");
-    build_unsigned(&raw, mb)?;
-    run_tool(
-        Command::new("zipalign")
-            .args(["-p", "-f", "4"])
-            .arg(&raw)
-            .arg(&aligned),
-    )?;
-    let (key, cert) = (dir.path().join("k.pk8"), dir.path().join("c.pem"));
-    std::fs::write(&key, KEY)?;
-    std::fs::write(&cert, CERT)?;
-    run_tool(
-        Command::new("apksigner")
-            .args([
-                "sign",
-                "--v1-signing-enabled",
-                "false",
-                "--v2-signing-enabled",
-                "true",
-            ])
-            .args(["--v3-signing-enabled", "true", "--key"])
-            .arg(&key)
-            .arg("--cert")
-            .arg(&cert)
-            .arg(&aligned),
-    )?;
     let root = ed25519_dalek::SigningKey::from_bytes(&[11; 32]);
     let market = ed25519_dalek::SigningKey::from_bytes(&[12; 32]);
-    let key_cert = certify_market_key(&root, "bench", &market.verifying_key(), 0);
-    let signer = MarketSigner {
-        key: &market,
-        key_cert: &key_cert,
-        grants: Grants::default(),
-        now: 1,
-        sdk: 28,
-    };
-    sign_in_place(&aligned, &signer, &mut |_, _| {})?;
+    eprintln!("building a {mb} MiB APK ...");
+    let aligned = signed_apk(dir.path(), "big", mb, &root, &market)?;
+    let one_mib = signed_apk(dir.path(), "one", 1, &root, &market)?;
     let store = TrustStore {
         root: root.verifying_key(),
         revocations: Revocations::default(),
     };
+    let launch_big_us = launch_us(&store, &aligned)?;
+    let launch_1mib_us = launch_us(&store, &one_mib)?;
     let size = std::fs::metadata(&aligned)?.len();
     let (mut ours, mut sha, mut signer_t, mut verifier_t) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds.max(1) {
@@ -271,5 +311,7 @@ pub fn run(mb: usize, rounds: usize) -> Res<ApkBench> {
         apkverifier_ms: median(verifier_t),
         small_cpu_ms,
         peak_rss_kib: peak_rss_kib(),
+        launch_big_us,
+        launch_1mib_us,
     })
 }

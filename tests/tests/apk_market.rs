@@ -383,6 +383,9 @@ fn the_apk_bench_builds_signs_and_measures_with_every_peer() {
         r.smartpos_ms > 0.0 && r.sha256_ms > 0.0 && r.apksigner_ms > 0.0 && r.apkverifier_ms > 0.0
     );
     assert!(r.small_cpu_ms >= 0.0 && r.peak_rss_kib > 0);
+    // Measured (the bench itself refuses a launch that verified an unchanged APK again); the
+    // figure is compared with its target by `smartpos bench --apk`, not here.
+    assert!(r.launch_big_us > 0.0 && r.launch_1mib_us > 0.0);
 }
 
 #[test]
@@ -639,4 +642,77 @@ fn the_worked_example_in_the_docs_is_what_the_implementation_computes() {
             &sig,
         )
         .expect("the documented claim signature verifies over the documented bytes");
+}
+
+#[test]
+fn the_launch_check_remembers_the_install_verdict_only_for_the_same_file() {
+    use smartpos_apk::launch::{LaunchBasis, LaunchCheck};
+    use std::io::{Seek, SeekFrom, Write};
+    let tmp = tempfile::tempdir().unwrap();
+    let m = market(2, "market-1");
+    let path = write(
+        tmp.path(),
+        "base.apk",
+        &corpus("golden-aligned-v2v3-out.apk"),
+    );
+    sign(&m, &path);
+    let mut s = store(&m);
+    let mut check = LaunchCheck::default();
+    check.install(&s, &path, SDK, None).unwrap();
+    let (app, basis) = check.launch(&s, &path, SDK).unwrap();
+    assert_eq!(basis, LaunchBasis::Remembered);
+    assert_eq!(app.key_id, "market-1");
+    // Another SDK level is another verdict.
+    assert_eq!(
+        check.launch(&s, &path, 33).unwrap().1,
+        LaunchBasis::Verified
+    );
+    assert_eq!(
+        check.launch(&s, &path, 33).unwrap().1,
+        LaunchBasis::Remembered
+    );
+
+    // A byte written in place (same inode, same size, same mtime put back) is noticed: the
+    // status-change time moved, so the launch verifies in full and refuses.
+    let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.seek(SeekFrom::Start(100)).unwrap();
+    let byte = std::fs::read(&path).unwrap()[100];
+    f.write_all(&[byte ^ 0xff]).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    assert!(
+        check.launch(&s, &path, SDK).is_err(),
+        "a file changed in place must be verified again, and fail"
+    );
+
+    // Re-installed (a new file): verified in full, then remembered again.
+    let fresh = write(
+        tmp.path(),
+        "new.apk",
+        &corpus("golden-aligned-v2v3-out.apk"),
+    );
+    sign(&m, &fresh);
+    std::fs::rename(&fresh, &path).unwrap();
+    assert_eq!(
+        check.launch(&s, &path, SDK).unwrap().1,
+        LaunchBasis::Verified
+    );
+    assert_eq!(
+        check.launch(&s, &path, SDK).unwrap().1,
+        LaunchBasis::Remembered
+    );
+
+    // A revocation after install applies to the remembered verdict at once.
+    let list = Revocations {
+        serial: 1,
+        apps: vec![],
+        market_keys: vec!["market-1".into()],
+    };
+    s.update_revocations(&sign_revocations(&m.root, &list))
+        .unwrap();
+    assert!(matches!(
+        check.launch(&s, &path, SDK),
+        Err(MarketError::Revoked(_))
+    ));
 }

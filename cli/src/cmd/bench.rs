@@ -93,6 +93,18 @@ pub async fn run(args: Args) -> Result<ExitCode, BenchError> {
                     "  peak resident memory of this process  {} MiB (the APK is never read whole)",
                     r.peak_rss_kib / 1024
                 );
+                for (what, us) in [
+                    (
+                        format!("{:.0} MiB", r.size as f64 / 1048576.0),
+                        r.launch_big_us,
+                    ),
+                    ("1 MiB".to_string(), r.launch_1mib_us),
+                ] {
+                    println!(
+                        "  launch check, installed {what:<8} APK  {us:>8.1} µs (install verdict bound to the file's identity) [target <= 1 ms: {}]",
+                        if us <= 1000.0 { "met" } else { "MISSED" }
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
