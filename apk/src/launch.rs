@@ -107,7 +107,9 @@ impl LaunchCheck {
         let now = FileIdentity::of(path).map_err(ApkError::from)?;
         if let Some((id, at_sdk, app)) = self.verdicts.get(path) {
             if *id == now && *at_sdk == sdk {
-                revoked(store, app)?;
+                // The revocation part of the full check, on the remembered verdict.
+                store.key_revoked(&app.key_id)?;
+                store.app_revoked(&app.package, app.version_code)?;
                 return Ok((app.clone(), LaunchBasis::Remembered));
             }
         }
@@ -119,23 +121,4 @@ impl LaunchCheck {
     pub fn forget(&mut self, path: &Path) {
         self.verdicts.remove(path);
     }
-}
-
-/// The revocation part of the full check, on a remembered verdict.
-fn revoked(store: &TrustStore, app: &VerifiedApp) -> Result<(), MarketError> {
-    if store.revocations.market_keys.contains(&app.key_id) {
-        return Err(MarketError::Revoked(format!("market key {}", app.key_id)));
-    }
-    if store
-        .revocations
-        .apps
-        .iter()
-        .any(|a| a.package == app.package && a.version_code == app.version_code)
-    {
-        return Err(MarketError::Revoked(format!(
-            "{} version {}",
-            app.package, app.version_code
-        )));
-    }
-    Ok(())
 }

@@ -334,9 +334,7 @@ impl TrustStore {
         let block: MarketBlock = serde_json::from_slice(raw)
             .map_err(|e| MarketError::BadSignature(format!("market block: {e}")))?;
         let key: MarketKey = open_doc(&self.root, KEY_TAG, &block.key)?;
-        if self.revocations.market_keys.contains(&key.key_id) {
-            return Err(MarketError::Revoked(format!("market key {}", key.key_id)));
-        }
+        self.key_revoked(&key.key_id)?;
         let claim: Claim = open_doc(&public_key(&key.public_key)?, CLAIM_TAG, &block.claim)?;
         if claim.v != 1 {
             return Err(MarketError::UnsupportedVersion(claim.v));
@@ -384,17 +382,7 @@ impl TrustStore {
                 });
             }
         }
-        if self
-            .revocations
-            .apps
-            .iter()
-            .any(|a| a.package == claim.package && a.version_code == claim.version_code)
-        {
-            return Err(MarketError::Revoked(format!(
-                "{} version {}",
-                claim.package, claim.version_code
-            )));
-        }
+        self.app_revoked(&claim.package, claim.version_code)?;
         Ok(VerifiedApp {
             package: claim.package,
             version_code: claim.version_code,
@@ -403,6 +391,29 @@ impl TrustStore {
             key_id: key.key_id,
             android,
         })
+    }
+
+    /// Refuses a market key on the revocation list.
+    pub(crate) fn key_revoked(&self, key_id: &str) -> Result<(), MarketError> {
+        if self.revocations.market_keys.iter().any(|k| k == key_id) {
+            return Err(MarketError::Revoked(format!("market key {key_id}")));
+        }
+        Ok(())
+    }
+
+    /// Refuses an app version on the revocation list.
+    pub(crate) fn app_revoked(&self, package: &str, version_code: u64) -> Result<(), MarketError> {
+        if self
+            .revocations
+            .apps
+            .iter()
+            .any(|a| a.package == package && a.version_code == version_code)
+        {
+            return Err(MarketError::Revoked(format!(
+                "{package} version {version_code}"
+            )));
+        }
+        Ok(())
     }
 
     /// The launcher's list: every APK that passes, with its grants; refusals with reasons.
