@@ -208,7 +208,9 @@ fn terminal_on(
     config.profile = settings.profile.clone();
     config.host_timeout = settings.host_timeout;
     let qr = smartpos_terminal::qr_runner::QrSetup {
-        link: smartpos_terminal::transport::GatewayLink::new(host, ca_pem)?,
+        link: std::sync::Arc::new(smartpos_terminal::transport::GatewayLink::new(
+            host, ca_pem,
+        )?),
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: config.profile.qr_form.clone(),
         scanner: Some(std::sync::Arc::new(smartpos_testing::sim::SimScanner::new(

@@ -4,8 +4,7 @@
 
 use crate::journal::{JournalEntry, TxnState};
 use crate::runner::Terminal;
-use crate::store::{HostExchange, Store};
-use crate::transport::GatewayLink;
+use crate::store::{GatewayExchange, HostExchange, Store};
 use crate::TerminalError;
 use smartpos_core::engine::TransportFailure;
 use smartpos_core::hal::Scanner;
@@ -18,8 +17,8 @@ use std::time::Duration;
 
 /// What a terminal needs for QR payments.
 pub struct QrSetup {
-    /// The gateway.
-    pub link: GatewayLink,
+    /// The gateway (`GatewayLink` over HTTPS, or any other [`GatewayExchange`]).
+    pub link: std::sync::Arc<dyn GatewayExchange>,
     /// Polling and cancel times.
     pub schedule: QrSchedule,
     /// How customer-scans-merchant codes look (from the acquirer profile).

@@ -1,18 +1,21 @@
-//! The two seams of the runtime: where the terminal keeps its records ([`Store`]) and how it
-//! reaches the bank's host ([`HostExchange`]). [`Terminal`](crate::Terminal) is generic over
-//! both; the SQLite [`Journal`] and the HTTPS [`HostLink`] are one implementation each, and a
-//! test can drive a whole terminal against the simulator in process (see
-//! `tests/tests/in_process.rs`).
+//! The seams of the runtime: where the terminal keeps its records ([`Store`]), how it reaches
+//! the bank's host ([`HostExchange`]) and the QR gateway ([`GatewayExchange`]).
+//! [`Terminal`](crate::Terminal) is generic over the first two and holds the third as a trait
+//! object; the SQLite [`Journal`], the HTTPS [`HostLink`] and the HTTPS
+//! [`GatewayLink`](crate::transport::GatewayLink) are one implementation each, and a test can
+//! drive a whole terminal against the simulators in process (see `tests/tests/in_process.rs`).
 
 use crate::journal::{Journal, JournalEntry, JournalError, Recovery};
-use crate::transport::HostLink;
+use crate::transport::{GatewayLink, HostLink};
 use smartpos_core::engine::{
     JournalWrite, PendingReversal, SettlementInput, TerminalIdentity, TransportFailure,
 };
 use smartpos_core::handoff::NonceStore;
 use smartpos_core::payment::TransactionType;
+use smartpos_core::qr::gateway::{GatewayCall, GatewayReply};
 use smartpos_core::qr::machine::QrWrite;
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 /// Where the terminal keeps its durable records: every write the engines ask for, and the
@@ -146,5 +149,22 @@ impl HostExchange for HostLink {
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<u8>, TransportFailure>> + Send {
         HostLink::exchange(self, frame, timeout)
+    }
+}
+
+/// A reply from the QR gateway, or why none came.
+pub type GatewayFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<GatewayReply, TransportFailure>> + Send + 'a>>;
+
+/// How the terminal reaches the QR gateway: one call, its reply within `timeout`. A reply that is
+/// not the gateway's counts as no answer.
+pub trait GatewayExchange: Send + Sync {
+    /// Makes one call.
+    fn call<'a>(&'a self, call: &'a GatewayCall, timeout: Duration) -> GatewayFuture<'a>;
+}
+
+impl GatewayExchange for GatewayLink {
+    fn call<'a>(&'a self, call: &'a GatewayCall, timeout: Duration) -> GatewayFuture<'a> {
+        Box::pin(GatewayLink::call(self, call, timeout))
     }
 }

@@ -84,8 +84,9 @@ pub async fn rig(opts: RigOptions) -> Rig {
     let mut config = EngineConfig::demo();
     config.host_timeout = opts.host_timeout;
     let qr = smartpos_terminal::qr_runner::QrSetup {
-        link: smartpos_terminal::transport::GatewayLink::new(&host.url, ca.as_bytes())
-            .expect("link"),
+        link: std::sync::Arc::new(
+            smartpos_terminal::transport::GatewayLink::new(&host.url, ca.as_bytes()).expect("link"),
+        ),
         schedule: smartpos_core::qr::QrSchedule::default(),
         form: opts.profile.qr_form.clone(),
         scanner: Some(std::sync::Arc::new(smartpos_testing::sim::SimScanner::new(

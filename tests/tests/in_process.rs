@@ -1,6 +1,7 @@
-//! A whole terminal (engine, runner, SQLite journal, simulated drivers) against the acquirer
-//! simulator in process: `Terminal` is generic over its host link, so no HTTPS server, no
-//! certificate and no port; a link that loses an answer after the host committed is a few lines.
+//! A whole terminal (engine, runner, SQLite journal, simulated drivers) against the acquirer and
+//! QR gateway simulators in process: `Terminal` takes its host and gateway links as traits, so no
+//! HTTPS server, no certificate and no port; a link that loses an answer after the other side
+//! committed is a few lines.
 
 use smartpos_core::card::EntryMode;
 use smartpos_core::crypto::CipherKey;
@@ -8,12 +9,18 @@ use smartpos_core::engine::{EngineConfig, LinkFailure, LinkFailureKind, Transpor
 use smartpos_core::money::{Currency, Money};
 use smartpos_core::payment::{Outcome, PaymentRequest};
 use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::qr::gateway::GatewayCall;
+use smartpos_core::qr::{PaymentMethod, QrSchedule, Wallet};
 use smartpos_core::time::LocalTime;
 use smartpos_terminal::journal::{Journal, TxnState};
-use smartpos_terminal::store::HostExchange;
+use smartpos_terminal::qr_runner::QrSetup;
+use smartpos_terminal::store::{GatewayExchange, GatewayFuture, HostExchange};
 use smartpos_terminal::Terminal;
 use smartpos_testing::acquirer::{cards, Acquirer, TEST_TMK_HEX};
-use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
+use smartpos_testing::qr_gateway::{QrGateway, SimReply};
+use smartpos_testing::sim::{
+    CardScript, PinScript, ScanScript, SimCardReader, SimPinPad, SimScanner,
+};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -154,4 +161,73 @@ async fn an_answer_lost_after_the_host_committed_is_reversed_never_reported_as_f
     assert_eq!(sale_entries.len(), 1, "the host saw the sale once");
     assert!(sale_entries[0].reversed, "and reversed it");
     assert!(!acq.state().ledger.iter().any(|e| e.charged()));
+}
+
+/// The QR gateway simulator as a gateway link; with `lose_next_answer` set, the next call takes
+/// effect at the gateway but its reply never arrives.
+#[derive(Clone)]
+struct InProcessGateway {
+    gateway: Arc<Mutex<QrGateway>>,
+    lose_next_answer: Arc<AtomicBool>,
+}
+
+impl GatewayExchange for InProcessGateway {
+    fn call<'a>(&'a self, call: &'a GatewayCall, _timeout: Duration) -> GatewayFuture<'a> {
+        let now_ms = smartpos_terminal::qr_runner::unix_ms();
+        let reply = self.gateway.lock().unwrap().handle(call, now_ms);
+        let lost = self.lose_next_answer.swap(false, Ordering::SeqCst);
+        Box::pin(async move {
+            match reply {
+                SimReply::Reply(r) if !lost => Ok(r),
+                _ => Err(TransportFailure::NoAnswer(LinkFailure::new(
+                    LinkFailureKind::Timeout,
+                    "reply lost",
+                ))),
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_qr_sale_whose_pay_reply_is_lost_is_resolved_by_querying_the_gateway() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = InProcessHost::new();
+    let gateway = InProcessGateway {
+        gateway: Arc::new(Mutex::new(QrGateway::new())),
+        lose_next_answer: Arc::new(AtomicBool::new(true)),
+    };
+    let schedule = QrSchedule {
+        fast_poll_ms: 20,
+        ..QrSchedule::default()
+    };
+    let t = terminal(dir.path(), &host, 0);
+    let mut t = t.with_qr(QrSetup {
+        link: Arc::new(gateway.clone()),
+        schedule,
+        form: AcquirerProfile::cup_default().qr_form,
+        scanner: Some(Arc::new(SimScanner::new([ScanScript::Code(
+            "134567890123456789".into(),
+        )]))),
+    });
+    let r = t.qr_scan_sale("com.shop", "Q-1", cny(880)).await.unwrap();
+    assert_eq!(
+        r.outcome,
+        Outcome::Approved,
+        "the poll found it paid: {r:?}"
+    );
+    assert_eq!(
+        (r.method, r.wallet),
+        (PaymentMethod::QrScan, Some(Wallet::Wechat))
+    );
+    let g = gateway.gateway.lock().unwrap();
+    let paid: Vec<_> = g.orders_of("898310048990001").collect();
+    assert_eq!(paid.len(), 1, "one order at the gateway");
+    assert_eq!(
+        paid[0].pay_calls, 1,
+        "resolved by a query, not by paying again"
+    );
+    assert!(
+        !gateway.lose_next_answer.load(Ordering::SeqCst),
+        "the pay call's reply was lost"
+    );
 }
