@@ -2,7 +2,7 @@
 //! the bank's host ([`HostExchange`]) and the QR gateway ([`GatewayExchange`]).
 //! [`Terminal`](crate::Terminal) is generic over the first two and holds the third as a trait
 //! object; the SQLite [`Journal`], the HTTPS [`HostLink`] and the HTTPS
-//! [`GatewayLink`](crate::transport::GatewayLink) are one implementation each, and a test can
+//! [`GatewayLink`] are one implementation each, and a test can
 //! drive a whole terminal against the simulators in process (see `tests/tests/in_process.rs`).
 
 use crate::journal::{Journal, JournalEntry, JournalError, Recovery};
