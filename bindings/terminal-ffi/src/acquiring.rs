@@ -102,7 +102,8 @@ impl From<HandledRequest> for RequestAnswer {
 pub struct AcquiringTerminal {
     journal_path: PathBuf,
     host_url: String,
-    ca_pem: Vec<u8>,
+    /// Built once (TLS configuration and the pinned CA); each request's terminal gets a clone.
+    link: HostLink,
     key: TerminalKey,
     allow: AllowList,
     config: EngineConfig,
@@ -169,8 +170,7 @@ impl AcquiringTerminal {
             config.profile = AcquirerProfile::from_json(json)
                 .map_err(|e| config_error(format!("profile: {e}")))?;
         }
-        let ca_pem = setup.ca_pem.into_bytes();
-        HostLink::new(&setup.host_url, &ca_pem).map_err(config_error)?;
+        let link = HostLink::new(&setup.host_url, setup.ca_pem.as_bytes()).map_err(config_error)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -179,7 +179,7 @@ impl AcquiringTerminal {
         Ok(Arc::new(AcquiringTerminal {
             journal_path: PathBuf::from(setup.journal_path),
             host_url: setup.host_url,
-            ca_pem,
+            link,
             key: TerminalKey::from_secret(&secret),
             allow,
             config,
@@ -251,7 +251,6 @@ impl AcquiringTerminal {
             }
             Err(e) => return Err(terminal_error(e)),
         };
-        let link = HostLink::new(&self.host_url, &self.ca_pem).map_err(config_error)?;
         let all_apps: Vec<String> = self
             .allow
             .apps
@@ -263,7 +262,7 @@ impl AcquiringTerminal {
             let mut terminal = Terminal::new(
                 self.config.clone(),
                 journal,
-                link,
+                self.link.clone(),
                 Box::new(CardReaderAdapter(Arc::clone(&self.card_reader))),
                 Box::new(PinPadAdapter(Arc::clone(&self.pin_pad))),
                 Box::new(cst_now),

@@ -164,6 +164,17 @@ macro_rules! result_fields {
                 ]
             }
 
+            /// One field's wire value by name, written alone (`None` for an unknown name).
+            fn wire_value(&self, field: &str) -> Option<String> {
+                match field {
+                    "v" => Some("1".to_string()),
+                    "code" => Some(self.code.name().to_string()),
+                    "status" => Some(self.code.status().to_string()),
+                    $( $wire => Some(WireValue::to_wire(&self.$field)), )*
+                    _ => None,
+                }
+            }
+
             /// Reads the typed fields from wire values looked up by name. Strict: the
             /// version must be 1, the status must be the code's, every value must be in the
             /// form this envelope writes.
@@ -262,11 +273,7 @@ impl ResultEnvelope {
     /// A field's wire value by name (`""` when absent or unknown): for logs, tests and
     /// displays; decide on the typed fields.
     pub fn get(&self, field: &str) -> String {
-        FIELDS
-            .iter()
-            .position(|f| *f == field)
-            .map(|i| self.wire_values().swap_remove(i))
-            .unwrap_or_default()
+        self.wire_value(field).unwrap_or_default()
     }
     /// (field, wire value) pairs in signing order.
     pub fn wire_pairs(&self) -> Vec<(&'static str, String)> {

@@ -145,3 +145,18 @@ fn wrong_key_and_bit_flips_fail() {
         Err(VerifyError::Malformed(_))
     ));
 }
+
+#[test]
+fn a_field_read_by_name_is_its_wire_value() {
+    let mut env = ResultEnvelope::new(ResultCode::Declined);
+    env.amount = Some(500);
+    env.currency = Some(Currency::CNY);
+    env.trace = Some(Counter(42));
+    env.method = Some(PaymentMethod::QrScan);
+    for (field, value) in env.wire_pairs() {
+        assert_eq!(env.get(field), value, "{field}");
+    }
+    assert_eq!(env.get("trace"), "000042");
+    assert_eq!(env.get("status"), "declined");
+    assert_eq!(env.get("no_such_field"), "");
+}
