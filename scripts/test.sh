@@ -2,6 +2,8 @@
 # Runs every test of smartpos, after setting up what a fresh machine lacks.
 #   Rust: fmt, clippy, unit/integration/doc tests (cargo)
 #   Kotlin: uniffi bindings generated in library mode, compiled and tested on the host JVM (Maven + JNA)
+#   Android: the merchant SDK (AAR), acquiring app, launcher and sample shop under Robolectric
+#            (real core through JNA); the three APKs built, market-signed and verified (build-apks.sh)
 #   Peers: pyiso8583 / psec / pyemv cross-checks (pytest, in .cache/venv)
 #   Docs: the mdBook site built (mdbook from crates.io, in .cache/mdbook) and its links checked
 #   Fuzzing: every fuzz target for a few seconds when a nightly toolchain is installed
@@ -26,9 +28,9 @@ need python3 "install Python 3.11 (Debian: apt-get install python3 python3-venv)
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
-step "Debian packages (CJK font for receipts, zbar for QR decoding, apksigner/apkverifier/zipalign for APK checks)"
+step "Debian packages (CJK font for receipts, zbar for QR decoding, apksigner/apkverifier/zipalign for APK checks, aapt2/zip to build APKs)"
 missing=()
-for pkg in fonts-wqy-microhei zbar-tools apksigner apkverifier zipalign; do
+for pkg in fonts-wqy-microhei zbar-tools apksigner apkverifier zipalign aapt zip unzip; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -41,6 +43,9 @@ need zbarimg "install Debian zbar-tools"
 need apksigner "install Debian apksigner"
 need apkverifier "install Debian apkverifier"
 need zipalign "install Debian zipalign"
+need aapt2 "install Debian aapt (it carries aapt2)"
+need zip "install Debian zip"
+need unzip "install Debian unzip"
 need javac "install a JDK 17 (javac compiles the apksig reference harness)"
 [ -f /usr/share/java/apksig.jar ] || fail "apksig.jar missing: install Debian apksigner"
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || fail "CJK font missing: install Debian fonts-wqy-microhei"
@@ -76,7 +81,8 @@ step "cargo test"
 cargo test --workspace
 
 step "Kotlin bindings, sample vendor driver and sample merchant app on the JVM"
-cargo build --quiet -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli
+# The terminal library with crash injection: the Android suite kills a terminal process at a step.
+cargo build --quiet -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli --features smartpos-terminal-ffi/crash-injection
 GEN="$ROOT/target/uniffi-kotlin"
 rm -rf "$GEN" && mkdir -p "$GEN/merchant" "$GEN/terminal"
 for lib in merchant terminal; do
@@ -89,6 +95,13 @@ for project in tests/kotlin sample-apps/merchant-app; do
 done
 # The vendor's one command (sdk-docs: Quickstart, terminal vendor) on the sample driver set.
 scripts/vendor-kit.sh sample-apps/vendor-driver
+
+step "Android: merchant SDK, acquiring app, launcher and sample shop (Robolectric, real core); APKs built, market-signed, verified"
+ANDROID_PROPS=(-Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug" -Dsmartpos.bin="$ROOT/target/debug/smartpos" -Dapks.dir="$ROOT/target/apks")
+(cd android && mvn -B -q --no-transfer-progress install -DskipTests "${ANDROID_PROPS[@]}") || fail "the Android modules did not build (above)"
+APKS_DIR="$ROOT/target/apks" SMARTPOS_BIN="$ROOT/target/debug/smartpos" scripts/build-apks.sh 2>&1 | grep -v "Unknown chunk type"
+[ "${PIPESTATUS[0]}" -eq 0 ] || fail "scripts/build-apks.sh failed (above)"
+(cd android && mvn -B --no-transfer-progress surefire:test -pl merchant-sdk,acquirer-app,merchant-app "${ANDROID_PROPS[@]}") || fail "the Android suites failed (above)"
 
 step "what a merchant app links (smartpos-merchant-ffi: crates and stripped size within budget)"
 scripts/merchant-ffi-budget.sh

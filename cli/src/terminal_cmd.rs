@@ -260,10 +260,9 @@ pub async fn handle_request(
         Ok(j) => j,
         Err(JournalError::Busy { .. }) => {
             let identity = EngineConfig::demo().identity;
-            return Ok(Handled {
-                result: smartpos_terminal::requests::busy_result(caller, &key, &identity, now),
-                callback: None,
-            });
+            return Ok(smartpos_terminal::requests::busy_answer(
+                &raw, caller, &key, &identity, now,
+            ));
         }
         Err(e) => return Err(e.into()),
     };

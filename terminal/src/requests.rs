@@ -57,18 +57,61 @@ pub fn busy_result(
     identity: &TerminalIdentity,
     now_unix: i64,
 ) -> SignedResult {
+    stamp(busy_envelope(caller), identity, now_unix).sign(key)
+}
+
+/// [`busy_result`] bound to the request it refuses: when the request parses, the answer carries
+/// its order id, type and request hash (so the merchant app can trust it as the answer to that
+/// request and retry) and goes to its callback. Nothing is admitted: the nonce stays unused.
+///
+/// ```
+/// use smartpos_core::engine::EngineConfig;
+/// use smartpos_core::handoff::{CallerIdentity, RawRequest, ResultCode, TerminalKey};
+/// let key = TerminalKey::from_secret(&[7; 32]);
+/// let caller = CallerIdentity::from_hex("com.example.merchant", &[]).unwrap();
+/// let raw = RawRequest::DeepLink("smartpos://pay/v1?v=1&type=sale&amount=100&currency=CNY&order=A-1\
+///     &nonce=0123456789abcdef&expires=1700000300&callback=shop%3A%2F%2Fpaid".into());
+/// let identity = EngineConfig::demo().identity;
+/// let h = smartpos_terminal::requests::busy_answer(&raw, &caller, &key, &identity, 1_700_000_000);
+/// assert_eq!(h.result.envelope.code, ResultCode::RefusedBusy);
+/// assert_eq!(h.result.envelope.order, "A-1");
+/// assert!(h.return_uri().unwrap().starts_with("shop://paid?"));
+/// ```
+pub fn busy_answer(
+    raw: &RawRequest,
+    caller: &CallerIdentity,
+    key: &TerminalKey,
+    identity: &TerminalIdentity,
+    now_unix: i64,
+) -> HandledRequest {
+    let parsed = match raw {
+        RawRequest::DeepLink(uri) => HandoffRequest::from_deep_link(uri, now_unix),
+        RawRequest::Intent(extras) => HandoffRequest::from_intent_extras(extras, now_unix),
+    }
+    .ok();
+    let mut e = busy_envelope(caller);
+    if let Some(r) = &parsed {
+        e = about(e, r, caller);
+    }
+    HandledRequest {
+        result: stamp(e, identity, now_unix).sign(key),
+        callback: parsed.and_then(|r| r.callback),
+    }
+}
+
+fn busy_envelope(caller: &CallerIdentity) -> ResultEnvelope {
     let mut e = ResultEnvelope::new(ResultCode::RefusedBusy);
     e.caller = caller.package.clone();
     e.message =
         "another request is using the terminal: try again (same order id) when it ends".into();
-    stamp(e, identity, now_unix).sign(key)
+    e
 }
 
 impl<S: Store, L: HostExchange> Terminal<S, L> {
     /// Answers one merchant-app request with a signed result.
     ///
     /// The caller owns the terminal for the whole call (the journal's owner lock: build the
-    /// `Terminal` after `Journal::open`, answer [`busy_result`] when it is busy) and restart
+    /// `Terminal` after `Journal::open`, answer [`busy_answer`] when it is busy) and restart
     /// recovery has run, so a retry or a query of an order a killed process left behind gets a
     /// final answer (or `UNKNOWN` while its reversal is pending), never `IN_PROGRESS` for ever.
     /// `show_qr` displays a code for a merchant-presented QR sale.

@@ -7,18 +7,22 @@
 //! worker thread, never the UI thread); the card reader and PIN pad drivers are called back
 //! on the terminal's own threads.
 
-use crate::{CardReaderAdapter, CardReaderDriver, PinPadAdapter, PinPadDriver};
+use crate::market::{allow_list, MarketApp};
+use crate::{
+    CardReaderAdapter, CardReaderDriver, PinPadAdapter, PinPadDriver, ScannerAdapter, ScannerDriver,
+};
 use smartpos_core::engine::EngineConfig;
 use smartpos_core::handoff::{AllowList, CallerIdentity, RawRequest, TerminalKey};
 use smartpos_core::profile::AcquirerProfile;
 use smartpos_core::time::LocalTime;
 use smartpos_terminal::journal::{Journal, JournalError};
-use smartpos_terminal::requests::{busy_result, HandledRequest};
-use smartpos_terminal::transport::HostLink;
+use smartpos_terminal::qr_runner::QrSetup;
+use smartpos_terminal::requests::{busy_answer, HandledRequest};
+use smartpos_terminal::transport::{GatewayLink, HostLink};
 use smartpos_terminal::Terminal;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Why the acquiring terminal could not give an answer. No result was produced: the merchant
 /// app gets none and queries its order id later (never a failure for the customer).
@@ -56,8 +60,13 @@ pub struct AcquiringSetup {
     pub ca_pem: String,
     /// The terminal's Ed25519 result-signing key, 32 bytes hex (keep it in the Android keystore).
     pub terminal_key_hex: String,
-    /// The allow-list of merchant apps (JSON, as `smartpos market allowlist` exports it).
+    /// The allow-list of merchant apps (JSON, as `smartpos market allowlist` exports it); on a
+    /// terminal with the market, leave it `{"apps":[]}` and call
+    /// [`AcquiringTerminal::set_allowed_apps`] with the market-verified installed apps.
     pub allow_list_json: String,
+    /// The QR gateway (WeChat Pay / Alipay / UnionPay QR), e.g. the front's URL; its
+    /// certificate must chain to the same CA. `None`: QR requests are answered unsupported.
+    pub gateway_url: Option<String>,
     /// Terminal id (F41, 8 characters).
     pub terminal_id: String,
     /// Merchant id (F42, 15 characters).
@@ -90,6 +99,13 @@ impl From<HandledRequest> for RequestAnswer {
     }
 }
 
+/// Where the acquiring app shows a customer-scans-merchant QR code (its payment screen).
+#[uniffi::export(with_foreign)]
+pub trait CodeScreen: Send + Sync {
+    /// Shows `payload` as a QR code until the request's answer arrives.
+    fn show_code(&self, payload: String);
+}
+
 /// The acquiring app's terminal.
 ///
 /// Kotlin:
@@ -105,10 +121,13 @@ pub struct AcquiringTerminal {
     /// Built once (TLS configuration and the pinned CA); each request's terminal gets a clone.
     link: HostLink,
     key: TerminalKey,
-    allow: AllowList,
+    allow: Mutex<AllowList>,
     config: EngineConfig,
     card_reader: Arc<dyn CardReaderDriver>,
     pin_pad: Arc<dyn PinPadDriver>,
+    gateway: Option<Arc<GatewayLink>>,
+    scanner: Option<Arc<dyn ScannerDriver>>,
+    screen: Option<Arc<dyn CodeScreen>>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -134,6 +153,13 @@ fn terminal_error(reason: impl std::fmt::Display) -> AcquiringError {
     }
 }
 
+fn caller_identity(package: &str, certs: &[String]) -> Result<CallerIdentity, AcquiringError> {
+    let digests: Vec<&str> = certs.iter().map(String::as_str).collect();
+    CallerIdentity::from_hex(package, &digests).ok_or_else(|| AcquiringError::Caller {
+        reason: "certificate digests must be 32 hex bytes each".into(),
+    })
+}
+
 /// Local time in China Standard Time (UTC+8), the CUP host's clock.
 fn cst_now() -> LocalTime {
     LocalTime::from_unix(unix_now(), 8 * 3600)
@@ -149,12 +175,16 @@ fn unix_now() -> i64 {
 #[uniffi::export]
 impl AcquiringTerminal {
     /// Sets the terminal up; checks the key, the allow-list, the profile and the CA now, so a
-    /// bad setup fails here and not at the first customer.
+    /// bad setup fails here and not at the first customer. The scanner reads customers'
+    /// payment codes (merchant-scans-customer QR); the screen shows the terminal's code
+    /// (customer-scans-merchant).
     #[uniffi::constructor]
     pub fn new(
         setup: AcquiringSetup,
         card_reader: Arc<dyn CardReaderDriver>,
         pin_pad: Arc<dyn PinPadDriver>,
+        scanner: Option<Arc<dyn ScannerDriver>>,
+        screen: Option<Arc<dyn CodeScreen>>,
     ) -> Result<Arc<Self>, AcquiringError> {
         let secret: [u8; 32] = hex::decode(setup.terminal_key_hex.trim())
             .ok()
@@ -171,6 +201,12 @@ impl AcquiringTerminal {
                 .map_err(|e| config_error(format!("profile: {e}")))?;
         }
         let link = HostLink::new(&setup.host_url, setup.ca_pem.as_bytes()).map_err(config_error)?;
+        let gateway = match &setup.gateway_url {
+            Some(url) => Some(Arc::new(
+                GatewayLink::new(url, setup.ca_pem.as_bytes()).map_err(config_error)?,
+            )),
+            None => None,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -181,10 +217,13 @@ impl AcquiringTerminal {
             host_url: setup.host_url,
             link,
             key: TerminalKey::from_secret(&secret),
-            allow,
+            allow: Mutex::new(allow),
             config,
             card_reader,
             pin_pad,
+            gateway,
+            scanner,
+            screen,
             runtime,
         }))
     }
@@ -192,6 +231,46 @@ impl AcquiringTerminal {
     /// The terminal's result-signing public key (hex), which merchant apps verify against.
     pub fn public_key_hex(&self) -> String {
         self.key.public_hex()
+    }
+
+    /// Replaces the allow-list with these market-verified apps (see `MarketCheck`): the
+    /// acquiring app calls it at start and on every package added, replaced or removed, so
+    /// the market's grants are what authorizes a caller.
+    pub fn set_allowed_apps(&self, apps: Vec<MarketApp>) -> Result<(), AcquiringError> {
+        let list = allow_list(&apps).map_err(config_error)?;
+        *self.allow.lock().unwrap_or_else(|p| p.into_inner()) = list;
+        Ok(())
+    }
+
+    /// The signed `REFUSED_BUSY` answer to a deep link that arrives while another request runs,
+    /// without touching the journal (the acquiring app's owner answers it at once instead of
+    /// queueing it behind a payment that may take minutes). It carries the request's order id
+    /// and hash when the link parses, so the merchant app can trust it and retry.
+    pub fn busy_deep_link(
+        &self,
+        uri: String,
+        caller_package: String,
+        caller_cert_sha256: Vec<String>,
+    ) -> Result<RequestAnswer, AcquiringError> {
+        self.busy(
+            RawRequest::DeepLink(uri),
+            &caller_package,
+            &caller_cert_sha256,
+        )
+    }
+
+    /// [`AcquiringTerminal::busy_deep_link`] for an intent's extras.
+    pub fn busy_intent(
+        &self,
+        extras: HashMap<String, String>,
+        caller_package: String,
+        caller_cert_sha256: Vec<String>,
+    ) -> Result<RequestAnswer, AcquiringError> {
+        self.busy(
+            RawRequest::Intent(sorted(extras)),
+            &caller_package,
+            &caller_cert_sha256,
+        )
     }
 
     /// Answers a `smartpos://pay/v1?...` deep link from the app the OS names as the caller
@@ -217,42 +296,60 @@ impl AcquiringTerminal {
         caller_package: String,
         caller_cert_sha256: Vec<String>,
     ) -> Result<RequestAnswer, AcquiringError> {
-        let mut extras: Vec<(String, String)> = extras.into_iter().collect();
-        extras.sort();
         self.handle(
-            RawRequest::Intent(extras),
+            RawRequest::Intent(sorted(extras)),
             &caller_package,
             &caller_cert_sha256,
         )
     }
 }
 
+fn sorted(extras: HashMap<String, String>) -> Vec<(String, String)> {
+    let mut extras: Vec<(String, String)> = extras.into_iter().collect();
+    extras.sort();
+    extras
+}
+
 impl AcquiringTerminal {
+    fn busy(
+        &self,
+        raw: RawRequest,
+        caller_package: &str,
+        caller_cert_sha256: &[String],
+    ) -> Result<RequestAnswer, AcquiringError> {
+        let caller = caller_identity(caller_package, caller_cert_sha256)?;
+        Ok(RequestAnswer::from(busy_answer(
+            &raw,
+            &caller,
+            &self.key,
+            &self.config.identity,
+            unix_now(),
+        )))
+    }
+
     fn handle(
         &self,
         raw: RawRequest,
         caller_package: &str,
         caller_cert_sha256: &[String],
     ) -> Result<RequestAnswer, AcquiringError> {
-        let digests: Vec<&str> = caller_cert_sha256.iter().map(String::as_str).collect();
-        let caller = CallerIdentity::from_hex(caller_package, &digests).ok_or_else(|| {
-            AcquiringError::Caller {
-                reason: "certificate digests must be 32 hex bytes each".into(),
-            }
-        })?;
+        let caller = caller_identity(caller_package, caller_cert_sha256)?;
         let now = unix_now();
         let journal = match Journal::open(&self.journal_path) {
             Ok(j) => j,
             Err(JournalError::Busy { .. }) => {
-                return Ok(RequestAnswer::from(HandledRequest {
-                    result: busy_result(&caller, &self.key, &self.config.identity, now),
-                    callback: None,
-                }))
+                return Ok(RequestAnswer::from(busy_answer(
+                    &raw,
+                    &caller,
+                    &self.key,
+                    &self.config.identity,
+                    now,
+                )))
             }
             Err(e) => return Err(terminal_error(e)),
         };
-        let all_apps: Vec<String> = self
-            .allow
+        let allow = self.allow.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let all_apps: Vec<String> = allow
             .apps
             .iter()
             .filter(|a| a.all_apps)
@@ -268,9 +365,24 @@ impl AcquiringTerminal {
                 Box::new(cst_now),
             )?
             .with_all_apps_scope(all_apps);
-            let mut show = |payload: &str| tracing::info!(payload, "show this code");
+            if let Some(gateway) = &self.gateway {
+                terminal = terminal.with_qr(QrSetup {
+                    link: Arc::clone(gateway) as _,
+                    schedule: smartpos_core::qr::QrSchedule::default(),
+                    form: self.config.profile.qr_form.clone(),
+                    scanner: self
+                        .scanner
+                        .as_ref()
+                        .map(|s| Arc::new(ScannerAdapter(Arc::clone(s))) as _),
+                });
+            }
+            let screen = self.screen.clone();
+            let mut show = move |payload: &str| match &screen {
+                Some(s) => s.show_code(payload.to_string()),
+                None => tracing::warn!("no screen to show the QR code on"),
+            };
             terminal
-                .handle_request(&raw, &caller, &self.allow, &self.key, now, &mut show)
+                .handle_request(&raw, &caller, &allow, &self.key, now, &mut show)
                 .await
         });
         handled.map(RequestAnswer::from).map_err(terminal_error)

@@ -9,7 +9,10 @@
 uniffi::setup_scaffolding!();
 
 mod acquiring;
-pub use acquiring::{AcquiringError, AcquiringSetup, AcquiringTerminal, RequestAnswer};
+mod jni_bridge;
+mod market;
+pub use acquiring::{AcquiringError, AcquiringSetup, AcquiringTerminal, CodeScreen, RequestAnswer};
+pub use market::{MarketApp, MarketCheck, MarketCheckError};
 
 use smartpos_core::card::{CardData, EntryMode, Pan};
 use smartpos_core::crypto::{KeyAlgorithm, PinBlockFormat};

@@ -10,7 +10,8 @@ use smartpos_core::money::{Currency, Money};
 use smartpos_core::profile::MacKeyUse;
 use smartpos_terminal_ffi::{
     AcquiringError, AcquiringSetup, AcquiringTerminal, CardEntry, CardRead, CardReaderDriver,
-    DriverError, KeyCipher, PinFormat, PinPadDriver, PinResult, WorkingKeys,
+    DriverError, KeyCipher, MarketApp, MarketCheck, MarketCheckError, PinFormat, PinPadDriver,
+    PinResult, WorkingKeys,
 };
 use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_testing::server::{self, SimConfig};
@@ -116,6 +117,7 @@ fn setup(journal: &std::path::Path, host_url: &str, ca_pem: &str) -> AcquiringSe
         merchant_id: "898310048990001".into(),
         merchant_name: "Test shop".into(),
         profile_json: None,
+        gateway_url: None,
     }
 }
 
@@ -142,6 +144,8 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
         setup(&tmp.path().join("journal.db"), &host.url, &host.ca_pem),
         Arc::new(TestCardReader),
         Arc::new(pin_pad),
+        None,
+        None,
     )
     .unwrap();
 
@@ -186,6 +190,55 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
         )
         .unwrap();
     assert_eq!(stranger.code, "REFUSED_CALLER");
+
+    // The market's verdicts replace the allow-list: with no verified app, nobody is let in;
+    // with the shop verified (its grants: sale and query), its query is answered.
+    let query = |nonce: &str| {
+        terminal
+            .handle_deep_link(
+                format!("smartpos://pay/v1?v=1&type=query&order=A-1&nonce={nonce}&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120),
+                "com.example.shop".into(),
+                vec!["ab".repeat(32)],
+            )
+            .unwrap()
+    };
+    let busy = terminal
+        .busy_deep_link(
+            format!("smartpos://pay/v1?v=1&type=sale&amount=5&currency=CNY&order=B-1&nonce=3333333333333333&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120),
+            "com.example.shop".into(),
+            vec!["ab".repeat(32)],
+        )
+        .unwrap();
+    assert_eq!(
+        busy.extras.get("smartpos.order").map(String::as_str),
+        Some("B-1")
+    );
+    assert!(busy.return_uri.unwrap().starts_with("shop://paid?"));
+    assert_eq!(busy.code, "REFUSED_BUSY");
+    assert_eq!(
+        busy.extras.get("smartpos.caller").map(String::as_str),
+        Some("com.example.shop")
+    );
+    terminal.set_allowed_apps(vec![]).unwrap();
+    assert_eq!(query("1111111111111111").code, "REFUSED_CALLER");
+    let shop = MarketApp {
+        package: "com.example.shop".into(),
+        version_code: 1,
+        signer_cert_sha256: vec!["ab".repeat(32)],
+        payments: vec!["sale".into(), "query".into()],
+        key_id: "market-1".into(),
+        remembered: false,
+    };
+    terminal.set_allowed_apps(vec![shop.clone()]).unwrap();
+    assert_eq!(query("2222222222222222").code, "APPROVED");
+    let bad = MarketApp {
+        payments: vec!["launder".into()],
+        ..shop
+    };
+    assert!(matches!(
+        terminal.set_allowed_apps(vec![bad]),
+        Err(AcquiringError::Config { .. })
+    ));
     assert!(matches!(
         terminal.handle_deep_link("x".into(), "p".into(), vec!["zz".into()]),
         Err(AcquiringError::Caller { .. })
@@ -200,8 +253,38 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
             Arc::new(TestPinPad(SimPinPad::new(
                 CipherKey::from_hex(KeyAlgorithm::Des, TEST_TMK_HEX).unwrap(),
                 []
-            )))
+            ))),
+            None,
+            None,
         ),
         Err(AcquiringError::Config { .. })
     ));
+}
+
+#[test]
+fn a_market_check_needs_a_root_key_and_refuses_a_file_that_is_no_apk() {
+    assert!(matches!(
+        MarketCheck::new("not hex".into(), None, 34),
+        Err(MarketCheckError::Setup { .. })
+    ));
+    let root = "11".repeat(32);
+    let Ok(check) = MarketCheck::new(ed25519_public_of(&root), None, 34) else {
+        panic!("a valid root key is accepted")
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("junk.apk");
+    std::fs::write(&junk, b"PK not really").unwrap();
+    assert!(matches!(
+        check.install_check(junk.to_string_lossy().into_owned(), None, None),
+        Err(MarketCheckError::Refused { .. })
+    ));
+    assert!(matches!(
+        check.launch_check(tmp.path().join("gone.apk").to_string_lossy().into_owned()),
+        Err(MarketCheckError::Refused { .. })
+    ));
+}
+
+fn ed25519_public_of(secret_hex: &str) -> String {
+    let secret: [u8; 32] = hex::decode(secret_hex).unwrap().try_into().unwrap();
+    smartpos_core::handoff::TerminalKey::from_secret(&secret).public_hex()
 }
