@@ -24,7 +24,10 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT="${APKS_DIR:-$ROOT/target/apks}"
 SMARTPOS="${SMARTPOS_BIN:-$ROOT/target/debug/smartpos}"
-M2="${M2_REPO:-$HOME/.m2/repository}"
+# The local Maven repository (settings.xml may move it); Maven 3.8 colours even -B output.
+M2="${M2_REPO:-$(mvn -B -q help:evaluate -Dexpression=settings.localRepository -DforceStdout 2>/dev/null \
+  | sed 's/\x1b\[[0-9;]*m//g' || true)}"
+[ -d "$M2" ] || M2="$HOME/.m2/repository"
 fail() { echo "build-apks.sh: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || fail "required tool '$1' is missing: $2"; }
 need aapt2 "install Debian aapt (it carries aapt2)"
