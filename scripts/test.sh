@@ -81,8 +81,7 @@ step "cargo test"
 cargo test --workspace
 
 step "Kotlin bindings, sample vendor driver and sample merchant app on the JVM"
-# The terminal library with crash injection: the Android suite kills a terminal process at a step.
-cargo build --quiet -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli --features smartpos-terminal-ffi/crash-injection
+cargo build --quiet -p smartpos-merchant-ffi -p smartpos-terminal-ffi -p smartpos-cli
 GEN="$ROOT/target/uniffi-kotlin"
 rm -rf "$GEN" && mkdir -p "$GEN/merchant" "$GEN/terminal"
 for lib in merchant terminal; do
@@ -97,6 +96,9 @@ done
 scripts/vendor-kit.sh sample-apps/vendor-driver
 
 step "Android: merchant SDK, acquiring app, launcher and sample shop (Robolectric, real core); APKs built, market-signed, verified"
+# The terminal library with crash injection (the Android suite kills a terminal process at a
+# named step); built here because the vendor kit above rebuilds the library without it.
+cargo build --quiet -p smartpos-terminal-ffi --features smartpos-terminal-ffi/crash-injection
 ANDROID_PROPS=(-Duniffi.generated="$GEN" -Dnative.lib.dir="$ROOT/target/debug" -Dsmartpos.bin="$ROOT/target/debug/smartpos" -Dapks.dir="$ROOT/target/apks")
 (cd android && mvn -B -q --no-transfer-progress install -DskipTests "${ANDROID_PROPS[@]}") || fail "the Android modules did not build (above)"
 APKS_DIR="$ROOT/target/apks" SMARTPOS_BIN="$ROOT/target/debug/smartpos" scripts/build-apks.sh 2>&1 | grep -v "Unknown chunk type"

@@ -10,10 +10,12 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod crypto;
 pub mod digest;
 pub mod launch;
 pub mod manifest;
 pub mod market;
+pub mod policy;
 pub mod scheme;
 pub mod v1;
 pub mod zip;
@@ -55,6 +57,9 @@ pub enum ApkError {
     /// A newer scheme was stripped.
     #[error("scheme v{0} was stripped (the signer also signed with it)")]
     Stripped(u8),
+    /// Android accepts it; the bank's policy does not (the rule is named).
+    #[error(transparent)]
+    Policy(#[from] policy::PolicyRefusal),
     /// No scheme this terminal accepts applies.
     #[error("not signed for this terminal: {0}")]
     NotSigned(String),
@@ -92,6 +97,10 @@ pub struct Verdict {
     pub lineage_sha256: Vec<String>,
     /// The v2/v3 content digest (chunked SHA-256, hex): what the market signs.
     pub content_digest_sha256: String,
+    /// The key and hash of each signature verified (what the bank's policy judges).
+    pub signatures: Vec<crypto::SignatureUse>,
+    /// v1 only: the digest algorithms protecting the entries and the manifest.
+    pub v1_digests: Vec<crypto::HashAlg>,
 }
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -161,9 +170,18 @@ impl<R: Read + Seek> Apk<R> {
         content_digests(&mut self.reader, &self.zip, offset, algs, progress)
     }
 
-    /// Verifies as a device at `sdk` would: the newest scheme that applies.
+    /// Verifies as a device at `sdk` would: the newest scheme that applies. This is Android's
+    /// verdict; [`Apk::verify_for_bank`] adds the bank's policy.
     pub fn verify(&mut self, sdk: u32) -> Result<Verdict, ApkError> {
         self.verify_with_progress(sdk, &mut |_, _| {})
+    }
+
+    /// The bank's verdict: Android's ([`Apk::verify`]), then the bank's [`policy`], whose
+    /// refusals name their rule ([`ApkError::Policy`]).
+    pub fn verify_for_bank(&mut self, sdk: u32) -> Result<Verdict, ApkError> {
+        let v = self.verify(sdk)?;
+        policy::check(&v)?;
+        Ok(v)
     }
 
     /// [`Apk::verify`] reporting bytes hashed.
@@ -265,15 +283,17 @@ impl<R: Read + Seek> Apk<R> {
                     present.push(n);
                 }
             }
-            let certs = v1::verify_v1(&mut self.reader, &self.zip, &present)?;
+            let signed = v1::verify_v1(&mut self.reader, &self.zip, &present)?;
             let content = self.content_digests(&[ChunkedDigest::Sha256], progress)?;
             return Ok(Verdict {
                 sdk,
                 schemes_found: found,
                 scheme: Scheme::V1,
-                signer_cert_sha256: certs.iter().map(|c| sha256_hex(c)).collect(),
+                signer_cert_sha256: signed.certs.iter().map(|c| sha256_hex(c)).collect(),
                 lineage_sha256: Vec::new(),
                 content_digest_sha256: hex::encode(&content[0].1),
+                signatures: signed.signatures,
+                v1_digests: signed.digests,
             });
         };
         let mut algs: Vec<ChunkedDigest> = Vec::new();
@@ -288,8 +308,9 @@ impl<R: Read + Seek> Apk<R> {
             algs.push(ChunkedDigest::Sha256);
         }
         let content = self.content_digests(&algs, progress)?;
+        let mut uses = Vec::new();
         for s in &signers {
-            scheme::verify_signer(s, &content)?;
+            uses.push(scheme::verify_signer(s, &content)?);
         }
         let mut lineage = Vec::new();
         if matches!(scheme, Scheme::V3 | Scheme::V31) {
@@ -315,6 +336,8 @@ impl<R: Read + Seek> Apk<R> {
                 .collect(),
             lineage_sha256: lineage,
             content_digest_sha256: sha,
+            signatures: uses,
+            v1_digests: Vec::new(),
         })
     }
 }

@@ -2,7 +2,7 @@
 
 use super::digest::ChunkedDigest;
 use super::ApkError;
-use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use crate::crypto::{self, HashAlg, Padding, SignatureUse};
 use x509_cert::der::{Decode, Encode};
 
 /// v2 signed attribute: the APK was also signed with these newer schemes (stripping check).
@@ -102,148 +102,40 @@ impl SigAlg {
     }
 }
 
-/// The key bytes ring wants, the key's algorithm OID and (EC) curve OID.
-fn key_parts(spki: &[u8]) -> Result<(&[u8], String, Option<String>), ApkError> {
-    let info = x509_cert::spki::SubjectPublicKeyInfoRef::from_der(spki)
-        .map_err(|e| ApkError::Malformed(format!("public key: {e}")))?;
-    let curve = info
-        .algorithm
-        .parameters
-        .as_ref()
-        .and_then(|p| p.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
-        .map(|o| o.to_string());
-    Ok((
-        info.subject_public_key.raw_bytes(),
-        info.algorithm.oid.to_string(),
-        curve,
-    ))
-}
-
-/// RSA keys outside 2048..=8192 bits are refused with the reason.
-fn check_rsa_size(key: &[u8]) -> Result<(), ApkError> {
-    match rsa_bits(key) {
-        Some(b) if b < 2048 => Err(ApkError::Unsupported(
-            "RSA keys below 2048 bits are not accepted".into(),
-        )),
-        Some(b) if b > 8192 => Err(ApkError::Unsupported(
-            "RSA keys above 8192 bits are not accepted".into(),
-        )),
-        _ => Ok(()),
+impl SigAlg {
+    /// The hash, padding and key type this algorithm signs with (`None` for verity variants).
+    fn parts(self) -> Option<(HashAlg, Padding, &'static str)> {
+        Some(match self {
+            SigAlg::RsaPssSha256 => (HashAlg::Sha256, Padding::Pss, "rsa"),
+            SigAlg::RsaPssSha512 => (HashAlg::Sha512, Padding::Pss, "rsa"),
+            SigAlg::RsaPkcs1Sha256 => (HashAlg::Sha256, Padding::Pkcs1, "rsa"),
+            SigAlg::RsaPkcs1Sha512 => (HashAlg::Sha512, Padding::Pkcs1, "rsa"),
+            SigAlg::EcdsaSha256 => (HashAlg::Sha256, Padding::Pkcs1, "ec"),
+            SigAlg::EcdsaSha512 => (HashAlg::Sha512, Padding::Pkcs1, "ec"),
+            SigAlg::DsaSha256 => (HashAlg::Sha256, Padding::Pkcs1, "dsa"),
+            SigAlg::Verity(_) => return None,
+        })
     }
 }
 
-/// Verifies `sig` over `msg` with the SubjectPublicKeyInfo `spki`. What `ring` cannot verify is
-/// refused with the reason: DSA, ECDSA with SHA-512 (P-384/P-521 keys), RSA below 2048 bits.
-pub fn verify_signature(alg: SigAlg, spki: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), ApkError> {
-    let (key, oid, curve) = key_parts(spki)?;
-    let unsupported = |why: &str| ApkError::Unsupported(why.to_string());
-    let ring_alg: &'static dyn VerificationAlgorithm = match (alg, oid.as_str(), curve.as_deref()) {
-        (SigAlg::RsaPssSha256, "1.2.840.113549.1.1.1", _) => &signature::RSA_PSS_2048_8192_SHA256,
-        (SigAlg::RsaPssSha512, "1.2.840.113549.1.1.1", _) => &signature::RSA_PSS_2048_8192_SHA512,
-        (SigAlg::RsaPkcs1Sha256, "1.2.840.113549.1.1.1", _) => {
-            &signature::RSA_PKCS1_2048_8192_SHA256
-        }
-        (SigAlg::RsaPkcs1Sha512, "1.2.840.113549.1.1.1", _) => {
-            &signature::RSA_PKCS1_2048_8192_SHA512
-        }
-        (SigAlg::EcdsaSha256, "1.2.840.10045.2.1", Some("1.2.840.10045.3.1.7")) => {
-            &signature::ECDSA_P256_SHA256_ASN1
-        }
-        (SigAlg::EcdsaSha256, "1.2.840.10045.2.1", Some("1.3.132.0.34")) => {
-            &signature::ECDSA_P384_SHA256_ASN1
-        }
-        (SigAlg::EcdsaSha512, _, _) => {
-            return Err(unsupported(
-                "ECDSA with SHA-512 (P-384/P-521 keys) is not accepted",
-            ))
-        }
-        (SigAlg::DsaSha256, _, _) => return Err(unsupported("DSA keys are not accepted")),
-        (SigAlg::Verity(_), _, _) => return Err(unsupported("verity-only signatures")),
-        _ => {
-            return Err(ApkError::Malformed(format!(
-                "signature algorithm {alg:?} does not match a {oid} key"
-            )))
-        }
-    };
-    if oid == "1.2.840.113549.1.1.1" {
-        check_rsa_size(key)?;
-    }
-    UnparsedPublicKey::new(ring_alg, key)
-        .verify(msg, sig)
-        .map_err(|_| ApkError::BadSignature("the signature does not verify".into()))
-}
-
-/// Signature algorithms of v1 (JAR) signature blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RawAlg {
-    /// RSA PKCS#1 v1.5 with SHA-1 (legacy APKs).
-    RsaPkcs1Sha1,
-    /// RSA PKCS#1 v1.5 with SHA-256.
-    RsaPkcs1Sha256,
-    /// RSA PKCS#1 v1.5 with SHA-384.
-    RsaPkcs1Sha384,
-    /// RSA PKCS#1 v1.5 with SHA-512.
-    RsaPkcs1Sha512,
-    /// ECDSA with SHA-256 (P-256 or P-384 key).
-    EcdsaSha256,
-    /// ECDSA with SHA-384 (P-256 or P-384 key).
-    EcdsaSha384,
-}
-
-/// Verifies a v1 signature with the key in `spki`.
-pub fn verify_signature_raw(
-    alg: RawAlg,
+/// Verifies `sig` over `msg` with the SubjectPublicKeyInfo `spki`, as Android does for every
+/// algorithm of the schemes (see [`crate::crypto`]); returns what was used, for the bank's policy.
+pub fn verify_signature(
+    alg: SigAlg,
     spki: &[u8],
     msg: &[u8],
     sig: &[u8],
-) -> Result<(), ApkError> {
-    let (key, _, curve) = key_parts(spki)?;
-    let unsupported = |why: &str| ApkError::Unsupported(why.to_string());
-    let ring_alg: &'static dyn VerificationAlgorithm = match (alg, curve.as_deref()) {
-        (RawAlg::RsaPkcs1Sha1, _) => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-        (RawAlg::RsaPkcs1Sha256, _) => &signature::RSA_PKCS1_2048_8192_SHA256,
-        (RawAlg::RsaPkcs1Sha384, _) => &signature::RSA_PKCS1_2048_8192_SHA384,
-        (RawAlg::RsaPkcs1Sha512, _) => &signature::RSA_PKCS1_2048_8192_SHA512,
-        (RawAlg::EcdsaSha256, Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA256_ASN1,
-        (RawAlg::EcdsaSha256, Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA256_ASN1,
-        (RawAlg::EcdsaSha384, Some("1.2.840.10045.3.1.7")) => &signature::ECDSA_P256_SHA384_ASN1,
-        (RawAlg::EcdsaSha384, Some("1.3.132.0.34")) => &signature::ECDSA_P384_SHA384_ASN1,
-        (RawAlg::EcdsaSha256 | RawAlg::EcdsaSha384, _) => {
-            return Err(unsupported(
-                "ECDSA keys other than P-256 and P-384 are not accepted",
-            ))
-        }
-    };
-    if !matches!(alg, RawAlg::EcdsaSha256 | RawAlg::EcdsaSha384) {
-        check_rsa_size(key)?;
+) -> Result<SignatureUse, ApkError> {
+    let (hash, padding, key) = alg
+        .parts()
+        .ok_or_else(|| ApkError::Unsupported("verity-only signatures".into()))?;
+    let actual = crypto::key_type(spki)?;
+    if actual != key {
+        return Err(ApkError::Malformed(format!(
+            "signature algorithm {alg:?} does not match a {actual} key"
+        )));
     }
-    UnparsedPublicKey::new(ring_alg, key)
-        .verify(msg, sig)
-        .map_err(|_| ApkError::BadSignature("the v1 signature does not verify".into()))
-}
-
-/// Bit length of an RSAPublicKey's modulus (`SEQUENCE { INTEGER n, INTEGER e }`).
-fn rsa_bits(der: &[u8]) -> Option<usize> {
-    fn tlv(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-        if b.first() != Some(&tag) {
-            return None;
-        }
-        let (len, head) = match *b.get(1)? {
-            l if l < 0x80 => (l as usize, 2),
-            0x81 => (*b.get(2)? as usize, 3),
-            0x82 => (u16::from_be_bytes([*b.get(2)?, *b.get(3)?]) as usize, 4),
-            _ => return None,
-        };
-        let body = b.get(head..head + len)?;
-        Some((body, &b[head + len..]))
-    }
-    let (seq, _) = tlv(der, 0x30)?;
-    let (n, _) = tlv(seq, 0x02)?;
-    let n: &[u8] = match n.iter().position(|&x| x != 0) {
-        Some(i) => &n[i..],
-        None => return Some(0),
-    };
-    Some(n.len() * 8 - n[0].leading_zeros() as usize)
+    crypto::verify(spki, hash, padding, msg, sig)
 }
 
 /// One parsed signer.
@@ -339,43 +231,31 @@ pub fn parse_signers(value: &[u8], v3: bool) -> Result<Vec<Signer>, ApkError> {
     Ok(out)
 }
 
-/// The signature this terminal checks for a signer, the strongest it supports: its algorithm
-/// and its position in the signer's list.
+/// The signature this terminal checks for a signer, the strongest one (as apksig picks): its
+/// algorithm and its position in the signer's list.
 pub fn chosen_signature(s: &Signer) -> Result<(SigAlg, usize), ApkError> {
     let mut best: Option<(SigAlg, usize)> = None;
-    let mut refusal = None;
     for (i, (id, _)) in s.signatures.iter().enumerate() {
         let Some(alg) = SigAlg::from_id(*id) else {
             continue;
         };
-        match alg {
-            SigAlg::Verity(_) => continue,
-            SigAlg::DsaSha256 | SigAlg::EcdsaSha512 => {
-                refusal = Some(alg);
-                continue;
-            }
-            _ => {}
+        if matches!(alg, SigAlg::Verity(_)) {
+            continue;
         }
         if best.is_none_or(|(b, _)| alg.rank() > b.rank()) {
             best = Some((alg, i));
         }
     }
-    match (best, refusal) {
-        (Some(b), _) => Ok(b),
-        (None, Some(SigAlg::DsaSha256)) => {
-            Err(ApkError::Unsupported("DSA keys are not accepted".into()))
-        }
-        (None, Some(_)) => Err(ApkError::Unsupported(
-            "ECDSA with SHA-512 (P-384/P-521 keys) is not accepted".into(),
-        )),
-        (None, None) => Err(ApkError::Malformed("no supported signature".into())),
-    }
+    best.ok_or_else(|| ApkError::Malformed("no supported signature".into()))
 }
 
-/// Verifies one signer against the computed content digests.
-pub fn verify_signer(s: &Signer, content: &[(ChunkedDigest, Vec<u8>)]) -> Result<(), ApkError> {
+/// Verifies one signer against the computed content digests; returns what its signature used.
+pub fn verify_signer(
+    s: &Signer,
+    content: &[(ChunkedDigest, Vec<u8>)],
+) -> Result<SignatureUse, ApkError> {
     let (alg, at) = chosen_signature(s)?;
-    verify_signature(alg, &s.public_key, &s.signed_data, &s.signatures[at].1)?;
+    let used = verify_signature(alg, &s.public_key, &s.signed_data, &s.signatures[at].1)?;
     // The signed digests list the same algorithms as the signatures, in order.
     let sig_ids: Vec<u32> = s.signatures.iter().map(|(i, _)| *i).collect();
     let dig_ids: Vec<u32> = s.digests.iter().map(|(i, _)| *i).collect();
@@ -410,7 +290,7 @@ pub fn verify_signer(s: &Signer, content: &[(ChunkedDigest, Vec<u8>)]) -> Result
             "the certificate's public key is not the signer's".into(),
         ));
     }
-    Ok(())
+    Ok(used)
 }
 
 /// Verifies a v3 proof-of-rotation lineage: each certificate signed by the one before; the last

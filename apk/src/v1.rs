@@ -5,9 +5,9 @@
 //! decompressed and hashed as streams. Signature algorithms through `ring`; SHA-1 ECDSA, MD5,
 //! SHA-224, DSA and RSA outside 2048..=8192 bits are refused with that reason.
 
-use super::scheme::{verify_signature_raw, RawAlg};
 use super::zip::{Entry, ZipLayout};
 use super::ApkError;
+use crate::crypto::{self, HashAlg, Padding, SignatureUse};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use ring::digest::{Algorithm, Context, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA384, SHA512};
@@ -146,13 +146,23 @@ fn parse_manifest(text: &[u8]) -> Result<Manifest, ApkError> {
     })
 }
 
-fn digest_alg(attr_key: &str) -> Option<&'static Algorithm> {
+fn digest_alg(attr_key: &str) -> Option<HashAlg> {
     match attr_key {
-        "sha-256" => Some(&SHA256),
-        "sha-384" => Some(&SHA384),
-        "sha-512" => Some(&SHA512),
-        "sha1" | "sha-1" => Some(&SHA1_FOR_LEGACY_USE_ONLY),
+        "sha-256" => Some(HashAlg::Sha256),
+        "sha-384" => Some(HashAlg::Sha384),
+        "sha-512" => Some(HashAlg::Sha512),
+        "sha1" | "sha-1" => Some(HashAlg::Sha1),
         _ => None,
+    }
+}
+
+/// ring's streaming digest for the manifest's digest algorithms.
+fn ring_alg(h: HashAlg) -> &'static Algorithm {
+    match h {
+        HashAlg::Sha384 => &SHA384,
+        HashAlg::Sha512 => &SHA512,
+        HashAlg::Sha1 => &SHA1_FOR_LEGACY_USE_ONLY,
+        _ => &SHA256,
     }
 }
 
@@ -176,7 +186,7 @@ fn b64(s: &str) -> Result<Vec<u8>, ApkError> {
 fn strongest(
     attrs: &HashMap<String, String>,
     suffix: &str,
-) -> Result<Option<(&'static Algorithm, Vec<u8>)>, ApkError> {
+) -> Result<Option<(HashAlg, Vec<u8>)>, ApkError> {
     for name in ["sha-512", "sha-384", "sha-256", "sha1", "sha-1"] {
         if let Some(v) = attrs.get(&format!("{name}{suffix}")) {
             return Ok(Some((digest_alg(name).expect("known"), b64(v)?)));
@@ -190,12 +200,9 @@ fn strongest(
     Ok(None)
 }
 
-fn digest(alg: &'static Algorithm, data: &[u8]) -> Vec<u8> {
-    ring::digest::digest(alg, data).as_ref().to_vec()
-}
-
-/// Verifies the CMS SignedData in `block` over `sf`; returns the signer's certificate (DER).
-fn verify_pkcs7(block: &[u8], sf: &[u8]) -> Result<Vec<u8>, ApkError> {
+/// Verifies the CMS SignedData in `block` over `sf`; returns the signer's certificate (DER) and
+/// what each SignerInfo's signature used.
+fn verify_pkcs7(block: &[u8], sf: &[u8]) -> Result<(Vec<u8>, Vec<SignatureUse>), ApkError> {
     let ci = ContentInfo::from_der(block).map_err(|e| bad(format!("PKCS#7: {e}")))?;
     let sd: SignedData = ci
         .content
@@ -210,118 +217,199 @@ fn verify_pkcs7(block: &[u8], sf: &[u8]) -> Result<Vec<u8>, ApkError> {
             _ => None,
         })
         .collect();
-    // every SignerInfo must verify (a good one does not excuse a bad one)
-    let mut first_cert = None;
+    // As Android: the first SignerInfo that verifies is the signer (apksig does the same); when
+    // none does, the first one's reason.
     if sd.signer_infos.0.is_empty() {
         return Err(bad("no SignerInfo"));
     }
-    for si in sd.signer_infos.0.iter() {
-        let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
-            return Err(bad("signer identified by key id"));
-        };
-        // by serial and issuer; issuer names may be encoded differently, so a unique serial suffices
-        let same_serial: Vec<&x509_cert::Certificate> = certs
-            .iter()
-            .filter(|c| c.tbs_certificate.serial_number == ias.serial_number)
-            .collect();
-        let cert = match same_serial.as_slice() {
-            [one] => *one,
-            many => many
-                .iter()
-                .find(|c| c.tbs_certificate.issuer == ias.issuer)
-                .copied()
-                .ok_or_else(|| bad("the signer's certificate is not in the PKCS#7 block"))?,
-        };
-        let digest_oid = si.digest_alg.oid.to_string();
-        let (hash, hash_name): (&'static Algorithm, &str) = match digest_oid.as_str() {
-            "1.3.14.3.2.26" => (&SHA1_FOR_LEGACY_USE_ONLY, "sha1"),
-            "2.16.840.1.101.3.4.2.1" => (&SHA256, "sha256"),
-            "2.16.840.1.101.3.4.2.2" => (&SHA384, "sha384"),
-            "2.16.840.1.101.3.4.2.3" => (&SHA512, "sha512"),
-            other => {
-                return Err(ApkError::Unsupported(format!(
-                    "v1 digest algorithm {other}"
-                )))
+    let raw = raw_signer_infos(block);
+    // In the file's order (the parsed SET may be sorted).
+    let mut infos: Vec<&cms::signed_data::SignerInfo> = sd.signer_infos.0.iter().collect();
+    infos.sort_by_key(|si| {
+        raw.iter()
+            .position(|(sig, _)| sig.as_slice() == si.signature.as_bytes())
+            .unwrap_or(usize::MAX)
+    });
+    let mut first_err = None;
+    for si in infos {
+        match verify_signer_info(si, &certs, sf, &raw) {
+            Ok(found) => return Ok(found),
+            // A SignerInfo missing a required signed attribute is malformed, not merely
+            // unverified: Android stops there.
+            Err(e @ ApkError::Malformed(_))
+                if e.to_string().contains("signed attributes without") =>
+            {
+                return Err(e)
             }
-        };
-        let message: Vec<u8> = match &si.signed_attrs {
-            None => sf.to_vec(),
-            Some(attrs) => {
-                let content_type = attrs
-                    .iter()
-                    .find(|a| a.oid.to_string() == "1.2.840.113549.1.9.3")
-                    .and_then(|a| a.values.iter().next())
-                    .and_then(|v| v.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
-                    .ok_or_else(|| bad("signed attributes without a content type"))?;
-                if content_type.to_string() != "1.2.840.113549.1.7.1" {
-                    return Err(bad("signed attributes name a content type other than data"));
-                }
-                let md_oid = "1.2.840.113549.1.9.4";
-                let md = attrs
-                    .iter()
-                    .find(|a| a.oid.to_string() == md_oid)
-                    .and_then(|a| a.values.iter().next())
-                    .and_then(|v| v.decode_as::<x509_cert::der::asn1::OctetString>().ok())
-                    .ok_or_else(|| bad("signed attributes without a message digest"))?;
-                if md.as_bytes() != digest(hash, sf) {
-                    return Err(ApkError::DigestMismatch);
-                }
-                attrs
-                    .to_der()
-                    .map_err(|e| bad(format!("signed attributes: {e}")))?
+            Err(e) => {
+                first_err.get_or_insert(e);
             }
-        };
-        let spki = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| bad(e.to_string()))?;
-        let key_oid = cert
-            .tbs_certificate
-            .subject_public_key_info
-            .algorithm
-            .oid
-            .to_string();
-        let alg = match (key_oid.as_str(), hash_name) {
-            ("1.2.840.113549.1.1.1", "sha1") => RawAlg::RsaPkcs1Sha1,
-            ("1.2.840.113549.1.1.1", "sha256") => RawAlg::RsaPkcs1Sha256,
-            ("1.2.840.113549.1.1.1", "sha384") => RawAlg::RsaPkcs1Sha384,
-            ("1.2.840.113549.1.1.1", "sha512") => RawAlg::RsaPkcs1Sha512,
-            ("1.2.840.10045.2.1", "sha256") => RawAlg::EcdsaSha256,
-            ("1.2.840.10045.2.1", "sha384") => RawAlg::EcdsaSha384,
-            ("1.2.840.10045.2.1", _) => {
-                return Err(ApkError::Unsupported(format!(
-                    "ECDSA with {hash_name} in v1"
-                )))
-            }
-            _ => return Err(ApkError::Unsupported("DSA keys are not accepted".into())),
-        };
-        let sig_oid = si.signature_algorithm.oid.to_string();
-        if sig_oid.starts_with("1.2.840.10040") {
-            return Err(ApkError::Unsupported("DSA keys are not accepted".into()));
-        }
-        if matches!(
-            sig_oid.as_str(),
-            "1.2.840.113549.1.1.4" | "1.2.840.113549.1.1.14"
-        ) {
-            return Err(ApkError::Unsupported(
-                "MD5 and SHA-224 signatures are not accepted".into(),
-            ));
-        }
-        verify_signature_raw(alg, &spki, &message, si.signature.as_bytes())?;
-        if first_cert.is_none() {
-            first_cert = Some(cert.to_der().map_err(|e| bad(e.to_string()))?);
         }
     }
-    first_cert.ok_or_else(|| bad("no SignerInfo"))
+    Err(first_err.unwrap_or_else(|| bad("no SignerInfo")))
 }
 
-/// Verifies the v1 signature; returns each signer's certificate (DER), signers sorted by name.
+/// Verifies one SignerInfo over `sf`: the signer's certificate (DER) and what its signature used.
+fn verify_signer_info(
+    si: &cms::signed_data::SignerInfo,
+    certs: &[x509_cert::Certificate],
+    sf: &[u8],
+    raw: &[RawSignerInfo],
+) -> Result<(Vec<u8>, Vec<SignatureUse>), ApkError> {
+    let SignerIdentifier::IssuerAndSerialNumber(ias) = &si.sid else {
+        return Err(bad("signer identified by key id"));
+    };
+    // by serial and issuer; issuer names may be encoded differently, so a unique serial suffices
+    let same_serial: Vec<&x509_cert::Certificate> = certs
+        .iter()
+        .filter(|c| c.tbs_certificate.serial_number == ias.serial_number)
+        .collect();
+    let cert = match same_serial.as_slice() {
+        [one] => *one,
+        many => many
+            .iter()
+            .find(|c| c.tbs_certificate.issuer == ias.issuer)
+            .copied()
+            .ok_or_else(|| bad("the signer's certificate is not in the PKCS#7 block"))?,
+    };
+    let digest_oid = si.digest_alg.oid.to_string();
+    let hash = HashAlg::from_oid(&digest_oid)
+        .ok_or_else(|| ApkError::Unsupported(format!("v1 digest algorithm {digest_oid}")))?;
+    let message: Vec<u8> = match &si.signed_attrs {
+        None => sf.to_vec(),
+        Some(attrs) => {
+            let content_type = attrs
+                .iter()
+                .find(|a| a.oid.to_string() == "1.2.840.113549.1.9.3")
+                .and_then(|a| a.values.iter().next())
+                .and_then(|v| v.decode_as::<x509_cert::der::asn1::ObjectIdentifier>().ok())
+                .ok_or_else(|| bad("signed attributes without a content type"))?;
+            if content_type.to_string() != "1.2.840.113549.1.7.1" {
+                return Err(bad("signed attributes name a content type other than data"));
+            }
+            let md_oid = "1.2.840.113549.1.9.4";
+            let md = attrs
+                .iter()
+                .find(|a| a.oid.to_string() == md_oid)
+                .and_then(|a| a.values.iter().next())
+                .and_then(|v| v.decode_as::<x509_cert::der::asn1::OctetString>().ok())
+                .ok_or_else(|| bad("signed attributes without a message digest"))?;
+            if md.as_bytes() != hash.digest(sf) {
+                return Err(ApkError::DigestMismatch);
+            }
+            // Signed as they are in the file (a SET tag in place of [0]), even when not in
+            // DER order, as Android verifies them.
+            match raw
+                .iter()
+                .find(|(sig, _)| sig.as_slice() == si.signature.as_bytes())
+                .and_then(|(_, attrs)| attrs.clone())
+            {
+                Some(bytes) => bytes,
+                None => attrs
+                    .to_der()
+                    .map_err(|e| bad(format!("signed attributes: {e}")))?,
+            }
+        }
+    };
+    let spki = cert
+        .tbs_certificate
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| bad(e.to_string()))?;
+    let used = crypto::verify(
+        &spki,
+        hash,
+        Padding::Pkcs1,
+        &message,
+        si.signature.as_bytes(),
+    )
+    .map_err(|e| match e {
+        ApkError::BadSignature(_) => {
+            ApkError::BadSignature("the v1 signature does not verify".into())
+        }
+        other => other,
+    })?;
+    Ok((cert.to_der().map_err(|e| bad(e.to_string()))?, vec![used]))
+}
+
+/// Each SignerInfo in file order: its signature, and its signed attributes exactly as encoded in
+/// the block (the `[0]` tag replaced by the SET tag they are signed under), by walking the DER.
+type RawSignerInfo = (Vec<u8>, Option<Vec<u8>>);
+
+fn raw_signer_infos(block: &[u8]) -> Vec<RawSignerInfo> {
+    fn walk(block: &[u8]) -> Option<Vec<RawSignerInfo>> {
+        let content_info = children(element(block)?.2)?;
+        let signed_data = children(element(children(content_info.get(1)?.2)?.first()?.1)?.2)?;
+        let signer_infos = children(signed_data.last()?.2)?;
+        let mut out = Vec::new();
+        for si in signer_infos {
+            let parts = children(si.2)?;
+            let attrs = parts.iter().find(|p| p.0 == 0xA0);
+            let sig = parts.iter().find(|p| p.0 == 0x04)?;
+            let attrs = attrs.map(|a| {
+                let mut bytes = a.1.to_vec();
+                bytes[0] = 0x31;
+                bytes
+            });
+            out.push((sig.2.to_vec(), attrs));
+        }
+        Some(out)
+    }
+    walk(block).unwrap_or_default()
+}
+
+/// A DER element: (tag, the whole element, its content).
+type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+/// One DER element at the start of `b`. Definite lengths only.
+fn element(b: &[u8]) -> Option<Element<'_>> {
+    let tag = *b.first()?;
+    let first = *b.get(1)?;
+    let (len, head) = if first < 0x80 {
+        (first as usize, 2usize)
+    } else {
+        let n = (first & 0x7F) as usize;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = head.checked_add(len)?;
+    Some((tag, b.get(..end)?, b.get(head..end)?))
+}
+
+/// The elements inside a constructed element's content.
+fn children(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let e = element(content)?;
+        content = &content[e.1.len()..];
+        out.push(e);
+    }
+    Some(out)
+}
+
+/// What a verified v1 signature found.
+#[derive(Debug, Clone)]
+pub struct V1Signed {
+    /// Each signer's certificate (DER), signers sorted by name.
+    pub certs: Vec<Vec<u8>>,
+    /// What each signature used.
+    pub signatures: Vec<SignatureUse>,
+    /// The digest algorithms that protect the entries and the manifest.
+    pub digests: Vec<HashAlg>,
+}
+
+/// Verifies the v1 signature.
 pub fn verify_v1<R: Read + Seek>(
     r: &mut R,
     zip: &ZipLayout,
     newer_schemes_present: &[u8],
-) -> Result<Vec<Vec<u8>>, ApkError> {
+) -> Result<V1Signed, ApkError> {
     let by_name: HashMap<&[u8], &Entry> =
         zip.entries.iter().map(|e| (e.name.as_slice(), e)).collect();
     let manifest_entry = by_name
@@ -356,10 +444,19 @@ pub fn verify_v1<R: Read + Seek>(
     }
     signers.sort_by(|a, b| a.0.cmp(&b.0));
     let mut certs = Vec::new();
+    let mut uses = Vec::new();
+    let mut digests: Vec<HashAlg> = Vec::new();
+    let mut note = |h: HashAlg| {
+        if !digests.contains(&h) {
+            digests.push(h);
+        }
+    };
     for (base, sf_e, block_e) in &signers {
         let sf = read_small(r, sf_e)?;
         let block = read_small(r, block_e)?;
-        certs.push(verify_pkcs7(&block, &sf)?);
+        let (cert, used) = verify_pkcs7(&block, &sf)?;
+        certs.push(cert);
+        uses.extend(used);
         let sfm = parse_manifest(&sf)?;
         // stripping protection: the signer also signed with v2/v3
         if let Some(v) = sfm.main.get("x-android-apk-signed") {
@@ -373,12 +470,16 @@ pub fn verify_v1<R: Read + Seek>(
         }
         // the whole manifest, else its main section and every listed section
         let whole_ok = match strongest(&sfm.main, "-digest-manifest")? {
-            Some((alg, want)) => digest(alg, &manifest_bytes) == want,
+            Some((alg, want)) => {
+                note(alg);
+                alg.digest(&manifest_bytes) == want
+            }
             None => false,
         };
         if !whole_ok {
             if let Some((alg, want)) = strongest(&sfm.main, "-digest-manifest-main-attributes")? {
-                if digest(alg, &manifest_bytes[..manifest.main_raw_len]) != want {
+                note(alg);
+                if alg.digest(&manifest_bytes[..manifest.main_raw_len]) != want {
                     return Err(bad(format!("{base}.SF: main attributes digest")));
                 }
             }
@@ -390,7 +491,8 @@ pub fn verify_v1<R: Read + Seek>(
                     .iter()
                     .find(|(n, _, _)| n == name)
                     .ok_or_else(|| bad(format!("{base}.SF names {name}, the manifest does not")))?;
-                if digest(alg, &section.2) != want {
+                note(alg);
+                if alg.digest(&section.2) != want {
                     return Err(bad(format!(
                         "{base}.SF: digest of the manifest section {name}"
                     )));
@@ -424,7 +526,8 @@ pub fn verify_v1<R: Read + Seek>(
             .ok_or_else(|| bad(format!("{name} is not in the manifest")))?;
         let (alg, want) = strongest(attrs, "-digest")?
             .ok_or_else(|| bad(format!("{name}: no digest in the manifest")))?;
-        let mut ctx = Context::new(alg);
+        note(alg);
+        let mut ctx = Context::new(ring_alg(alg));
         stream_entry(r, e, &mut |b| ctx.update(b))?;
         if ctx.finish().as_ref() != want.as_slice() {
             return Err(ApkError::DigestMismatch);
@@ -437,7 +540,11 @@ pub fn verify_v1<R: Read + Seek>(
             )));
         }
     }
-    Ok(certs)
+    Ok(V1Signed {
+        certs,
+        signatures: uses,
+        digests,
+    })
 }
 
 #[cfg(test)]

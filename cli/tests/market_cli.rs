@@ -114,12 +114,27 @@ fn keygen_sign_verify_revoke() {
         .collect();
     assert_eq!(levels, vec![24, 28, 33]);
     let (ok, _, out) = run(&["apk", "verify", s]);
-    assert!(ok && out.contains("accepted at SDK 24, 28, 33"), "{out}");
+    assert!(
+        ok && out.contains("Android: accepted at SDK 24, 28, 33"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bank: accepted (rules no-dsa, rsa-2048, no-md5-sha1)"),
+        "{out}"
+    );
     let (ok, v, _) = run(&["apk", "verify", s, "--sdk", "28", "--json"]);
     assert!(ok && v["verdict"]["scheme"] == "v3", "{v}");
     let dsa = format!("{CORPUS}/v2-only-with-dsa-sha256-1024.apk");
+    // Two verdicts: Android accepts a DSA signature; the bank's policy refuses it by rule.
     let (ok, v, _) = run(&["apk", "verify", &dsa, "--json"]);
-    assert!(!ok && v["reason"].as_str().unwrap().contains("DSA"), "{v}");
+    assert!(!ok && v["android_accepted"] == true, "{v}");
+    assert_eq!(v["rule"], "no-dsa", "{v}");
+    assert!(v["reason"].as_str().unwrap().contains("DSA"), "{v}");
+    let (ok, _, out) = run(&["apk", "verify", &dsa]);
+    assert!(
+        !ok && out.contains("bank: refused at SDK 24: the bank's policy refuses it (rule no-dsa)"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -300,7 +300,16 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
 
     /// Finishes what is open: QR orders asked at the gateway, pending reversals sent after
     /// sign-in.
-    async fn resolve_open(&mut self) -> Result<(), TerminalError> {
+    /// Finishes what a killed process (or a lost answer) left open: QR orders are asked at the
+    /// gateway, then pending reversals are sent (after signing in). The acquiring app runs it at
+    /// start, before its first request; `handle_request` runs it for a query of an open order.
+    ///
+    /// ```no_run
+    /// # async fn f(t: &mut smartpos_terminal::Terminal) -> Result<(), smartpos_terminal::TerminalError> {
+    /// t.resolve_open().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve_open(&mut self) -> Result<(), TerminalError> {
         self.resolve_qr().await?;
         self.sign_in().await?;
         self.flush_reversals().await?;

@@ -1,7 +1,9 @@
 //! The APK verifier against Debian's apksig (the library inside `apksigner`) over the apksig
-//! conformance corpus, file by file, at the SDK levels terminals run. Where we accept, apksig
-//! must accept too (never laxer), except where the peer itself cannot run an algorithm on this
-//! JVM. Every file we refuse and apksig accepts must be listed, with our reason, in
+//! conformance corpus, file by file, at the SDK levels terminals run. Our Android verdict
+//! (`Apk::verify`) must agree with apksig: where we accept, apksig accepts too (never laxer),
+//! except where the peer itself cannot run an algorithm on this JVM; every file where our Android
+//! verdict is stricter is listed with its reason. On top, every file Android accepts and the
+//! bank's policy refuses is listed with the rule. Both lists live in
 //! `sdk-docs/src/bank/apk-corpus.md` (regenerate with `SMARTPOS_BLESS=1`).
 
 use smartpos_apk::Apk;
@@ -26,6 +28,7 @@ fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
     let classes = smartpos_tests::apksig::compile();
 
     let mut stricter = Vec::new();
+    let mut by_policy = Vec::new();
     let mut peer_cannot = Vec::new();
     let mut agree = 0;
     let mut laxer = Vec::new();
@@ -34,6 +37,15 @@ fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
         assert!(peer.len() > 300, "the corpus has {} APKs", peer.len());
         for (name, (peer_ok, peer_why)) in &peer {
             let ours = Apk::open(&Path::new(CORPUS).join(name)).and_then(|mut a| a.verify(sdk));
+            if let (Ok(v), true) = (&ours, *peer_ok) {
+                if let Err(r) = smartpos_apk::policy::check(v) {
+                    by_policy.push(format!(
+                        "| {sdk} | `{name}` | `{}` | {} |",
+                        r.rule.name(),
+                        r.reason
+                    ));
+                }
+            }
             match (&ours, *peer_ok) {
                 (Ok(_), true) | (Err(_), false) => agree += 1,
                 (Err(e), true) => stricter.push(format!("| {sdk} | `{name}` | {e} |")),
@@ -57,10 +69,13 @@ fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
         laxer.join("\n")
     );
     let table = format!(
-        "{BEGIN}\n\nWe refuse, apksig accepts ({} cases):\n\n| SDK | file | our reason |\n|---|---|---|\n{}\n\n\
+        "{BEGIN}\n\nOur Android verdict refuses, apksig accepts ({} cases):\n\n| SDK | file | our reason |\n|---|---|---|\n{}\n\n\
+         Android accepts, the bank's policy refuses ({} cases):\n\n| SDK | file | rule | why |\n|---|---|---|---|\n{}\n\n\
          We accept, apksig 31.0.2 on this JVM cannot check it: RSA-PSS, or scheme v3.1, which it predates ({} cases):\n\n| SDK | file | apksig's error |\n|---|---|---|\n{}\n\n{END}",
         stricter.len(),
         stricter.join("\n"),
+        by_policy.len(),
+        by_policy.join("\n"),
         peer_cannot.len(),
         peer_cannot.join("\n"),
     );
@@ -84,8 +99,9 @@ fn verdicts_agree_with_apksig_or_are_stricter_and_documented() {
         }
     }
     println!(
-        "apksig corpus: {agree} verdicts agree, {} stricter (documented), {} the peer cannot check",
+        "apksig corpus: {agree} Android verdicts agree, {} stricter (documented), {} refused by the bank's policy, {} the peer cannot check",
         stricter.len(),
+        by_policy.len(),
         peer_cannot.len()
     );
 }

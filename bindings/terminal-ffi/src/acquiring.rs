@@ -273,6 +273,29 @@ impl AcquiringTerminal {
         )
     }
 
+    /// Finishes what a killed process left open (QR orders asked at the gateway, pending
+    /// reversals sent) before the first request; the acquiring app calls it at start, on its
+    /// worker thread. `true` when nothing is left open; `false` when something still waits
+    /// (the bank unreachable, or another process owns the terminal): the next request, or a
+    /// merchant app's query, tries again.
+    pub fn recover(&self) -> Result<bool, AcquiringError> {
+        let journal = match Journal::open(&self.journal_path) {
+            Ok(j) => j,
+            Err(JournalError::Busy { .. }) => return Ok(false),
+            Err(e) => return Err(terminal_error(e)),
+        };
+        self.runtime.block_on(async {
+            let mut terminal = self.terminal(journal).map_err(terminal_error)?;
+            Ok(match terminal.resolve_open().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("left open after recovery: {e}");
+                    false
+                }
+            })
+        })
+    }
+
     /// Answers a `smartpos://pay/v1?...` deep link from the app the OS names as the caller
     /// (its package and the SHA-256 digests of its signing certificates, hex).
     pub fn handle_deep_link(
@@ -327,6 +350,30 @@ impl AcquiringTerminal {
         )))
     }
 
+    /// The terminal over `journal` (restart recovery runs here), with QR when configured.
+    fn terminal(&self, journal: Journal) -> Result<Terminal, smartpos_terminal::TerminalError> {
+        let mut terminal = Terminal::new(
+            self.config.clone(),
+            journal,
+            self.link.clone(),
+            Box::new(CardReaderAdapter(Arc::clone(&self.card_reader))),
+            Box::new(PinPadAdapter(Arc::clone(&self.pin_pad))),
+            Box::new(cst_now),
+        )?;
+        if let Some(gateway) = &self.gateway {
+            terminal = terminal.with_qr(QrSetup {
+                link: Arc::clone(gateway) as _,
+                schedule: smartpos_core::qr::QrSchedule::default(),
+                form: self.config.profile.qr_form.clone(),
+                scanner: self
+                    .scanner
+                    .as_ref()
+                    .map(|s| Arc::new(ScannerAdapter(Arc::clone(s))) as _),
+            });
+        }
+        Ok(terminal)
+    }
+
     fn handle(
         &self,
         raw: RawRequest,
@@ -356,26 +403,7 @@ impl AcquiringTerminal {
             .map(|a| a.package.clone())
             .collect();
         let handled = self.runtime.block_on(async {
-            let mut terminal = Terminal::new(
-                self.config.clone(),
-                journal,
-                self.link.clone(),
-                Box::new(CardReaderAdapter(Arc::clone(&self.card_reader))),
-                Box::new(PinPadAdapter(Arc::clone(&self.pin_pad))),
-                Box::new(cst_now),
-            )?
-            .with_all_apps_scope(all_apps);
-            if let Some(gateway) = &self.gateway {
-                terminal = terminal.with_qr(QrSetup {
-                    link: Arc::clone(gateway) as _,
-                    schedule: smartpos_core::qr::QrSchedule::default(),
-                    form: self.config.profile.qr_form.clone(),
-                    scanner: self
-                        .scanner
-                        .as_ref()
-                        .map(|s| Arc::new(ScannerAdapter(Arc::clone(s))) as _),
-                });
-            }
+            let mut terminal = self.terminal(journal)?.with_all_apps_scope(all_apps);
             let screen = self.screen.clone();
             let mut show = move |payload: &str| match &screen {
                 Some(s) => s.show_code(payload.to_string()),

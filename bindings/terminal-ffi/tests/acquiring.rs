@@ -173,6 +173,9 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
         Some("APPROVED")
     );
 
+    // Nothing is left open: recovery at start has nothing to do.
+    assert!(terminal.recover().unwrap());
+
     // The same link again is a replay: refused, signed, nothing charged twice.
     let again = terminal
         .handle_deep_link(link, "com.example.shop".into(), vec!["ab".repeat(32)])

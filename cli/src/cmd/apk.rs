@@ -1,4 +1,5 @@
-//! `smartpos apk verify`: the Android-signature verdict at the fleet's SDK levels.
+//! `smartpos apk verify`: Android's verdict on the APK's signature at the fleet's SDK levels, and
+//! the bank's policy on top.
 
 use clap::Subcommand;
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ pub const FLEET_SDK_LEVELS: [u32; 3] = [24, 28, 33];
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// The Android-signature verdict alone: schemes found, signers, reason. Exit 1 when refused.
+    /// Two verdicts on the APK's signature: what Android at each SDK level decides, and the
+    /// bank's policy on top (each refusal naming its rule). Exit 1 when either refuses.
     Verify {
         /// The APK.
         file: PathBuf,
@@ -28,6 +30,45 @@ pub enum Command {
     },
 }
 
+/// One SDK level's two verdicts.
+struct Level {
+    sdk: u32,
+    android: Result<smartpos_apk::Verdict, smartpos_apk::ApkError>,
+    policy: Option<Result<(), smartpos_apk::policy::PolicyRefusal>>,
+}
+
+impl Level {
+    fn of(file: &std::path::Path, sdk: u32) -> Level {
+        let android = smartpos_apk::Apk::open(file).and_then(|mut a| a.verify(sdk));
+        let policy = android.as_ref().ok().map(smartpos_apk::policy::check);
+        Level {
+            sdk,
+            android,
+            policy,
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut v = match &self.android {
+            Ok(verdict) => {
+                serde_json::json!({"sdk": self.sdk, "android": {"accepted": true}, "verdict": verdict})
+            }
+            Err(e) => {
+                serde_json::json!({"sdk": self.sdk, "android": {"accepted": false, "reason": e.to_string()}})
+            }
+        };
+        v["bank"] = match &self.policy {
+            Some(Ok(())) => serde_json::json!({"accepted": true}),
+            Some(Err(r)) => {
+                serde_json::json!({"accepted": false, "rule": r.rule.name(), "reason": r.to_string()})
+            }
+            None => serde_json::json!({"accepted": false, "reason": "Android refuses it"}),
+        };
+        v["accepted"] = matches!(self.policy, Some(Ok(()))).into();
+        v
+    }
+}
+
 /// Runs `smartpos apk ...`.
 pub fn run(cmd: Command) -> Result<ExitCode, ApkCmdError> {
     match cmd {
@@ -37,45 +78,50 @@ pub fn run(cmd: Command) -> Result<ExitCode, ApkCmdError> {
             } else {
                 sdk
             };
-            let mut verdicts = Vec::new();
-            for level in &levels {
-                let v = smartpos_apk::Apk::open(&file).and_then(|mut a| a.verify(*level));
-                verdicts.push((*level, v));
-            }
-            let refused = verdicts.iter().find(|(_, v)| v.is_err());
-            let accepted = refused.is_none();
+            let verdicts: Vec<Level> = levels.iter().map(|l| Level::of(&file, *l)).collect();
+            let android_refused = verdicts.iter().find(|l| l.android.is_err());
+            let bank_refused = verdicts.iter().find_map(|l| match &l.policy {
+                Some(Err(r)) => Some((l.sdk, r)),
+                _ => None,
+            });
+            let accepted = android_refused.is_none() && bank_refused.is_none();
             let shown: Vec<String> = levels.iter().map(u32::to_string).collect();
+            let last_ok = verdicts.last().and_then(|l| l.android.as_ref().ok());
             if json {
-                let per_level: Vec<serde_json::Value> = verdicts
-                    .iter()
-                    .map(|(l, v)| match v {
-                        Ok(v) => serde_json::json!({"sdk": l, "accepted": true, "verdict": v}),
-                        Err(e) => serde_json::json!({"sdk": l, "accepted": false, "reason": e.to_string()}),
-                    })
-                    .collect();
-                let mut out = serde_json::json!({"accepted": accepted, "levels": per_level});
-                match refused {
-                    Some((l, Err(e))) => {
-                        out["sdk"] = (*l).into();
+                let mut out = serde_json::json!({
+                    "accepted": accepted,
+                    "android_accepted": android_refused.is_none(),
+                    "levels": verdicts.iter().map(Level::json).collect::<Vec<_>>(),
+                });
+                if let Some(l) = android_refused {
+                    out["sdk"] = l.sdk.into();
+                    if let Err(e) = &l.android {
                         out["reason"] = e.to_string().into();
                     }
-                    _ => {
-                        if let Some((_, Ok(v))) = verdicts.last() {
-                            out["verdict"] = serde_json::to_value(v)?;
-                        }
-                    }
+                } else if let Some((sdk, r)) = bank_refused {
+                    out["sdk"] = sdk.into();
+                    out["rule"] = r.rule.name().into();
+                    out["reason"] = r.to_string().into();
+                }
+                if let Some(v) = last_ok {
+                    out["verdict"] = serde_json::to_value(v)?;
                 }
                 println!("{out}");
             } else {
-                match refused {
-                    Some((l, Err(e))) => println!(
-                        "refused at SDK {l}: {e} (checked at SDK {})",
-                        shown.join(", ")
-                    ),
-                    _ => {
-                        if let Some((_, Ok(v))) = verdicts.last() {
+                match android_refused {
+                    Some(l) => {
+                        if let Err(e) = &l.android {
                             println!(
-                                "accepted at SDK {}: scheme {:?} at SDK {} (found {:?})",
+                                "Android: refused at SDK {}: {e} (checked at SDK {})",
+                                l.sdk,
+                                shown.join(", ")
+                            );
+                        }
+                    }
+                    None => {
+                        if let Some(v) = last_ok {
+                            println!(
+                                "Android: accepted at SDK {}: scheme {:?} at SDK {} (found {:?})",
                                 shown.join(", "),
                                 v.scheme,
                                 levels.last().unwrap_or(&0),
@@ -89,6 +135,16 @@ pub fn run(cmd: Command) -> Result<ExitCode, ApkCmdError> {
                             }
                         }
                     }
+                }
+                match (android_refused, bank_refused) {
+                    (Some(_), _) => println!("bank: refused (Android refuses it)"),
+                    (None, Some((sdk, r))) => println!("bank: refused at SDK {sdk}: {r}"),
+                    (None, None) => println!(
+                        "bank: accepted (rules {}, {}, {})",
+                        smartpos_apk::policy::Rule::NoDsa.name(),
+                        smartpos_apk::policy::Rule::Rsa2048.name(),
+                        smartpos_apk::policy::Rule::NoMd5Sha1.name()
+                    ),
                 }
             }
             Ok(if accepted {

@@ -46,6 +46,19 @@ class TerminalOwner(
     private val jobs = ConcurrentHashMap<String, Future<RequestAnswer>>()
     private var running: String? = null
 
+    /**
+     * Restart recovery, queued first on the worker: what a killed process left open (QR orders,
+     * pending reversals) is finished before the first request runs; requests wait behind it.
+     */
+    val recovered: Future<Boolean> = worker.submit<Boolean> {
+        try {
+            terminal.recover()
+        } catch (e: Exception) {
+            Log.w(TAG, "recovery at start: ${e.message}")
+            false
+        }
+    }
+
     /** The terminal's result-signing public key (hex), which merchant apps verify against. */
     val publicKeyHex: String get() = terminal.publicKeyHex()
 

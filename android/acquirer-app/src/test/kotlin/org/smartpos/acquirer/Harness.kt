@@ -78,13 +78,14 @@ class Terminal(dir: Path) : AutoCloseable {
         terminalId = "10000001", merchantId = "898310048990001", merchantName = "Test shop",
         marketRootKey = Fixtures.rootKey,
     )
-    val owner: TerminalOwner
+    /** The process's owner (a restart in a test replaces it). */
+    val owner: TerminalOwner get() = TerminalOwner.current() ?: error("the terminal owner is not started")
 
     init {
         val tmk = Fixtures.hex(Fixtures.TMK_HEX)
         drivers.pinPad.loadMasterKey(KeyCipher.DES, tmk, Ciphers.kcv(KeyCipher.DES, tmk))
         provisioning.save(app)
-        owner = TerminalOwner.start(app, provisioning, SampleDriverFactory.drivers(drivers))
+        TerminalOwner.start(app, provisioning, SampleDriverFactory.drivers(drivers))
         install(SHOP, Fixtures.apks.resolve("merchant.apk"))
         install(OTHER_SHOP, Fixtures.fixtures.resolve("othershop.apk"))
         install(STRANGER, Fixtures.fixtures.resolve("developer-only.apk"))

@@ -59,10 +59,17 @@ class KilledProcessTest {
             .apply { environment()["SMARTPOS_CRASH_AT"] = "sale:answered" }.start()
         val output = child.inputStream.bufferedReader().readText()
         assertTrue("the child did not finish", child.waitFor(120, TimeUnit.SECONDS))
-        assertNotEquals("the child was not killed:\n$output", 0, child.exitValue())
+        assertNotEquals(
+            "the child was not killed (is libsmartpos_terminal_ffi built with --features crash-injection?):\n$output",
+            0, child.exitValue(),
+        )
         assertTrue(output, output.contains("aborting at sale:answered"))
 
-        // The merchant app, restarted, asks for its order.
+        // The acquiring app starts again: its recovery (queued first on the worker) reverses
+        // the sale whose outcome was never journaled. Then the merchant app, restarted, asks for its order.
+        val keyBefore = t.owner.publicKeyHex
+        val restarted = TerminalOwner.start(t.app, t.provisioning, t.owner.drivers)
+        assertTrue("recovery left something open", restarted.recovered.get(60, TimeUnit.SECONDS))
         val (shop2, payments2) = t.merchant()
         val r = t.pay({ a, _ -> payments2.query(a, "K-1") })
         // The outcome was never journaled, so the new process reversed the sale at the host:
@@ -71,6 +78,7 @@ class KilledProcessTest {
         val o = (r as PaymentResult.Declined).outcome
         assertEquals("K-1", o.order)
         assertTrue(o.message, o.message.contains("revers", ignoreCase = true))
+        assertEquals(keyBefore, restarted.publicKeyHex) // the same terminal key after the restart
         assertTrue(shop2.isFinishing.not())
     }
 }

@@ -81,6 +81,19 @@ class PaymentActivityTest {
     }
 
     @Test
+    fun a_market_signed_app_asking_for_what_the_market_did_not_grant_is_refused() {
+        t.presentCard()
+        // The other shop's grants are sale, void, refund and query: no balance inquiry.
+        val r = t.pay({ a, p -> p.balance(a, "A-9") }, caller = Terminal.OTHER_SHOP)
+        assertEquals(ResultCode.REFUSED_PERMISSION, (r as PaymentResult.Refused).outcome.result)
+        // The shop was granted it.
+        t.presentCard()
+        val ok = t.pay({ a, p -> p.balance(a, "A-10") })
+        assertTrue("$ok", ok is PaymentResult.Approved)
+        assertTrue((ok as PaymentResult.Approved).outcome.balance != null)
+    }
+
+    @Test
     fun the_right_package_with_another_signing_certificate_is_refused_as_caller() {
         t.install(Terminal.SHOP, Fixtures.apks.resolve("merchant.apk"), cert = ByteArray(300) { 7 })
         t.presentCard()

@@ -71,6 +71,9 @@ class SmartposPayments(
     fun refund(activity: Activity, orderId: String, origRef: String, amount: Money): SentRequest =
         start(activity, client.refund(orderId, origRef, amount))
 
+    /** Asks for the card's available balance (moves no money; needs the `balance` grant). */
+    fun balance(activity: Activity, orderId: String): SentRequest = start(activity, client.balance(orderId))
+
     /** Asks the terminal for the final result of [orderId] (after a kill, or an UNKNOWN result). */
     fun query(activity: Activity, orderId: String): SentRequest = start(activity, client.query(orderId))
 
