@@ -4,7 +4,9 @@ import android.content.Context
 import android.content.pm.PackageManager
 import com.example.vendor.SampleDriverSet
 import org.smartpos.terminal.CardReaderDriver
+import org.smartpos.terminal.DeviceInfoDriver
 import org.smartpos.terminal.PinPadDriver
+import org.smartpos.terminal.PrinterDriver
 import org.smartpos.terminal.ScannerDriver
 
 /**
@@ -23,6 +25,10 @@ data class Drivers(
     val cardReader: CardReaderDriver,
     val pinPad: PinPadDriver,
     val scanner: ScannerDriver?,
+    /** The receipt printer (the conformance kit checks it; payments do not print yet). */
+    val printer: PrinterDriver? = null,
+    /** What the device is (the conformance report names it). */
+    val device: DeviceInfoDriver? = null,
 ) {
     /** Cancels whatever driver call is waiting for the customer. */
     fun cancel() {
@@ -58,6 +64,6 @@ class SampleDriverFactory : DriverFactory {
 
     companion object {
         /** The drivers of [set]. */
-        fun drivers(set: SampleDriverSet) = Drivers(set.cardReader, set.pinPad, set.scanner)
+        fun drivers(set: SampleDriverSet) = Drivers(set.cardReader, set.pinPad, set.scanner, set.printer, set.device)
     }
 }
