@@ -47,6 +47,9 @@ enum Command {
     Request(cmd::request::Args),
     /// Run the acquirer host simulator (HTTPS, ISO 8583 CUP POS profile).
     HostSim(cmd::host_sim::Args),
+    /// Drive a CUP host with many simulated terminals (real 0200s with MACs) at a rate, for a
+    /// time or a count; report TPS, latency percentiles, declines, and the settlement check.
+    Load(cmd::load::Args),
 }
 
 fn init_tracing() {
@@ -87,5 +90,6 @@ async fn run(command: Command) -> Result<ExitCode, cmd::CliError> {
         Command::VerifyResult(args) => Ok(cmd::verify_result::run(&args)),
         Command::Request(args) => Ok(cmd::request::run(&args)?),
         Command::HostSim(args) => Ok(cmd::host_sim::run(args).await?),
+        Command::Load(args) => Ok(cmd::load::run(args).await?),
     }
 }

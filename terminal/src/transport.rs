@@ -136,6 +136,28 @@ async fn post(
     })
 }
 
+/// One GET of `url` over a client that trusts only `ca_pem` (a host's report or settlement
+/// file); a status other than success is an error.
+pub async fn fetch(url: &str, ca_pem: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    if !url.starts_with("https://") {
+        return Err(format!("{url}: only https:// URLs"));
+    }
+    let client = pinned_client(ca_pem).map_err(|e| e.to_string())?;
+    let resp = client
+        .get(url)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    if !resp.status().is_success() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    resp.bytes()
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|e| error_chain(&e))
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();

@@ -6,7 +6,7 @@ use crate::pki::{HostPki, PkiError};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use smartpos_core::iso8583::{Frame, CUP_FIELDS};
@@ -305,8 +305,38 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         .route("/", post(pos_endpoint))
         .route("/pos", post(pos_endpoint))
         .route("/qr/v1/{call}", post(qr_endpoint))
+        .route("/settlement", get(settlement_endpoint))
         .with_state(state);
+    let (addr, stop, task) = serve_tls(config.bind, &pki, app).await?;
+    Ok(RunningHost {
+        addr,
+        url: format!("https://127.0.0.1:{}/", addr.port()),
+        ca_pem: pki.ca_pem,
+        acquirer,
+        qr,
+        stop,
+        task,
+    })
+}
 
+/// The day's settlement file as JSON (what `smartpos settlement-file` writes from the state
+/// directory): every financial message per terminal with its final status. Simulator only.
+async fn settlement_endpoint(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    let lines = state
+        .acquirer
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .state()
+        .settlement_lines(None);
+    axum::Json(serde_json::to_value(lines).unwrap_or_default())
+}
+
+/// Serves `app` over TLS with the simulator's certificate until stopped.
+async fn serve_tls(
+    bind: SocketAddr,
+    pki: &HostPki,
+    app: Router,
+) -> Result<(SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>), SimError> {
     use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
     let certs = CertificateDer::pem_slice_iter(pki.cert_pem.as_bytes())
         .collect::<Result<Vec<_>, _>>()
@@ -321,7 +351,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         .with_single_cert(certs, key)
         .map_err(|e| SimError::Tls(e.to_string()))?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
-    let listener = TcpListener::bind(config.bind).await?;
+    let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -331,6 +361,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
                 _ = stopped.changed() => break,
             };
             let Ok((tcp, _peer)) = accepted else { continue };
+            let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
             let app = app.clone();
             tokio::spawn(async move {
@@ -344,12 +375,36 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
             });
         }
     });
-    Ok(RunningHost {
-        addr,
+    Ok((addr, stop, task))
+}
+
+/// A bare TLS + HTTP echo on the simulator's stack (the same TLS, HTTP server and runtime): the
+/// ceiling a host behind this front could reach, for `smartpos load` to measure beside the host.
+pub struct RunningEcho {
+    /// `https://127.0.0.1:PORT/`.
+    pub url: String,
+    /// The CA to pin.
+    pub ca_pem: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningEcho {
+    /// Stops it.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the echo on an ephemeral loopback port: every POST answers its own body.
+pub async fn start_echo() -> Result<RunningEcho, SimError> {
+    let pki = HostPki::generate("smartpos echo CA")?;
+    let app = Router::new().route("/", post(|body: Bytes| async move { body.to_vec() }));
+    let (addr, stop, task) = serve_tls(SocketAddr::from(([127, 0, 0, 1], 0)), &pki, app).await?;
+    Ok(RunningEcho {
         url: format!("https://127.0.0.1:{}/", addr.port()),
         ca_pem: pki.ca_pem,
-        acquirer,
-        qr,
         stop,
         task,
     })

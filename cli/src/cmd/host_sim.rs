@@ -33,6 +33,9 @@ pub struct Args {
     /// never-answer, garbage, drop-after-commit, drop-before-commit, late-MS, none.
     #[arg(long, value_delimiter = ',')]
     faults: Vec<smartpos_testing::faults::Fault>,
+    /// Also know this many terminals, ids 20000001 on (for `smartpos load`).
+    #[arg(long, default_value_t = 0)]
+    load_terminals: u32,
 }
 
 /// Runs `smartpos host-sim` until Ctrl-C.
@@ -43,6 +46,7 @@ pub async fn run(args: Args) -> Result<ExitCode, HostSimError> {
         frames,
         profile,
         faults,
+        load_terminals,
     } = args;
     let profile = match profile {
         Some(p) => super::read_profile(&p)?,
@@ -56,6 +60,10 @@ pub async fn run(args: Args) -> Result<ExitCode, HostSimError> {
         faults,
     };
     let host = server::start(config).await?;
+    host.acquirer
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .register_terminals(super::load::FIRST_TERMINAL_ID, load_terminals);
     println!("host simulator listening on {}", host.url);
     match &state {
         Some(dir) => println!("CA certificate: {}", dir.join("ca.pem").display()),

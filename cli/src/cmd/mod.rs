@@ -7,6 +7,7 @@ pub mod demo;
 pub mod hal;
 pub mod host_sim;
 pub mod iso8583;
+pub mod load;
 pub mod market;
 pub mod request;
 pub mod settlement_file;
@@ -83,6 +84,9 @@ pub enum CliError {
     /// `smartpos host-sim`.
     #[error(transparent)]
     HostSim(#[from] host_sim::HostSimError),
+    /// `smartpos load`.
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
 }
 
 /// Reads and validates an acquirer profile file, naming the file in errors.

@@ -186,6 +186,21 @@ impl Acquirer {
         Self::with_state(profile, state)
     }
 
+    /// Registers `count` terminals with ids `first`, `first + 1`, ... (8 digits) for the demo
+    /// merchant, for load runs with many terminals; ids already known are kept as they are.
+    pub fn register_terminals(&mut self, first: u32, count: u32) {
+        for i in 0..count {
+            let tid = format!("{:08}", first.saturating_add(i));
+            if !self.state.terminals.iter().any(|t| t.terminal_id == tid) {
+                self.state.terminals.push(TerminalAccount {
+                    terminal_id: tid,
+                    merchant_id: "898310048990001".into(),
+                    batch: 1,
+                });
+            }
+        }
+    }
+
     /// A host resuming from saved state.
     pub fn with_state(profile: AcquirerProfile, state: HostState) -> Self {
         Acquirer {
