@@ -29,11 +29,8 @@ impl Acquirer {
 
     /// The terminal's current batch at the host (0 for an unknown terminal).
     pub(super) fn terminal_batch(&self, tid: &str) -> u32 {
-        self.state
-            .terminals
-            .iter()
-            .find(|t| t.terminal_id == tid)
-            .map(|t| t.batch)
+        self.terminal_at(tid)
+            .map(|i| self.state.terminals[i].batch)
             .unwrap_or(0)
     }
 
@@ -89,7 +86,7 @@ impl Acquirer {
                     let num = |r: std::ops::Range<usize>| {
                         f61.get(r).and_then(|v| v.parse().ok()).unwrap_or(0)
                     };
-                    self.state.ledger.push(LedgerEntry {
+                    self.post(LedgerEntry {
                         terminal_id: tid.to_string(),
                         batch: num(0..6),
                         trace: num(6..12),

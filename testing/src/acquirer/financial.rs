@@ -15,14 +15,10 @@ impl Acquirer {
                 req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0u32),
             ),
         };
-        let Some(entry) = self
-            .state
-            .ledger
-            .iter_mut()
-            .find(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace)
-        else {
+        let Some(at) = self.ledger_at(tid, batch, trace) else {
             return "25".into();
         };
+        let entry = &mut self.state.ledger[at];
         if !entry.in_force() {
             // Declined at the host, or already reversed: nothing to undo.
             entry.reversed = true;
@@ -39,9 +35,8 @@ impl Acquirer {
             entry.card.clone(),
         );
         let mut orig_amount = 0;
-        if let Some(o) = self.state.ledger.iter_mut().find(|e| {
-            original.is_some() && Some((e.batch, e.trace)) == original && e.terminal_id == tid
-        }) {
+        let original_at = original.and_then(|(b, t)| self.ledger_at(tid, b, t));
+        if let Some(o) = original_at.map(|i| &mut self.state.ledger[i]) {
             orig_amount = o.amount_minor;
             match kind.as_str() {
                 "refund" => o.refunded_minor = o.refunded_minor.saturating_sub(amount),
@@ -87,11 +82,7 @@ impl Acquirer {
         set_text(resp, 37, &rrn);
         resp.set(15, now.f13());
         let current_batch = self.terminal_batch(tid);
-        let dup = self
-            .state
-            .ledger
-            .iter()
-            .any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        let dup = self.ledger_at(tid, batch, trace).is_some();
         // The rules per type: which original, current batch only, and the amount allowed.
         let (orig_kind, current_only, max_percent, exact) = match kind {
             "void" => ("sale", true, 100, true),
@@ -149,7 +140,7 @@ impl Acquirer {
             set_text(resp, 38, &auth);
         }
         if !dup {
-            self.state.ledger.push(LedgerEntry {
+            self.post(LedgerEntry {
                 terminal_id: tid.to_string(),
                 batch,
                 trace,
@@ -253,11 +244,7 @@ impl Acquirer {
         let rrn = self.next_rrn();
         set_text(resp, 37, &rrn);
         resp.set(15, now.f13());
-        let dup = self
-            .state
-            .ledger
-            .iter()
-            .any(|e| e.terminal_id == tid && e.batch == batch && e.trace == trace);
+        let dup = self.ledger_at(tid, batch, trace).is_some();
         let code = (|| {
             if dup {
                 return "94";
@@ -294,7 +281,7 @@ impl Acquirer {
             String::new()
         };
         if !dup {
-            self.state.ledger.push(LedgerEntry {
+            self.post(LedgerEntry {
                 terminal_id: tid.to_string(),
                 batch,
                 trace,

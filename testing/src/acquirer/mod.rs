@@ -142,6 +142,12 @@ pub struct Acquirer {
     tmk: CipherKey,
     state: HostState,
     keys: HashMap<String, Keys>,
+    /// Ledger positions by (terminal, batch, trace), and terminals' positions by id: lookups in
+    /// O(1) for load runs. Checked against the entry on each use and rebuilt when stale (tests
+    /// may edit the state through `state_mut`).
+    ledger_index: HashMap<(String, u32, u32), usize>,
+    indexed_len: usize,
+    terminal_index: HashMap<String, usize>,
 }
 
 /// A source of random bytes for working keys.
@@ -186,12 +192,78 @@ impl Acquirer {
         Self::with_state(profile, state)
     }
 
+    fn reindex(&mut self) {
+        self.indexed_len = self.state.ledger.len();
+        self.ledger_index.clear();
+        for (i, e) in self.state.ledger.iter().enumerate() {
+            self.ledger_index
+                .entry((e.terminal_id.clone(), e.batch, e.trace))
+                .or_insert(i);
+        }
+        self.terminal_index = self
+            .state
+            .terminals
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.terminal_id.clone(), i))
+            .collect();
+    }
+
+    /// The ledger position of the message (terminal, batch, trace). The index is rebuilt when the
+    /// ledger changed behind it (tests edit the state through `state_mut`).
+    pub(super) fn ledger_at(&mut self, tid: &str, batch: u32, trace: u32) -> Option<usize> {
+        let is = |e: &LedgerEntry| e.terminal_id == tid && e.batch == batch && e.trace == trace;
+        let key = (tid.to_string(), batch, trace);
+        if self.indexed_len != self.state.ledger.len() {
+            self.reindex();
+        }
+        match self.ledger_index.get(&key) {
+            Some(&i) if self.state.ledger.get(i).is_some_and(is) => Some(i),
+            None => None,
+            Some(_) => {
+                self.reindex();
+                self.ledger_index.get(&key).copied()
+            }
+        }
+    }
+
+    /// Appends to the ledger (indexed).
+    pub(super) fn post(&mut self, e: LedgerEntry) {
+        self.ledger_index
+            .entry((e.terminal_id.clone(), e.batch, e.trace))
+            .or_insert(self.state.ledger.len());
+        self.state.ledger.push(e);
+        self.indexed_len = self.state.ledger.len();
+    }
+
+    /// The position of a terminal the host knows.
+    pub(super) fn terminal_at(&self, tid: &str) -> Option<usize> {
+        match self.terminal_index.get(tid) {
+            Some(&i)
+                if self
+                    .state
+                    .terminals
+                    .get(i)
+                    .is_some_and(|t| t.terminal_id == tid) =>
+            {
+                Some(i)
+            }
+            _ => self
+                .state
+                .terminals
+                .iter()
+                .position(|t| t.terminal_id == tid),
+        }
+    }
+
     /// Registers `count` terminals with ids `first`, `first + 1`, ... (8 digits) for the demo
     /// merchant, for load runs with many terminals; ids already known are kept as they are.
     pub fn register_terminals(&mut self, first: u32, count: u32) {
         for i in 0..count {
             let tid = format!("{:08}", first.saturating_add(i));
-            if !self.state.terminals.iter().any(|t| t.terminal_id == tid) {
+            if self.terminal_at(&tid).is_none() {
+                self.terminal_index
+                    .insert(tid.clone(), self.state.terminals.len());
                 self.state.terminals.push(TerminalAccount {
                     terminal_id: tid,
                     merchant_id: "898310048990001".into(),
@@ -203,12 +275,17 @@ impl Acquirer {
 
     /// A host resuming from saved state.
     pub fn with_state(profile: AcquirerProfile, state: HostState) -> Self {
-        Acquirer {
+        let mut acquirer = Acquirer {
             tmk: CipherKey::from_hex(profile.key_algorithm, TEST_TMK_HEX).expect("valid test key"),
             profile,
             state,
             keys: HashMap::new(),
-        }
+            ledger_index: HashMap::new(),
+            indexed_len: 0,
+            terminal_index: HashMap::new(),
+        };
+        acquirer.reindex();
+        acquirer
     }
 
     /// Checks that every card account is what the ledger says happened to it, starting from
@@ -268,7 +345,7 @@ impl Acquirer {
         resp.set(13, now.f13());
         resp.set(32, self.profile.acquirer_id.clone());
         let tid = req.get_str(41).unwrap_or("").to_string();
-        let known = self.state.terminals.iter().any(|t| t.terminal_id == tid);
+        let known = self.terminal_at(&tid).is_some();
         let macced = !matches!(req.mti.value(), 800 | 820);
         let code = if !known {
             "97".to_string()
