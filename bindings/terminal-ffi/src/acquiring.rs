@@ -111,7 +111,7 @@ pub trait CodeScreen: Send + Sync {
 /// Kotlin:
 /// ```kotlin
 /// val terminal = AcquiringTerminal(setup, cardReader, pinPad)
-/// val answer = terminal.handleDeepLink(intent.data.toString(), callerPackage, callerCertDigests)
+/// val answer = terminal.handle(RequestCarrier.DeepLink(intent.data.toString()), callerPackage, callerCertDigests)
 /// answer.returnUri?.let { startActivity(Intent(Intent.ACTION_VIEW, Uri.parse(it))) }
 /// ```
 #[derive(uniffi::Object)]
@@ -242,35 +242,24 @@ impl AcquiringTerminal {
         Ok(())
     }
 
-    /// The signed `REFUSED_BUSY` answer to a deep link that arrives while another request runs,
+    /// The signed `REFUSED_BUSY` answer to a request that arrives while another one runs,
     /// without touching the journal (the acquiring app's owner answers it at once instead of
     /// queueing it behind a payment that may take minutes). It carries the request's order id
-    /// and hash when the link parses, so the merchant app can trust it and retry.
-    pub fn busy_deep_link(
+    /// and hash when the request parses, so the merchant app can trust it and retry.
+    pub fn busy(
         &self,
-        uri: String,
+        request: RequestCarrier,
         caller_package: String,
         caller_cert_sha256: Vec<String>,
     ) -> Result<RequestAnswer, AcquiringError> {
-        self.busy(
-            RawRequest::DeepLink(uri),
-            &caller_package,
-            &caller_cert_sha256,
-        )
-    }
-
-    /// [`AcquiringTerminal::busy_deep_link`] for an intent's extras.
-    pub fn busy_intent(
-        &self,
-        extras: HashMap<String, String>,
-        caller_package: String,
-        caller_cert_sha256: Vec<String>,
-    ) -> Result<RequestAnswer, AcquiringError> {
-        self.busy(
-            RawRequest::Intent(sorted(extras)),
-            &caller_package,
-            &caller_cert_sha256,
-        )
+        let caller = caller_identity(&caller_package, &caller_cert_sha256)?;
+        Ok(RequestAnswer::from(busy_answer(
+            &request.into_raw(),
+            &caller,
+            &self.key,
+            &self.config.identity,
+            unix_now(),
+        )))
     }
 
     /// Finishes what a killed process left open (QR orders asked at the gateway, pending
@@ -296,60 +285,48 @@ impl AcquiringTerminal {
         })
     }
 
-    /// Answers a `smartpos://pay/v1?...` deep link from the app the OS names as the caller
-    /// (its package and the SHA-256 digests of its signing certificates, hex).
-    pub fn handle_deep_link(
+    /// Answers a request from the app the OS names as the caller (its package and the
+    /// SHA-256 digests of its signing certificates, hex).
+    pub fn handle(
         &self,
-        uri: String,
+        request: RequestCarrier,
         caller_package: String,
         caller_cert_sha256: Vec<String>,
     ) -> Result<RequestAnswer, AcquiringError> {
-        self.handle(
-            RawRequest::DeepLink(uri),
-            &caller_package,
-            &caller_cert_sha256,
-        )
-    }
-
-    /// Answers an intent's extras (only `smartpos.*` keys are read) from the app the OS names as
-    /// the caller.
-    pub fn handle_intent(
-        &self,
-        extras: HashMap<String, String>,
-        caller_package: String,
-        caller_cert_sha256: Vec<String>,
-    ) -> Result<RequestAnswer, AcquiringError> {
-        self.handle(
-            RawRequest::Intent(sorted(extras)),
-            &caller_package,
-            &caller_cert_sha256,
-        )
+        self.answer(request.into_raw(), &caller_package, &caller_cert_sha256)
     }
 }
 
-fn sorted(extras: HashMap<String, String>) -> Vec<(String, String)> {
-    let mut extras: Vec<(String, String)> = extras.into_iter().collect();
-    extras.sort();
-    extras
+/// A merchant app's request as it reached the acquiring app.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum RequestCarrier {
+    /// A `smartpos://pay/v1?...` deep link; the answer goes to its callback.
+    DeepLink {
+        /// The link.
+        uri: String,
+    },
+    /// An explicit intent's extras (only `smartpos.*` keys are read); the answer goes back with
+    /// `setResult`.
+    Intent {
+        /// The extras, as strings.
+        extras: HashMap<String, String>,
+    },
+}
+
+impl RequestCarrier {
+    fn into_raw(self) -> RawRequest {
+        match self {
+            RequestCarrier::DeepLink { uri } => RawRequest::DeepLink(uri),
+            RequestCarrier::Intent { extras } => {
+                let mut extras: Vec<(String, String)> = extras.into_iter().collect();
+                extras.sort();
+                RawRequest::Intent(extras)
+            }
+        }
+    }
 }
 
 impl AcquiringTerminal {
-    fn busy(
-        &self,
-        raw: RawRequest,
-        caller_package: &str,
-        caller_cert_sha256: &[String],
-    ) -> Result<RequestAnswer, AcquiringError> {
-        let caller = caller_identity(caller_package, caller_cert_sha256)?;
-        Ok(RequestAnswer::from(busy_answer(
-            &raw,
-            &caller,
-            &self.key,
-            &self.config.identity,
-            unix_now(),
-        )))
-    }
-
     /// The terminal over `journal` (restart recovery runs here), with QR when configured.
     fn terminal(&self, journal: Journal) -> Result<Terminal, smartpos_terminal::TerminalError> {
         let mut terminal = Terminal::new(
@@ -374,7 +351,7 @@ impl AcquiringTerminal {
         Ok(terminal)
     }
 
-    fn handle(
+    fn answer(
         &self,
         raw: RawRequest,
         caller_package: &str,

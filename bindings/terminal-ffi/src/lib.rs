@@ -11,7 +11,9 @@ uniffi::setup_scaffolding!();
 mod acquiring;
 mod jni_bridge;
 mod market;
-pub use acquiring::{AcquiringError, AcquiringSetup, AcquiringTerminal, CodeScreen, RequestAnswer};
+pub use acquiring::{
+    AcquiringError, AcquiringSetup, AcquiringTerminal, CodeScreen, RequestAnswer, RequestCarrier,
+};
 pub use market::{MarketApp, MarketCheck, MarketCheckError};
 
 use smartpos_core::card::{CardData, EntryMode, Pan};

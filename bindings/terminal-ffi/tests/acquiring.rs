@@ -11,7 +11,7 @@ use smartpos_core::profile::MacKeyUse;
 use smartpos_terminal_ffi::{
     AcquiringError, AcquiringSetup, AcquiringTerminal, CardEntry, CardRead, CardReaderDriver,
     DriverError, KeyCipher, MarketApp, MarketCheck, MarketCheckError, PinFormat, PinPadDriver,
-    PinResult, WorkingKeys,
+    PinResult, RequestCarrier, WorkingKeys,
 };
 use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_testing::server::{self, SimConfig};
@@ -121,6 +121,10 @@ fn setup(journal: &std::path::Path, host_url: &str, ca_pem: &str) -> AcquiringSe
     }
 }
 
+fn link_of(uri: impl Into<String>) -> RequestCarrier {
+    RequestCarrier::DeepLink { uri: uri.into() }
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -154,8 +158,8 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
         now() + 120
     );
     let answer = terminal
-        .handle_deep_link(
-            link.clone(),
+        .handle(
+            link_of(link.clone()),
             "com.example.shop".into(),
             vec!["ab".repeat(32)],
         )
@@ -178,16 +182,20 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
 
     // The same link again is a replay: refused, signed, nothing charged twice.
     let again = terminal
-        .handle_deep_link(link, "com.example.shop".into(), vec!["ab".repeat(32)])
+        .handle(
+            link_of(link),
+            "com.example.shop".into(),
+            vec!["ab".repeat(32)],
+        )
         .unwrap();
     assert_eq!(again.code, "REFUSED_REPLAY");
     // A caller the OS names with another certificate is not on the allow-list.
     let stranger = terminal
-        .handle_deep_link(
+        .handle(link_of(
             format!(
                 "smartpos://pay/v1?v=1&type=query&order=A-1&nonce=fedcba9876543210&expires={}&callback=shop%3A%2F%2Fpaid",
                 now() + 120
-            ),
+            )),
             "com.example.shop".into(),
             vec!["cd".repeat(32)],
         )
@@ -198,16 +206,16 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
     // with the shop verified (its grants: sale and query), its query is answered.
     let query = |nonce: &str| {
         terminal
-            .handle_deep_link(
-                format!("smartpos://pay/v1?v=1&type=query&order=A-1&nonce={nonce}&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120),
+            .handle(link_of(
+                format!("smartpos://pay/v1?v=1&type=query&order=A-1&nonce={nonce}&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120)),
                 "com.example.shop".into(),
                 vec!["ab".repeat(32)],
             )
             .unwrap()
     };
     let busy = terminal
-        .busy_deep_link(
-            format!("smartpos://pay/v1?v=1&type=sale&amount=5&currency=CNY&order=B-1&nonce=3333333333333333&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120),
+        .busy(link_of(
+            format!("smartpos://pay/v1?v=1&type=sale&amount=5&currency=CNY&order=B-1&nonce=3333333333333333&expires={}&callback=shop%3A%2F%2Fpaid", now() + 120)),
             "com.example.shop".into(),
             vec!["ab".repeat(32)],
         )
@@ -243,7 +251,7 @@ fn a_deep_link_sale_is_answered_with_a_signed_result_and_a_bad_setup_fails_early
         Err(AcquiringError::Config { .. })
     ));
     assert!(matches!(
-        terminal.handle_deep_link("x".into(), "p".into(), vec!["zz".into()]),
+        terminal.handle(link_of("x"), "p".into(), vec!["zz".into()]),
         Err(AcquiringError::Caller { .. })
     ));
 

@@ -1,6 +1,7 @@
 package org.smartpos.acquirer
 
 import android.content.Intent
+import org.smartpos.terminal.RequestCarrier
 
 /**
  * A payment request as it reached the acquiring app: the `smartpos://pay/v1` deep link, or the
@@ -13,6 +14,12 @@ import android.content.Intent
 sealed interface IncomingRequest {
     /** Identifies the request by its content (its nonce makes each one distinct). */
     val key: String
+
+    /** The request as the core takes it. */
+    fun carrier(): RequestCarrier = when (this) {
+        is DeepLink -> RequestCarrier.DeepLink(uri)
+        is Extras -> RequestCarrier.Intent(extras)
+    }
 
     /** `smartpos://pay/v1?...`; the answer goes to its callback link. */
     data class DeepLink(val uri: String) : IncomingRequest {

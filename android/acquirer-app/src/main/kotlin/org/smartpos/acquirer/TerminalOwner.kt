@@ -72,20 +72,13 @@ class TerminalOwner(
         val pkg = caller?.packageName ?: ""
         val certs = caller?.certSha256.orEmpty()
         if (running != null) {
-            val busy = when (request) {
-                is IncomingRequest.DeepLink -> terminal.busyDeepLink(request.uri, pkg, certs)
-                is IncomingRequest.Extras -> terminal.busyIntent(request.extras, pkg, certs)
-            }
-            return CompletableFuture.completedFuture(busy)
+            return CompletableFuture.completedFuture(terminal.busy(request.carrier(), pkg, certs))
         }
         running = request.key
         val job = worker.submit<RequestAnswer> {
             try {
                 terminal.setAllowedApps(listOfNotNull(caller?.let { verdict(it) }))
-                when (request) {
-                    is IncomingRequest.DeepLink -> terminal.handleDeepLink(request.uri, pkg, certs)
-                    is IncomingRequest.Extras -> terminal.handleIntent(request.extras, pkg, certs)
-                }
+                terminal.handle(request.carrier(), pkg, certs)
             } finally {
                 synchronized(this) { running = null }
             }

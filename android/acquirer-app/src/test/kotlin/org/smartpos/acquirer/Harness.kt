@@ -9,6 +9,10 @@ import android.content.pm.SigningInfo
 import android.os.Looper
 import com.example.vendor.Ciphers
 import com.example.vendor.SampleDriverSet
+import org.junit.After
+import org.junit.Before
+import org.junit.Rule
+import org.junit.rules.TemporaryFolder
 import org.robolectric.Robolectric
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
@@ -152,4 +156,13 @@ class Terminal(dir: Path) : AutoCloseable {
             }
         }
     }
+}
+
+/** A suite whose every test has its own simulated terminal ([t]) and host simulator. */
+abstract class TerminalSuite {
+    @get:Rule val tmp = TemporaryFolder()
+    protected lateinit var t: Terminal
+
+    @Before fun startTerminal() { t = Terminal(tmp.newFolder().toPath()) }
+    @After fun stopTerminal() = t.close()
 }

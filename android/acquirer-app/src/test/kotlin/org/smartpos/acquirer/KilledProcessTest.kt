@@ -2,14 +2,10 @@ package org.smartpos.acquirer
 
 import com.example.vendor.Ciphers
 import com.example.vendor.SampleDriverSet
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotEquals
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
@@ -20,6 +16,7 @@ import org.smartpos.terminal.AcquiringSetup
 import org.smartpos.terminal.AcquiringTerminal
 import org.smartpos.terminal.KeyCipher
 import org.smartpos.terminal.MarketCheck
+import org.smartpos.terminal.RequestCarrier
 import java.io.File
 import java.util.concurrent.TimeUnit
 
@@ -31,12 +28,7 @@ import java.util.concurrent.TimeUnit
  * without the app knowing.
  */
 @RunWith(RobolectricTestRunner::class)
-class KilledProcessTest {
-    @get:Rule val tmp = TemporaryFolder()
-    private lateinit var t: Terminal
-
-    @Before fun start() { t = Terminal(tmp.newFolder().toPath()) }
-    @After fun stop() = t.close()
+class KilledProcessTest : TerminalSuite() {
 
     @Test
     fun a_process_killed_after_the_host_approved_leaves_an_order_the_merchants_query_resolves() {
@@ -105,7 +97,7 @@ object ChildTerminal {
             set.cardReader, set.pinPad, null, null,
         )
         terminal.setAllowedApps(listOf(MarketCheck(rootKey, null, 34u).launchCheck(merchantApk)))
-        val answer = terminal.handleIntent(extras, Terminal.SHOP, listOf(certSha256))
+        val answer = terminal.handle(RequestCarrier.Intent(extras), Terminal.SHOP, listOf(certSha256))
         println("not killed: ${answer.code}")
     }
 }

@@ -5,14 +5,10 @@ import android.content.Intent
 import android.content.IntentSender
 import android.content.pm.ActivityInfo
 import android.content.pm.ResolveInfo
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
@@ -24,12 +20,7 @@ import java.nio.file.StandardCopyOption
 
 /** The launcher shows only market-verified apps; the installer commits only them. */
 @RunWith(RobolectricTestRunner::class)
-class LauncherInstallerTest {
-    @get:Rule val tmp = TemporaryFolder()
-    private lateinit var t: Terminal
-
-    @Before fun start() { t = Terminal(tmp.newFolder().toPath()) }
-    @After fun stop() = t.close()
+class LauncherInstallerTest : TerminalSuite() {
 
     private fun launchable(pkg: String, apk: Path) {
         t.install(pkg, apk)

@@ -4,10 +4,7 @@ import org.json.JSONObject
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.Robolectric
 import org.robolectric.RobolectricTestRunner
@@ -15,12 +12,8 @@ import org.robolectric.Shadows.shadowOf
 
 /** The conformance kit run on the device by the acquiring app, over the drivers it pays with. */
 @RunWith(RobolectricTestRunner::class)
-class OnDeviceKitTest {
-    @get:Rule val tmp = TemporaryFolder()
-    private lateinit var t: Terminal
-
-    @Before fun start() { t = Terminal(tmp.newFolder().toPath()) }
-    @After fun stop() { ConformanceActivity.operatorForTests = null; t.close() }
+class OnDeviceKitTest : TerminalSuite() {
+    @After fun clearJig() { ConformanceActivity.operatorForTests = null }
 
     @Test
     fun the_kit_runs_on_the_device_over_the_apps_drivers_and_writes_the_report_for_the_bank() {

@@ -2,14 +2,10 @@ package org.smartpos.acquirer
 
 import android.content.Intent
 import android.net.Uri
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotEquals
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
@@ -24,12 +20,7 @@ import org.smartpos.sdk.PaymentClient
  * host simulator; the merchant SDK opens each signed result.
  */
 @RunWith(RobolectricTestRunner::class)
-class PaymentActivityTest {
-    @get:Rule val tmp = TemporaryFolder()
-    private lateinit var t: Terminal
-
-    @Before fun start() { t = Terminal(tmp.newFolder().toPath()) }
-    @After fun stop() = t.close()
+class PaymentActivityTest : TerminalSuite() {
 
     private fun cny(minor: Long) = Money(minor.toULong(), "CNY")
 

@@ -1,13 +1,9 @@
 package org.smartpos.acquirer
 
-import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
-import org.junit.Before
-import org.junit.Rule
 import org.junit.Test
-import org.junit.rules.TemporaryFolder
 import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
@@ -17,12 +13,7 @@ import org.smartpos.sdk.Money
 
 /** QR payments through the payment activity: the vendor's scanner, and the code on the screen. */
 @RunWith(RobolectricTestRunner::class)
-class QrPaymentTest {
-    @get:Rule val tmp = TemporaryFolder()
-    private lateinit var t: Terminal
-
-    @Before fun start() { t = Terminal(tmp.newFolder().toPath()) }
-    @After fun stop() = t.close()
+class QrPaymentTest : TerminalSuite() {
 
     @Test
     fun the_terminal_scans_the_customers_wechat_code_and_is_paid() {
