@@ -124,3 +124,40 @@ fn a_host_elsewhere_needs_allow_remote_and_a_bad_mix_is_named() {
     let (ok, _, out) = load("https://127.0.0.1:1/", &ca, &["--mix", "sale=50"]);
     assert!(!ok && out.contains("does not add up to 100"), "{out}");
 }
+
+#[test]
+fn every_answered_sale_survives_a_killed_simulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (host1, url, ca) = host(tmp.path(), 4);
+    let (ok, v, out) = load(&url, &ca, &["--terminals", "4", "--count", "60", "--json"]);
+    assert!(ok, "{out}");
+    assert_eq!(v["settlement"]["sales_approved_at_host"], 60, "{v}");
+    drop(host1); // SIGKILL: no shutdown, no final snapshot
+
+    // The answered sales were in the ledger log before their answers left.
+    let settlement = Command::new(BIN)
+        .args(["settlement-file", "--state"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(settlement.status.success(), "{settlement:?}");
+    let lines: Vec<serde_json::Value> = serde_json::from_slice(&settlement.stdout).unwrap();
+    let approved = lines
+        .iter()
+        .filter(|l| {
+            l["status"] == "approved" && l["terminal_id"].as_str().unwrap().starts_with("2000000")
+        })
+        .count();
+    assert_eq!(approved, 60);
+
+    // Restarted from the snapshot and the log: the terminals continue, and the host agrees.
+    let (_host2, url, ca) = host(tmp.path(), 4);
+    let (ok, v, out) = load(&url, &ca, &["--terminals", "4", "--count", "20", "--json"]);
+    assert!(ok, "{out}");
+    assert_eq!(v["settlement"]["equal"], true, "{v}");
+    assert_eq!(
+        v["declined_by_code"],
+        serde_json::json!({}),
+        "no duplicate traces: {v}"
+    );
+}

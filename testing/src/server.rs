@@ -96,7 +96,7 @@ struct AppState {
     acquirer: Arc<Mutex<Acquirer>>,
     qr: Arc<Mutex<crate::qr_gateway::QrGateway>>,
     frames: Option<Arc<Mutex<std::fs::File>>>,
-    ledger_path: Option<PathBuf>,
+    ledger_log: Option<LedgerLog>,
     qr_path: Option<PathBuf>,
     faults: Arc<Mutex<VecDeque<Fault>>>,
 }
@@ -169,17 +169,30 @@ async fn pos_endpoint(
         Fault::Late(d) => tokio::time::sleep(*d).await,
         _ => {}
     }
-    let (answer, snapshot) = {
+    let (answer, committed) = {
         let mut acq = state.acquirer.lock().unwrap_or_else(|p| p.into_inner());
         let answer = acq.handle(&body, now_local());
-        (
-            answer,
-            state.ledger_path.as_ref().map(|_| acq.state().clone()),
-        )
+        // Queued under the lock, so the log has the changes in the order they were made.
+        let committed = match (&state.ledger_log, acq.take_change()) {
+            (Some(log), Some(change)) => Some(log.append(&change)),
+            _ => None,
+        };
+        (answer, committed)
     };
-    if let (Some(path), Some(snap)) = (&state.ledger_path, snapshot) {
-        if let Err(e) = save_state(path, &snap) {
-            tracing::error!(error = %e, "could not save host state");
+    // The answer leaves only once its change is on disk (one fsync per batch of requests).
+    if let Some(done) = committed {
+        match done.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "could not write the ledger log");
+                return Err((StatusCode::SERVICE_UNAVAILABLE, "ledger not written".into()));
+            }
+            Err(_) => {
+                return Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ledger writer stopped".into(),
+                ))
+            }
         }
     }
     match answer {
@@ -195,13 +208,42 @@ async fn pos_endpoint(
     }
 }
 
+/// Writes `state` as JSON: a temporary file, fsynced, renamed over `path`, the directory fsynced.
 fn save_state(path: &PathBuf, state: &impl serde::Serialize) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?,
-    )?;
-    std::fs::rename(tmp, path)
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The host's state as a simulator with `--state dir` left it: the snapshot with the ledger log
+/// replayed over it (what `smartpos settlement-file` reads).
+pub fn read_host_state(dir: &std::path::Path) -> Result<HostState, String> {
+    let snapshot = dir.join("host-state.json");
+    let text = std::fs::read_to_string(&snapshot)
+        .map_err(|e| format!("cannot read {}: {e}", snapshot.display()))?;
+    let mut state: HostState = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is invalid: {e}", snapshot.display()))?;
+    let log = dir.join("host-ledger.log");
+    if let Ok(bytes) = std::fs::read(&log) {
+        let lines: Vec<&[u8]> = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        for (n, line) in lines.iter().enumerate() {
+            match serde_json::from_slice::<crate::acquirer::changes::Change>(line) {
+                Ok(c) => c.apply(&mut state),
+                Err(_) if n + 1 == lines.len() => break,
+                Err(e) => return Err(format!("{} line {}: {e}", log.display(), n + 1)),
+            }
+        }
+    }
+    Ok(state)
 }
 
 /// Reads state saved by [`save_state`]; `None` when there is no state directory or no file yet.
@@ -273,9 +315,18 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         None => HostPki::generate("smartpos simulated acquirer CA")?,
     };
     let ledger_path = config.state_dir.as_ref().map(|d| d.join("host-state.json"));
-    let acquirer = match load_state::<HostState>(ledger_path.as_ref())? {
+    let mut acquirer = match load_state::<HostState>(ledger_path.as_ref())? {
         Some(st) => Acquirer::with_state(config.profile.clone(), st),
         None => Acquirer::new(config.profile.clone()),
+    };
+    let ledger_log = match (&config.state_dir, &ledger_path) {
+        (Some(dir), Some(snapshot)) => Some(LedgerLog::open(
+            dir,
+            snapshot,
+            &mut acquirer,
+            &config.profile,
+        )?),
+        _ => None,
     };
     let acquirer = Arc::new(Mutex::new(acquirer));
     let frames = match &config.frames {
@@ -297,7 +348,7 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         acquirer: acquirer.clone(),
         qr: qr.clone(),
         frames,
-        ledger_path,
+        ledger_log,
         qr_path,
         faults: Arc::new(Mutex::new(config.faults.clone().into())),
     };
@@ -408,4 +459,94 @@ pub async fn start_echo() -> Result<RunningEcho, SimError> {
         stop,
         task,
     })
+}
+
+/// The simulator's durable ledger: the last snapshot (`host-state.json`) and an append-only log
+/// of each request's changes (`host-ledger.log`, one JSON line each), written by one thread that
+/// takes every change queued while it wrote the last batch, writes them, and fsyncs once: group
+/// commit. An answer leaves only after its change was fsynced. At start the log is replayed
+/// over the snapshot, a new snapshot is written and the log emptied.
+#[derive(Clone)]
+struct LedgerLog {
+    queue: std::sync::mpsc::Sender<(Vec<u8>, tokio::sync::oneshot::Sender<std::io::Result<()>>)>,
+}
+
+/// Changes written per fsync at most.
+const GROUP_MAX: usize = 4096;
+
+impl LedgerLog {
+    fn open(
+        dir: &std::path::Path,
+        snapshot: &PathBuf,
+        acquirer: &mut Acquirer,
+        profile: &AcquirerProfile,
+    ) -> Result<LedgerLog, SimError> {
+        let path = dir.join("host-ledger.log");
+        let logged = std::fs::metadata(&path)
+            .map(|m| m.len() > 0)
+            .unwrap_or(false);
+        if logged && !snapshot.exists() {
+            return Err(SimError::State(
+                snapshot.clone(),
+                "missing, but the ledger log is not empty: restore the snapshot or remove both"
+                    .into(),
+            ));
+        }
+        if logged {
+            let state = read_host_state(dir).map_err(|e| SimError::State(path.clone(), e))?;
+            *acquirer = Acquirer::with_state(profile.clone(), state);
+        }
+        // Compact: the state so far becomes the snapshot, and the log starts empty.
+        save_state(snapshot, acquirer.state())?;
+        let _ = acquirer.take_change();
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&path)?;
+        file.sync_all()?;
+        let (queue, rx) = std::sync::mpsc::channel::<(
+            Vec<u8>,
+            tokio::sync::oneshot::Sender<std::io::Result<()>>,
+        )>();
+        std::thread::Builder::new()
+            .name("host-ledger-log".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut group = vec![first];
+                    while group.len() < GROUP_MAX {
+                        match rx.try_recv() {
+                            Ok(next) => group.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let mut bytes = Vec::new();
+                    for (line, _) in &group {
+                        bytes.extend_from_slice(line);
+                    }
+                    let result = file.write_all(&bytes).and_then(|_| file.sync_data());
+                    for (_, done) in group {
+                        let _ = done.send(match &result {
+                            Ok(()) => Ok(()),
+                            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                        });
+                    }
+                }
+            })?;
+        Ok(LedgerLog { queue })
+    }
+
+    /// Queues `change`; the receiver says when it is on disk.
+    fn append(
+        &self,
+        change: &crate::acquirer::changes::Change,
+    ) -> tokio::sync::oneshot::Receiver<std::io::Result<()>> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let mut line = serde_json::to_vec(change).unwrap_or_default();
+        line.push(b'\n');
+        if let Err(std::sync::mpsc::SendError((_, done))) = self.queue.send((line, done)) {
+            let _ = done.send(Err(std::io::Error::other("the ledger writer stopped")));
+        }
+        wait
+    }
 }

@@ -29,11 +29,7 @@ pub fn run(args: Args) -> Result<ExitCode, SettlementFileError> {
         terminal,
         out,
     } = args;
-    let path = state.join("host-state.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let st: smartpos_testing::acquirer::HostState =
-        serde_json::from_str(&text).map_err(|e| format!("{} is invalid: {e}", path.display()))?;
+    let st = smartpos_testing::server::read_host_state(&state)?;
     let json = serde_json::to_string_pretty(&st.settlement_lines(terminal.as_deref()))?;
     match out {
         Some(p) => std::fs::write(p, json)?,

@@ -42,6 +42,7 @@ impl Acquirer {
             .find(|t| t.terminal_id == tid)
         {
             a.batch = if a.batch >= 999_999 { 1 } else { a.batch + 1 };
+            self.terminals_dirty = true;
         }
     }
 

@@ -18,6 +18,7 @@ impl Acquirer {
         let Some(at) = self.ledger_at(tid, batch, trace) else {
             return "25".into();
         };
+        self.touch(at);
         let entry = &mut self.state.ledger[at];
         if !entry.in_force() {
             // Declined at the host, or already reversed: nothing to undo.
@@ -36,6 +37,9 @@ impl Acquirer {
         );
         let mut orig_amount = 0;
         let original_at = original.and_then(|(b, t)| self.ledger_at(tid, b, t));
+        if let Some(i) = original_at {
+            self.touch(i);
+        }
         if let Some(o) = original_at.map(|i| &mut self.state.ledger[i]) {
             orig_amount = o.amount_minor;
             match kind.as_str() {
@@ -119,7 +123,9 @@ impl Acquirer {
             .map(|i| self.state.ledger[i].card.clone())
             .unwrap_or_default();
         if code == "00" {
-            let o = &mut self.state.ledger[orig_idx.expect("found")];
+            let at = orig_idx.expect("found");
+            self.touch(at);
+            let o = &mut self.state.ledger[at];
             original = Some((o.batch, o.trace));
             let orig_amount = o.amount_minor;
             match kind {

@@ -3,6 +3,7 @@
 
 mod batch;
 pub mod cards;
+pub mod changes;
 mod financial;
 
 use cards::TestCard;
@@ -148,6 +149,13 @@ pub struct Acquirer {
     ledger_index: HashMap<(String, u32, u32), usize>,
     indexed_len: usize,
     terminal_index: HashMap<String, usize>,
+    /// For the ledger log (`changes`): the ledger length at the last record, rows changed in
+    /// place since, whether the terminals changed, the reference counter last recorded.
+    change_from: usize,
+    touched: std::collections::BTreeSet<usize>,
+    terminals_dirty: bool,
+    rrn_logged: Option<u64>,
+    cards_logged: HashMap<String, (u64, u64)>,
 }
 
 /// A source of random bytes for working keys.
@@ -264,6 +272,7 @@ impl Acquirer {
             if self.terminal_at(&tid).is_none() {
                 self.terminal_index
                     .insert(tid.clone(), self.state.terminals.len());
+                self.terminals_dirty = true;
                 self.state.terminals.push(TerminalAccount {
                     terminal_id: tid,
                     merchant_id: "898310048990001".into(),
@@ -283,6 +292,11 @@ impl Acquirer {
             ledger_index: HashMap::new(),
             indexed_len: 0,
             terminal_index: HashMap::new(),
+            change_from: 0,
+            touched: Default::default(),
+            terminals_dirty: true,
+            rrn_logged: None,
+            cards_logged: HashMap::new(),
         };
         acquirer.reindex();
         acquirer
