@@ -342,25 +342,47 @@ fn verify_dsa(
 
 /// The modulus and exponent of an RSAPublicKey (`SEQUENCE { INTEGER n, INTEGER e }`).
 fn rsa_parts(der: &[u8]) -> Option<(&[u8], &[u8])> {
-    fn tlv(b: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-        if b.first() != Some(&tag) {
-            return None;
-        }
-        let (len, head): (usize, usize) = match *b.get(1)? {
-            l if l < 0x80 => (l as usize, 2),
-            0x81 => (*b.get(2)? as usize, 3),
-            0x82 => (u16::from_be_bytes([*b.get(2)?, *b.get(3)?]) as usize, 4),
-            _ => return None,
-        };
-        let body = b.get(head..head.checked_add(len)?)?;
-        Some((body, &b[head + len..]))
+    let (tag, _, seq) = element(der)?;
+    match children(seq)?.as_slice() {
+        [(0x02, _, n), (0x02, _, e), ..] if tag == 0x30 => Some((n, e)),
+        _ => None,
     }
-    let (seq, _) = tlv(der, 0x30)?;
-    let (n, rest) = tlv(seq, 0x02)?;
-    let (e, _) = tlv(rest, 0x02)?;
-    Some((n, e))
 }
 
+/// A DER element: (tag, the whole element, its content).
+pub(crate) type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+/// One DER element at the start of `b`. Definite lengths only.
+pub(crate) fn element(b: &[u8]) -> Option<Element<'_>> {
+    let tag = *b.first()?;
+    let first = *b.get(1)?;
+    let (len, head) = if first < 0x80 {
+        (first as usize, 2usize)
+    } else {
+        let n = (first & 0x7F) as usize;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *b.get(2 + i)? as usize;
+        }
+        (len, 2 + n)
+    };
+    let end = head.checked_add(len)?;
+    Some((tag, b.get(..end)?, b.get(head..end)?))
+}
+
+/// The elements inside a constructed element's content.
+pub(crate) fn children(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let e = element(content)?;
+        content = &content[e.1.len()..];
+        out.push(e);
+    }
+    Some(out)
+}
 fn bit_len(n: &[u8]) -> u32 {
     match n.iter().position(|&x| x != 0) {
         Some(i) => ((n.len() - i) * 8) as u32 - n[i].leading_zeros(),

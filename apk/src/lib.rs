@@ -179,7 +179,16 @@ impl<R: Read + Seek> Apk<R> {
     /// The bank's verdict: Android's ([`Apk::verify`]), then the bank's [`policy`], whose
     /// refusals name their rule ([`ApkError::Policy`]).
     pub fn verify_for_bank(&mut self, sdk: u32) -> Result<Verdict, ApkError> {
-        let v = self.verify(sdk)?;
+        self.verify_for_bank_with_progress(sdk, &mut |_, _| {})
+    }
+
+    /// [`Apk::verify_for_bank`] reporting bytes hashed.
+    pub fn verify_for_bank_with_progress(
+        &mut self,
+        sdk: u32,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Verdict, ApkError> {
+        let v = self.verify_with_progress(sdk, progress)?;
         policy::check(&v)?;
         Ok(v)
     }

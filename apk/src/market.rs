@@ -327,8 +327,7 @@ impl TrustStore {
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifiedApp, MarketError> {
         let mut apk = Apk::open(path)?;
-        let android = apk.verify_with_progress(sdk, progress)?;
-        crate::policy::check(&android).map_err(ApkError::from)?;
+        let android = apk.verify_for_bank_with_progress(sdk, progress)?;
         let sig_block = apk.block.as_ref().ok_or(MarketError::Unsigned)?;
         let raw = sig_block.get(MARKET_ID).ok_or(MarketError::Unsigned)?;
         let block_sha = other_pairs_sha256(sig_block);

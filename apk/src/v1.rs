@@ -7,7 +7,7 @@
 
 use super::zip::{Entry, ZipLayout};
 use super::ApkError;
-use crate::crypto::{self, HashAlg, Padding, SignatureUse};
+use crate::crypto::{self, children, element, HashAlg, Padding, SignatureUse};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
 use ring::digest::{Algorithm, Context, SHA1_FOR_LEGACY_USE_ONLY, SHA256, SHA384, SHA512};
@@ -356,41 +356,6 @@ fn raw_signer_infos(block: &[u8]) -> Vec<RawSignerInfo> {
         Some(out)
     }
     walk(block).unwrap_or_default()
-}
-
-/// A DER element: (tag, the whole element, its content).
-type Element<'a> = (u8, &'a [u8], &'a [u8]);
-
-/// One DER element at the start of `b`. Definite lengths only.
-fn element(b: &[u8]) -> Option<Element<'_>> {
-    let tag = *b.first()?;
-    let first = *b.get(1)?;
-    let (len, head) = if first < 0x80 {
-        (first as usize, 2usize)
-    } else {
-        let n = (first & 0x7F) as usize;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | *b.get(2 + i)? as usize;
-        }
-        (len, 2 + n)
-    };
-    let end = head.checked_add(len)?;
-    Some((tag, b.get(..end)?, b.get(head..end)?))
-}
-
-/// The elements inside a constructed element's content.
-fn children(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let e = element(content)?;
-        content = &content[e.1.len()..];
-        out.push(e);
-    }
-    Some(out)
 }
 
 /// What a verified v1 signature found.

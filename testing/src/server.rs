@@ -315,17 +315,16 @@ pub async fn start(config: SimConfig) -> Result<RunningHost, SimError> {
         None => HostPki::generate("smartpos simulated acquirer CA")?,
     };
     let ledger_path = config.state_dir.as_ref().map(|d| d.join("host-state.json"));
-    let mut acquirer = match load_state::<HostState>(ledger_path.as_ref())? {
-        Some(st) => Acquirer::with_state(config.profile.clone(), st),
-        None => Acquirer::new(config.profile.clone()),
+    // The snapshot with the ledger log replayed over it, read once.
+    let mut acquirer = match (&config.state_dir, &ledger_path) {
+        (Some(dir), Some(snapshot)) if snapshot.exists() => Acquirer::with_state(
+            config.profile.clone(),
+            read_host_state(dir).map_err(|e| SimError::State(snapshot.clone(), e))?,
+        ),
+        _ => Acquirer::new(config.profile.clone()),
     };
     let ledger_log = match (&config.state_dir, &ledger_path) {
-        (Some(dir), Some(snapshot)) => Some(LedgerLog::open(
-            dir,
-            snapshot,
-            &mut acquirer,
-            &config.profile,
-        )?),
+        (Some(dir), Some(snapshot)) => Some(LedgerLog::open(dir, snapshot, &mut acquirer)?),
         _ => None,
     };
     let acquirer = Arc::new(Mutex::new(acquirer));
@@ -475,11 +474,14 @@ struct LedgerLog {
 const GROUP_MAX: usize = 4096;
 
 impl LedgerLog {
+    /// Compacts (`acquirer` holds the snapshot with the log already replayed: the state so far
+    /// becomes the snapshot) and starts the writer.
+    /// Compacts (`acquirer` holds the snapshot with the log already replayed; that state
+    /// becomes the snapshot and the log starts empty) and starts the writer.
     fn open(
         dir: &std::path::Path,
         snapshot: &PathBuf,
         acquirer: &mut Acquirer,
-        profile: &AcquirerProfile,
     ) -> Result<LedgerLog, SimError> {
         let path = dir.join("host-ledger.log");
         let logged = std::fs::metadata(&path)
@@ -491,10 +493,6 @@ impl LedgerLog {
                 "missing, but the ledger log is not empty: restore the snapshot or remove both"
                     .into(),
             ));
-        }
-        if logged {
-            let state = read_host_state(dir).map_err(|e| SimError::State(path.clone(), e))?;
-            *acquirer = Acquirer::with_state(profile.clone(), state);
         }
         // Compact: the state so far becomes the snapshot, and the log starts empty.
         save_state(snapshot, acquirer.state())?;
