@@ -28,9 +28,9 @@ need python3 "install Python 3.11 (Debian: apt-get install python3 python3-venv)
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 
-step "Debian packages (CJK font for receipts, zbar for QR decoding, apksigner/apkverifier/zipalign for APK checks, aapt2/zip to build APKs)"
+step "Debian packages (CJK font for receipts, zbar for QR decoding, apksigner/apkverifier/zipalign for APK checks, aapt2/zip to build APKs, strace to count a sale's fsyncs)"
 missing=()
-for pkg in fonts-wqy-microhei zbar-tools apksigner apkverifier zipalign aapt zip unzip; do
+for pkg in fonts-wqy-microhei zbar-tools apksigner apkverifier zipalign aapt zip unzip strace; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -46,6 +46,7 @@ need zipalign "install Debian zipalign"
 need aapt2 "install Debian aapt (it carries aapt2)"
 need zip "install Debian zip"
 need unzip "install Debian unzip"
+need strace "install Debian strace (smartpos bench counts a sale's fsyncs with it)"
 need javac "install a JDK 17 (javac compiles the apksig reference harness)"
 [ -f /usr/share/java/apksig.jar ] || fail "apksig.jar missing: install Debian apksigner"
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || fail "CJK font missing: install Debian fonts-wqy-microhei"

@@ -25,11 +25,11 @@ pub mod zip;
 pub mod fuzz_targets;
 
 use block::{SigningBlock, V2_ID, V31_ID, V3_ID};
+pub use digest::Source;
 use digest::{content_digests, ChunkedDigest};
 use scheme::{
     parse_signers, Signer, LINEAGE_ATTR, ROTATION_MIN_SDK_ATTR, STRIPPING_PROTECTION_ATTR,
 };
-use std::io::{Read, Seek};
 use std::path::Path;
 
 /// Why an APK is refused.
@@ -114,6 +114,9 @@ pub struct Apk<R> {
     pub zip: zip::ZipLayout,
     /// Signing block, if any.
     pub block: Option<SigningBlock>,
+    /// Content digests computed so far: the file is hashed once however many SDK levels or
+    /// checks ask.
+    digests: Vec<(ChunkedDigest, Vec<u8>)>,
 }
 
 impl Apk<std::fs::File> {
@@ -124,7 +127,7 @@ impl Apk<std::fs::File> {
     }
 }
 
-impl<R: Read + Seek> Apk<R> {
+impl<R: digest::Source> Apk<R> {
     /// Reads the layout of `reader`.
     pub fn new(mut reader: R) -> Result<Self, ApkError> {
         let size = reader.seek(std::io::SeekFrom::End(0))?;
@@ -133,7 +136,12 @@ impl<R: Read + Seek> Apk<R> {
             return Err(ApkError::Zip("no AndroidManifest.xml: not an APK".into()));
         }
         let block = SigningBlock::read(&mut reader, &zip)?;
-        Ok(Apk { reader, zip, block })
+        Ok(Apk {
+            reader,
+            zip,
+            block,
+            digests: Vec::new(),
+        })
     }
 
     /// Schemes present.
@@ -160,14 +168,27 @@ impl<R: Read + Seek> Apk<R> {
         v
     }
 
-    /// The chunked content digests (computed once, for every check that needs them).
+    /// The chunked content digests of `algs`, in that order (each computed once for this
+    /// APK, in one pass for all missing ones, and kept for every later check).
     pub fn content_digests(
         &mut self,
         algs: &[ChunkedDigest],
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<Vec<(ChunkedDigest, Vec<u8>)>, ApkError> {
-        let offset = self.block.as_ref().map_or(self.zip.cd_offset, |b| b.offset);
-        content_digests(&mut self.reader, &self.zip, offset, algs, progress)
+        let missing: Vec<ChunkedDigest> = algs
+            .iter()
+            .filter(|a| !self.digests.iter().any(|(k, _)| k == *a))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let offset = self.block.as_ref().map_or(self.zip.cd_offset, |b| b.offset);
+            let fresh = content_digests(&self.reader, &self.zip, offset, &missing, progress)?;
+            self.digests.extend(fresh);
+        }
+        Ok(algs
+            .iter()
+            .filter_map(|a| self.digests.iter().find(|(k, _)| k == a).cloned())
+            .collect())
     }
 
     /// Verifies as a device at `sdk` would: the newest scheme that applies. This is Android's

@@ -49,6 +49,11 @@ pub struct BenchReport {
     pub journal_commit: Percentiles,
     /// Journal commits per sale.
     pub commits_per_sale: u32,
+    /// fsync-family system calls per end-to-end sale, counted by `strace` (journal, anchor,
+    /// everything the process does); `None` when they could not be counted.
+    pub fsyncs_per_sale: Option<f64>,
+    /// Why fsyncs were not counted.
+    pub fsyncs_not_counted: Option<String>,
     /// End-to-end sale over loopback HTTPS.
     pub e2e_sale: Percentiles,
 }
@@ -127,8 +132,9 @@ pub async fn run(n: usize) -> Result<BenchReport, crate::cmd::bench::BenchError>
     let mut commit_times = Vec::with_capacity(3 * n);
     for i in 0..n as u32 {
         let trace = i + 1;
-        let writes = [
-            JournalWrite::Created(TxnStart {
+        // What a sale writes before its request leaves: one commit.
+        let writes = [JournalWrite::Sending {
+            start: TxnStart {
                 caller: "bench".into(),
                 order_id: format!("J-{i}"),
                 kind: TransactionType::Sale,
@@ -136,14 +142,10 @@ pub async fn run(n: usize) -> Result<BenchReport, crate::cmd::bench::BenchError>
                 trace,
                 batch: 1,
                 time: crate::demo::cst_now(),
-            }),
-            JournalWrite::Sending {
-                trace,
-                batch: 1,
-                masked_pan: "622202*********0123".into(),
-                reversal: Some(vec![0u8; 90]),
             },
-        ];
+            masked_pan: "622202*********0123".into(),
+            reversal: Some(vec![0u8; 90]),
+        }];
         for w in &writes {
             let t = Instant::now();
             journal.apply(w)?;
@@ -152,6 +154,27 @@ pub async fn run(n: usize) -> Result<BenchReport, crate::cmd::bench::BenchError>
     }
 
     // 3. End to end over loopback HTTPS.
+    let e2e = e2e_sales(n, amount).await?;
+    // 4. fsyncs per sale, counted by the kernel: this binary's e2e sales under strace.
+    let fsyncs = fsyncs_per_sale(n.min(50));
+    Ok(BenchReport {
+        sales: n,
+        engine_sale: percentiles(engine_times),
+        journal_commit: percentiles(commit_times),
+        // Sending (recorded with its armed reversal) and Outcome; the bench times the first.
+        commits_per_sale: 2,
+        fsyncs_per_sale: fsyncs.as_ref().ok().copied(),
+        fsyncs_not_counted: fsyncs.err(),
+        e2e_sale: percentiles(e2e),
+    })
+}
+
+/// `n` approved sales end to end against an in-process simulator over loopback HTTPS (a fresh
+/// journal; sign-in not timed).
+pub async fn e2e_sales(
+    n: usize,
+    amount: Money,
+) -> Result<Vec<Duration>, crate::cmd::bench::BenchError> {
     let host = server::start(SimConfig::ephemeral()).await?;
     let tdir = tempfile::tempdir()?;
     let (reader, pad) = scripted(n);
@@ -176,14 +199,57 @@ pub async fn run(n: usize) -> Result<BenchReport, crate::cmd::bench::BenchError>
         }
     }
     host.shutdown().await;
-    Ok(BenchReport {
-        sales: n,
-        engine_sale: percentiles(engine_times),
-        journal_commit: percentiles(commit_times),
-        // Created, Sending and Outcome; the bench times the two before the host message.
-        commits_per_sale: 3,
-        e2e_sale: percentiles(e2e),
-    })
+    Ok(e2e)
+}
+
+/// The system calls that force data to storage.
+const SYNC_CALLS: &str = "fsync,fdatasync,sync_file_range,syncfs,sync,msync";
+
+/// fsync-family system calls of one `smartpos bench --fsync-probe N` process (all threads:
+/// terminal, journal, in-process simulator), counted by `strace -f -c`.
+fn traced_syncs(n: usize) -> Result<u64, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("own binary: {e}"))?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = dir.path().join("strace.txt");
+    let run = std::process::Command::new("strace")
+        .args(["-f", "-c", "-e"])
+        .arg(format!("trace={SYNC_CALLS}"))
+        .arg("-o")
+        .arg(&out)
+        .arg(&exe)
+        .args(["bench", "--fsync-probe", "--sales", &n.to_string()])
+        .output()
+        .map_err(|e| format!("strace could not run ({e}); Debian: apt-get install strace"))?;
+    if !run.status.success() {
+        return Err(format!(
+            "strace {} failed: {}",
+            exe.display(),
+            String::from_utf8_lossy(&run.stderr).trim()
+        ));
+    }
+    let summary = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
+    // "% time seconds usecs/call calls errors syscall" rows; the calls column of each sync call.
+    Ok(summary
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let name = *cols.last()?;
+            SYNC_CALLS
+                .split(',')
+                .any(|c| c == name)
+                .then(|| cols.get(3)?.parse::<u64>().ok())
+                .flatten()
+        })
+        .sum())
+}
+
+/// fsyncs per end-to-end sale: the traced count of `2n` sales less that of `n` (set-up and
+/// sign-in cancel out), over `n`.
+pub fn fsyncs_per_sale(n: usize) -> Result<f64, String> {
+    let n = n.max(5);
+    let one = traced_syncs(n)?;
+    let two = traced_syncs(2 * n)?;
+    Ok(two.saturating_sub(one) as f64 / n as f64)
 }
 
 /// `smartpos bench --codec`: encode + decode pairs of a CUP sale request and response, ours and
@@ -197,6 +263,10 @@ pub struct CodecReport {
     /// smartpos with buffers reused across pairs (`encode_into` / `decode_into`), as a
     /// long-running terminal or host would.
     pub smartpos_reused_pairs_per_sec: f64,
+    /// smartpos decoding without copying ([`FrameView`](smartpos_core::iso8583::FrameView):
+    /// every field checked, a field unpacked only when read; the trace, terminal, response code
+    /// and MAC are read), encoding into reused buffers.
+    pub smartpos_lazy_pairs_per_sec: f64,
     /// pyiso8583: pairs per second in the same run.
     pub pyiso8583_pairs_per_sec: f64,
     /// pyiso8583's version.
@@ -243,7 +313,7 @@ pub fn default_python() -> String {
 
 /// Runs both codecs over the reference sale pair.
 pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError> {
-    use smartpos_core::iso8583::{samples, Frame, CUP_FIELDS};
+    use smartpos_core::iso8583::{samples, Frame, FrameView, CUP_FIELDS};
     use std::hint::black_box;
     let pairs = pairs.max(1000);
     let (req, resp) = samples::sale_pair();
@@ -298,6 +368,45 @@ pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError>
     if fa != req || fz != resp {
         return Err(CodecBenchError::Codec("reused decode differs".into()));
     }
+    // Decoding without copying: every field checked, fields unpacked only when read (a
+    // terminal reads the answer's trace, code and MAC; a host the request's trace and terminal).
+    let mut digits = Vec::with_capacity(32);
+    let mut lazy = || -> Result<(), CodecBenchError> {
+        black_box(&req)
+            .encode_into(&CUP_FIELDS, &mut abuf)
+            .map_err(|e| codec(e.to_string()))?;
+        black_box(&resp)
+            .encode_into(&CUP_FIELDS, &mut zbuf)
+            .map_err(|e| codec(e.to_string()))?;
+        let va =
+            FrameView::decode(black_box(&abuf), &CUP_FIELDS).map_err(|e| codec(e.to_string()))?;
+        let vz =
+            FrameView::decode(black_box(&zbuf), &CUP_FIELDS).map_err(|e| codec(e.to_string()))?;
+        digits.clear();
+        va.message.read_into(11, &mut digits);
+        vz.message.read_into(11, &mut digits);
+        black_box((
+            &digits,
+            va.message.raw(41),
+            vz.message.raw(39),
+            vz.message.raw(64),
+        ));
+        Ok(())
+    };
+    for _ in 0..pairs / 10 {
+        lazy()?;
+    }
+    let t = Instant::now();
+    for _ in 0..pairs {
+        lazy()?;
+    }
+    let ours_lazy = pairs as f64 / t.elapsed().as_secs_f64();
+    if digits != b"000123000123" {
+        return Err(CodecBenchError::Codec(format!(
+            "lazy decode read {:?}",
+            String::from_utf8_lossy(&digits)
+        )));
+    }
 
     let dir = tempfile::tempdir().map_err(|e| CodecBenchError::Peer(e.to_string()))?;
     for (name, text) in [
@@ -336,6 +445,7 @@ pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError>
         pairs,
         smartpos_pairs_per_sec: ours,
         smartpos_reused_pairs_per_sec: ours_reused,
+        smartpos_lazy_pairs_per_sec: ours_lazy,
         pyiso8583_pairs_per_sec: peer,
         pyiso8583_version: v["pyiso8583"].as_str().unwrap_or("unknown").into(),
         ratio: ours / peer,

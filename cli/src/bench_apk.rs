@@ -1,7 +1,8 @@
 //! `smartpos bench --apk`: builds a large APK (a stored random asset; v2+v3 by `apksigner`;
 //! market-signed), then measures in one run this verifier (Android signature and market
 //! signature), `apksigner verify`, `apkverifier`, and one SHA-256 pass over the file, and prints
-//! the ratios; plus the process time of verifying a small APK and the peak memory.
+//! the ratios; `smartpos apk verify` as a process beside one `openssl dgst -sha256` process and
+//! `apksigner verify`; plus the process time of verifying a small APK and the peak memory.
 
 use smartpos_apk::launch::{LaunchBasis, LaunchCheck};
 use smartpos_apk::market::{
@@ -107,6 +108,10 @@ pub struct ApkBench {
     pub launch_big_us: f64,
     /// Launch check of an installed 1 MiB APK, median µs.
     pub launch_1mib_us: f64,
+    /// `smartpos apk verify` as a process (every fleet SDK level), median ms.
+    pub process_ms: f64,
+    /// `openssl dgst -sha256` as a process, median ms.
+    pub openssl_ms: f64,
 }
 
 fn need(tool: &str) -> Res<()> {
@@ -256,9 +261,10 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Builds the APK and measures. `mb` is the asset size in MiB.
-pub fn run(mb: usize, rounds: usize) -> Res<ApkBench> {
-    for t in ["apksigner", "apkverifier", "zipalign"] {
+/// Builds the APK and measures. `mb` is the asset size in MiB; `smartpos` is the binary timed
+/// as a process (`smartpos apk verify`).
+pub fn run(mb: usize, rounds: usize, smartpos: &Path) -> Res<ApkBench> {
+    for t in ["apksigner", "apkverifier", "zipalign", "openssl"] {
         need(t)?;
     }
     let dir = tempfile::tempdir()?;
@@ -275,7 +281,16 @@ pub fn run(mb: usize, rounds: usize) -> Res<ApkBench> {
     let launch_1mib_us = launch_us(&store, &one_mib)?;
     let size = std::fs::metadata(&aligned)?.len();
     let (mut ours, mut sha, mut signer_t, mut verifier_t) = (vec![], vec![], vec![], vec![]);
+    let (mut process, mut openssl) = (vec![], vec![]);
     for _ in 0..rounds.max(1) {
+        process.push(run_tool(
+            Command::new(smartpos).args(["apk", "verify"]).arg(&aligned),
+        )?);
+        openssl.push(run_tool(
+            Command::new("openssl")
+                .args(["dgst", "-sha256"])
+                .arg(&aligned),
+        )?);
         let t = Instant::now();
         store.check(&aligned, 28, None, &mut |_, _| {})?;
         ours.push(t.elapsed());
@@ -313,5 +328,7 @@ pub fn run(mb: usize, rounds: usize) -> Res<ApkBench> {
         peak_rss_kib: peak_rss_kib(),
         launch_big_us,
         launch_1mib_us,
+        process_ms: median(process),
+        openssl_ms: median(openssl),
     })
 }

@@ -92,7 +92,6 @@ fn check(case: &str, host: &RunningHost, dir: &Path, order: &str, first: &Run) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_crash_point_and_host_fault_recovers_without_double_charge() {
     let sale_points = [
-        "persist-created",
         "read-card",
         "online-pin",
         "mac",
@@ -466,7 +465,6 @@ async fn every_transaction_type_recovers_from_every_crash_point_and_fault() {
         "balance",
     ];
     let points = [
-        "persist-created",
         "read-card",
         "mac",
         "persist-sending",

@@ -139,7 +139,6 @@ async fn racing_processes_on_one_order_charge_once_and_agree() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_sale_is_final_on_the_next_retry_or_query() {
     let points = [
-        "persist-created",
         "read-card",
         "online-pin",
         "mac",

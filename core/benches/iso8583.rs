@@ -3,7 +3,7 @@
 //! same work beside pyiso8583 in one run and prints the ratio.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
-use smartpos_core::iso8583::{samples, Frame, CUP_FIELDS};
+use smartpos_core::iso8583::{samples, Frame, FrameView, CUP_FIELDS};
 
 fn bench(c: &mut Criterion) {
     let (req, resp) = samples::sale_pair();
@@ -29,6 +29,43 @@ fn bench(c: &mut Criterion) {
             fa.decode_into(black_box(&abuf), &CUP_FIELDS).unwrap();
             fz.decode_into(black_box(&zbuf), &CUP_FIELDS).unwrap();
             black_box((&fa, &fz));
+        })
+    });
+    g.bench_function("encode_request_and_response_reused_buffers", |b| {
+        b.iter(|| {
+            black_box(&req).encode_into(&CUP_FIELDS, &mut abuf).unwrap();
+            black_box(&resp)
+                .encode_into(&CUP_FIELDS, &mut zbuf)
+                .unwrap();
+        })
+    });
+    req.encode_into(&CUP_FIELDS, &mut abuf).unwrap();
+    resp.encode_into(&CUP_FIELDS, &mut zbuf).unwrap();
+    g.bench_function("view_request_and_response", |b| {
+        b.iter(|| {
+            let a = FrameView::decode(black_box(&abuf), &CUP_FIELDS).unwrap();
+            let z = FrameView::decode(black_box(&zbuf), &CUP_FIELDS).unwrap();
+            black_box((a.message.raw(11), z.message.raw(39)));
+        })
+    });
+    let mut digits = Vec::with_capacity(32);
+    g.bench_function("encode_and_view_request_and_response", |b| {
+        b.iter(|| {
+            black_box(&req).encode_into(&CUP_FIELDS, &mut abuf).unwrap();
+            black_box(&resp)
+                .encode_into(&CUP_FIELDS, &mut zbuf)
+                .unwrap();
+            let a = FrameView::decode(black_box(&abuf), &CUP_FIELDS).unwrap();
+            let z = FrameView::decode(black_box(&zbuf), &CUP_FIELDS).unwrap();
+            digits.clear();
+            a.message.read_into(11, &mut digits);
+            z.message.read_into(11, &mut digits);
+            black_box((
+                &digits,
+                a.message.raw(41),
+                z.message.raw(39),
+                z.message.raw(64),
+            ));
         })
     });
     g.finish();

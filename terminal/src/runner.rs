@@ -15,9 +15,9 @@ use std::sync::Arc;
 /// The environment variable that aborts the process at a named step (crash tests only; read
 /// only when the crate is built with the `crash-injection` feature, which the shipping build
 /// leaves off):
-/// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `persist-created`, `read-card`,
+/// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `read-card`,
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
-/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `call`,
+/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `persist-created`, `call`,
 /// `show-code` and `wait`; kinds `qr_sale`, `qr_resolve`, `qr_void`, `qr_refund`); kinds: `sign-in`,
 /// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
 /// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
@@ -74,7 +74,6 @@ fn step_name(a: &Action) -> &'static str {
         Action::SendToHost { .. } => "send",
         Action::Finish(_) => "finish",
         Action::Persist(W::Counters { .. }) => "persist-counters",
-        Action::Persist(W::Created(_)) => "persist-created",
         Action::Persist(W::Sending { .. }) => "persist-sending",
         Action::Persist(W::Outcome { .. }) => "persist-outcome",
         Action::Persist(W::ReversalAttempt { .. }) => "persist-reversal-attempt",

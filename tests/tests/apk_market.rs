@@ -377,10 +377,22 @@ fn attack_files_are_refused() {
 
 #[test]
 fn the_apk_bench_builds_signs_and_measures_with_every_peer() {
-    let r = smartpos_cli::bench_apk::run(2, 1).unwrap();
+    // The `smartpos` binary the workspace build put beside this test's (target/debug).
+    let exe = std::env::current_exe().unwrap();
+    let smartpos = exe.parent().unwrap().parent().unwrap().join("smartpos");
+    assert!(
+        smartpos.exists(),
+        "{} missing: build the workspace (cargo test --workspace builds it)",
+        smartpos.display()
+    );
+    let r = smartpos_cli::bench_apk::run(2, 1, &smartpos).unwrap();
     assert!(r.size > 2 * 1024 * 1024, "the asset is in the APK");
     assert!(
         r.smartpos_ms > 0.0 && r.sha256_ms > 0.0 && r.apksigner_ms > 0.0 && r.apkverifier_ms > 0.0
+    );
+    assert!(
+        r.process_ms > 0.0 && r.openssl_ms > 0.0,
+        "process against process"
     );
     assert!(r.small_cpu_ms >= 0.0 && r.peak_rss_kib > 0);
     // Measured (the bench itself refuses a launch that verified an unchanged APK again); the

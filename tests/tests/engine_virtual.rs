@@ -91,6 +91,18 @@ struct Row {
     attempts: u32,
 }
 
+impl Row {
+    fn created() -> Row {
+        Row {
+            state: State::Created,
+            reversal: None,
+            pending: false,
+            reason: "98".into(),
+            attempts: 0,
+        }
+    }
+}
+
 /// The journal as the terminal keeps it, reduced to what recovery reads.
 #[derive(Debug, Clone, Default)]
 struct JournalModel {
@@ -102,35 +114,36 @@ impl JournalModel {
     fn apply(&mut self, w: &JournalWrite) {
         match w {
             JournalWrite::Counters { batch, .. } => self.batch = *batch,
-            JournalWrite::Created(t) => {
-                self.rows.insert(
-                    (t.batch, t.trace),
-                    Row {
-                        state: State::Created,
-                        reversal: None,
-                        pending: false,
-                        reason: "98".into(),
-                        attempts: 0,
-                    },
-                );
-            }
             JournalWrite::Sending {
-                trace,
-                batch,
-                reversal,
-                ..
+                start, reversal, ..
             } => {
-                let r = self.rows.get_mut(&(*batch, *trace)).expect("created first");
+                let fresh = self
+                    .rows
+                    .insert((start.batch, start.trace), Row::created())
+                    .is_none();
+                assert!(fresh, "a trace is recorded once");
+                let r = self.rows.get_mut(&(start.batch, start.trace)).unwrap();
                 r.state = State::Sent;
                 r.reversal = reversal.clone();
             }
             JournalWrite::Outcome {
                 trace,
                 batch,
+                start,
                 result,
                 ..
             } => {
-                let r = self.rows.get_mut(&(*batch, *trace)).expect("created first");
+                if let Some(t) = start {
+                    let fresh = self
+                        .rows
+                        .insert((t.batch, t.trace), Row::created())
+                        .is_none();
+                    assert!(fresh, "a trace is recorded once");
+                }
+                let r = self
+                    .rows
+                    .get_mut(&(*batch, *trace))
+                    .expect("recorded first");
                 match &result.outcome {
                     Outcome::Approved => r.state = State::Approved,
                     Outcome::Declined(_) => r.state = State::Declined,

@@ -38,8 +38,17 @@ struct Level {
 }
 
 impl Level {
-    fn of(file: &std::path::Path, sdk: u32) -> Level {
-        let android = smartpos_apk::Apk::open(file).and_then(|mut a| a.verify(sdk));
+    /// The verdicts at `sdk`, on `opened` (one APK for every level: its content is hashed
+    /// once) or, when it could not be opened, on a fresh open that says why.
+    fn of(
+        opened: Option<&mut smartpos_apk::Apk<std::fs::File>>,
+        file: &std::path::Path,
+        sdk: u32,
+    ) -> Level {
+        let android = match opened {
+            Some(apk) => apk.verify(sdk),
+            None => smartpos_apk::Apk::open(file).and_then(|mut a| a.verify(sdk)),
+        };
         let policy = android.as_ref().ok().map(smartpos_apk::policy::check);
         Level {
             sdk,
@@ -78,7 +87,11 @@ pub fn run(cmd: Command) -> Result<ExitCode, ApkCmdError> {
             } else {
                 sdk
             };
-            let verdicts: Vec<Level> = levels.iter().map(|l| Level::of(&file, *l)).collect();
+            let mut opened = smartpos_apk::Apk::open(&file).ok();
+            let verdicts: Vec<Level> = levels
+                .iter()
+                .map(|l| Level::of(opened.as_mut(), &file, *l))
+                .collect();
             let android_refused = verdicts.iter().find(|l| l.android.is_err());
             let bank_refused = verdicts.iter().find_map(|l| match &l.policy {
                 Some(Err(r)) => Some((l.sdk, r)),

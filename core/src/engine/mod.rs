@@ -81,7 +81,7 @@ impl EngineConfig {
     }
 }
 
-/// A journal record of a transaction as it starts (before anything leaves the terminal).
+/// A transaction as it starts: who asked, for what, under which trace and batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TxnStart {
     /// Caller package.
@@ -110,14 +110,12 @@ pub enum JournalWrite {
         /// Current batch.
         batch: u32,
     },
-    /// A transaction was created (state `created`).
-    Created(TxnStart),
-    /// The request is about to be sent (state `sent`); the reversal is armed.
+    /// The request is about to be sent: the transaction is recorded (state `sent`, its trace
+    /// used) with its reversal armed, in one commit, so a sale costs two durable writes (this
+    /// one and its [`JournalWrite::Outcome`]).
     Sending {
-        /// Trace of the transaction.
-        trace: u32,
-        /// Batch of the transaction.
-        batch: u32,
+        /// The transaction as it started.
+        start: TxnStart,
         /// Masked PAN.
         masked_pan: String,
         /// The reversal (0400) message, encoded without MAC, ready for store-and-forward.
@@ -154,6 +152,10 @@ pub enum JournalWrite {
         trace: u32,
         /// Batch.
         batch: u32,
+        /// Set when the transaction ended before its request was recorded (declined at the card
+        /// or PIN pad, or the [`JournalWrite::Sending`] write failed): the outcome write records
+        /// the transaction too.
+        start: Option<TxnStart>,
         /// The result.
         result: Box<PaymentResult>,
         /// Host response code, if a response arrived.

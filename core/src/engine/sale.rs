@@ -22,12 +22,27 @@ pub(crate) struct Ctx {
     batch: u32,
     time: LocalTime,
     masked_pan: Option<String>,
+    /// Whether the `Sending` write committed (the journal holds the transaction).
+    recorded: bool,
+}
+
+impl Ctx {
+    fn start(&self) -> TxnStart {
+        TxnStart {
+            caller: self.req.caller.clone(),
+            order_id: self.req.order_id.clone(),
+            kind: self.req.kind,
+            amount: self.req.amount,
+            trace: self.trace,
+            batch: self.batch,
+            time: self.time,
+        }
+    }
 }
 
 /// States, named for what they wait for (as rustls names its handshake states).
 #[allow(clippy::enum_variant_names)]
 pub(crate) enum Sale {
-    ExpectCreatedPersisted(Ctx),
     ExpectCard(Ctx),
     ExpectPin(Ctx, CardData),
     ExpectRequestMac(Ctx, Message),
@@ -88,6 +103,7 @@ fn conclude(
     let write = JournalWrite::Outcome {
         trace: ctx.trace,
         batch: ctx.batch,
+        start: (!ctx.recorded).then(|| ctx.start()),
         result: r.clone(),
         response_code: resp.and_then(|m| m.get_str(39)).map(str::to_string),
         voids: match (ctx.req.kind.voids(), &ctx.req.original) {
@@ -120,43 +136,20 @@ impl Sale {
             batch: s.batch,
             time: now,
             masked_pan: None,
+            recorded: false,
         };
-        let write = JournalWrite::Created(TxnStart {
-            caller: ctx.req.caller.clone(),
-            order_id: ctx.req.order_id.clone(),
-            kind: ctx.req.kind,
+        // Nothing is written before the card: the transaction is recorded with its request,
+        // in the commit before the request leaves (a sale killed at the card never happened).
+        let a = Action::ReadCard {
             amount: ctx.req.amount,
-            trace,
-            batch: ctx.batch,
-            time: now,
-        });
-        (Sale::ExpectCreatedPersisted(ctx), Action::Persist(write))
+            timeout: s.config.card_timeout,
+        };
+        (Sale::ExpectCard(ctx), a)
     }
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
         use Sale::*;
         match (self, event) {
-            (ExpectCreatedPersisted(ctx), Event::Persisted(r)) => match r {
-                Ok(()) => {
-                    let a = Action::ReadCard {
-                        amount: ctx.req.amount,
-                        timeout: s.config.card_timeout,
-                    };
-                    Ok((Some(ExpectCard(ctx)), a))
-                }
-                // Nothing durable and nothing sent: report it and stop.
-                Err(e) => {
-                    let r = result(
-                        &ctx,
-                        s,
-                        Outcome::Declined(Declined::Storage {
-                            detail: e.to_string(),
-                        }),
-                        None,
-                    );
-                    Ok((None, Action::Finish(Finished::Payment(Box::new(r)))))
-                }
-            },
             (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
                 Ok(card) if !spec(ctx.req.kind).pin => {
                     ctx.masked_pan = Some(card.pan().masked());
@@ -227,8 +220,7 @@ impl Sale {
                             .expect("well-formed reversal")
                     });
                     let write = JournalWrite::Sending {
-                        trace: ctx.trace,
-                        batch: ctx.batch,
+                        start: ctx.start(),
                         masked_pan: ctx.masked_pan.clone().unwrap_or_default(),
                         reversal,
                     };
@@ -242,8 +234,9 @@ impl Sale {
                 }
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
             },
-            (ExpectSendingPersisted(ctx, req, bytes), Event::Persisted(r)) => match r {
+            (ExpectSendingPersisted(mut ctx, req, bytes), Event::Persisted(r)) => match r {
                 Ok(()) => {
+                    ctx.recorded = true;
                     let a = Action::SendToHost {
                         frame: bytes,
                         timeout: s.config.host_timeout,

@@ -177,15 +177,53 @@ impl Message {
         table: &[Option<FieldSpec>; 65],
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        out.extend_from_slice(&self.mti.bcd());
-        out.extend_from_slice(&self.present.to_be_bytes());
-        for (n, v) in self.iter() {
-            let spec = table[n as usize]
-                .as_ref()
-                .ok_or(EncodeError::UndefinedField(n))?;
-            encode_field(n, spec, v, out)?;
+        // Written into a slice sized for the most it can take (MTI, bitmap, every field's
+        // characters and a 2-byte prefix each), then cut to what was written.
+        let base = out.len();
+        // (+ 8: the wide digit packer writes whole words)
+        out.resize(
+            base + 18 + self.data.len() + 2 * self.present.count_ones() as usize,
+            0,
+        );
+        match self.encode_to(table, &mut out[base..]) {
+            Ok(n) => {
+                out.truncate(base + n);
+                Ok(())
+            }
+            Err(e) => {
+                out.truncate(base);
+                Err(e)
+            }
         }
-        Ok(())
+    }
+
+    /// Packs into `buf` (large enough); returns the bytes written.
+    fn encode_to(
+        &self,
+        table: &[Option<FieldSpec>; 65],
+        buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        buf[..2].copy_from_slice(&self.mti.bcd());
+        buf[2..10].copy_from_slice(&self.present.to_be_bytes());
+        let mut pos = 10;
+        let mut rest = self.present;
+        while rest != 0 {
+            let n = rest.leading_zeros() as usize + 1;
+            rest &= !(1u64 << (64 - n));
+            let Some(spec) = &table[n] else {
+                return Err(EncodeError::UndefinedField(n as u8));
+            };
+            let (start, len) = self.spans[n];
+            pos += encode_field(
+                n as u8,
+                spec,
+                &self.data,
+                start as usize,
+                len as usize,
+                &mut buf[pos..],
+            )?;
+        }
+        Ok(pos)
     }
 
     /// The MAC block: MTI through field 63 as sent, with bit 64 set in the bitmap.
@@ -260,35 +298,65 @@ fn spec_words(spec: &FieldSpec) -> String {
     format!("{:?} {:?}", spec.kind, spec.len)
 }
 
-#[inline]
-fn encode_field(n: u8, spec: &FieldSpec, v: &[u8], out: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// Writes one field (length prefix and content) at the front of `out`; returns the bytes
+/// written.
+#[inline(always)]
+fn encode_field(
+    n: u8,
+    spec: &FieldSpec,
+    data: &[u8],
+    start: usize,
+    len: usize,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let v = &data[start..start + len];
     let bad_len = || EncodeError::BadLength {
         field: n,
         got: v.len(),
         spec: spec_words(spec),
     };
-    match spec.len {
+    let pair = |x: usize| ((((x / 10) % 10) as u8) << 4) | (x % 10) as u8;
+    let prefix = match spec.len {
         LenRule::Fixed(l) if v.len() != l => return Err(bad_len()),
         LenRule::LlVar(max) | LenRule::LllVar(max) if v.len() > max => return Err(bad_len()),
-        LenRule::LlVar(_) => bcd::write_len(v.len(), 1, out),
-        LenRule::LllVar(_) => bcd::write_len(v.len(), 2, out),
-        LenRule::Fixed(_) => {}
-    }
+        LenRule::LlVar(_) => {
+            out[0] = pair(v.len());
+            1
+        }
+        LenRule::LllVar(_) => {
+            out[0] = pair(v.len() / 100);
+            out[1] = pair(v.len());
+            2
+        }
+        LenRule::Fixed(_) => 0,
+    };
+    let out = &mut out[prefix..];
     match spec.kind {
         Kind::N | Kind::Z => {
-            if !bcd::pack_into(v, spec.left_align, spec.kind == Kind::Z, out) {
+            let bytes = v.len().div_ceil(2);
+            let wide = (spec.kind == Kind::N)
+                .then(|| bcd::pack_digits_wide(data, start, len, spec.left_align, out))
+                .flatten();
+            let ok = wide.unwrap_or_else(|| {
+                bcd::pack_to(v, spec.left_align, spec.kind == Kind::Z, &mut out[..bytes])
+            });
+            if !ok {
                 return Err(EncodeError::BadContent { field: n });
             }
+            Ok(prefix + bytes)
         }
         Kind::An => {
             if !v.iter().all(|b| (0x20..0x7F).contains(b)) {
                 return Err(EncodeError::BadContent { field: n });
             }
-            out.extend_from_slice(v);
+            out[..v.len()].copy_from_slice(v);
+            Ok(prefix + v.len())
         }
-        Kind::Ans | Kind::B => out.extend_from_slice(v),
+        Kind::Ans | Kind::B => {
+            out[..v.len()].copy_from_slice(v);
+            Ok(prefix + v.len())
+        }
     }
-    Ok(())
 }
 
 fn take(input: &[u8], n: usize) -> Result<&[u8], DecodeErrorKind> {

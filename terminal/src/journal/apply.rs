@@ -35,6 +35,36 @@ pub(crate) fn trace_used(
     Ok(())
 }
 
+/// Records a transaction as it started (state `created`; the write that calls it moves it on in
+/// the same commit) and moves the trace counter past its trace.
+fn record_start(tx: &rusqlite::Transaction<'_>, start: &TxnStart) -> Result<(), JournalError> {
+    let TxnStart {
+        caller,
+        order_id,
+        kind,
+        amount,
+        trace,
+        batch,
+        time,
+    } = start;
+    tx.execute(
+        "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9)",
+        params![
+            caller,
+            order_id,
+            kind.name(),
+            amount.minor() as i64,
+            amount.currency().code(),
+            trace,
+            batch,
+            time.to_string(),
+            serde_json::to_string(time).map_err(|e| JournalError::Corrupt(e.to_string()))?
+        ],
+    )?;
+    trace_used(tx, *trace, *batch)
+}
+
 /// What an armed reversal's encryption is bound to: its transaction.
 pub(crate) fn reversal_aad(batch: u32, trace: u32) -> Vec<u8> {
     format!("smartpos-reversal:{batch}:{trace}").into_bytes()
@@ -63,54 +93,22 @@ impl Journal {
                 }
                 set_counters(tx, *next_trace, *batch)?;
             }
-            JournalWrite::Created(TxnStart {
-                caller,
-                order_id,
-                kind,
-                amount,
-                trace,
-                batch,
-                time,
-            }) => {
-                tx.execute(
-                    "INSERT INTO txns (caller, order_id, kind, amount_minor, currency, trace, batch, started_at, state, time_json)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'created', ?9)",
-                    params![
-                        caller,
-                        order_id,
-                        kind.name(),
-                        amount.minor() as i64,
-                        amount.currency().code(),
-                        trace,
-                        batch,
-                        time.to_string(),
-                        serde_json::to_string(time).map_err(|e| JournalError::Corrupt(e.to_string()))?
-                    ],
-                )?;
-                trace_used(tx, *trace, *batch)?;
-            }
             JournalWrite::Sending {
-                trace,
-                batch,
+                start,
                 masked_pan,
                 reversal,
             } => {
+                record_start(tx, start)?;
                 // The armed 0400 carries the card number: encrypted at rest, bound to its record.
                 let reversal = reversal
                     .as_ref()
-                    .map(|m| key.encrypt(&reversal_aad(*batch, *trace), m));
-                let n = tx.execute(
+                    .map(|m| key.encrypt(&reversal_aad(start.batch, start.trace), m));
+                tx.execute(
                     "UPDATE txns SET state = 'sent', masked_pan = ?3, reversal = ?4,
                        reversal_state = CASE WHEN ?4 IS NULL THEN 'none' ELSE 'armed' END, reversal_reason = '98'
                      WHERE batch = ?1 AND trace = ?2",
-                    params![batch, trace, masked_pan, reversal],
+                    params![start.batch, start.trace, masked_pan, reversal],
                 )?;
-                if n != 1 {
-                    return Err(JournalError::Missing {
-                        batch: *batch,
-                        trace: *trace,
-                    });
-                }
             }
             JournalWrite::ReversalAttempt {
                 trace,
@@ -174,10 +172,14 @@ impl Journal {
             JournalWrite::Outcome {
                 trace,
                 batch,
+                start,
                 result,
                 response_code,
                 voids,
             } => {
+                if let Some(start) = start {
+                    record_start(tx, start)?;
+                }
                 if let (Some((ob, ot)), Outcome::Approved) = (voids, &result.outcome) {
                     tx.execute(
                         "UPDATE txns SET state = 'voided' WHERE batch = ?1 AND trace = ?2 AND state = 'approved'",

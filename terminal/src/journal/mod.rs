@@ -430,7 +430,7 @@ impl Journal {
             head: self.head,
         };
         // The database commit stands; a lagging anchor is caught up at the next write or open.
-        if let Err(e) = anchor.write(&self.anchor_path, &self.key) {
+        if let Err(e) = anchor.advance(&self.anchor_path, &self.key) {
             tracing::error!(error = %e, "journal anchor not updated");
         }
     }

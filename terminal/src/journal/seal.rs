@@ -191,6 +191,9 @@ pub(crate) struct Anchor {
     pub head: Head,
 }
 
+/// Bytes of one anchor slot; the file holds two.
+const ANCHOR_SLOT: usize = 512;
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct AnchorFile {
     v: u32,
@@ -210,33 +213,7 @@ impl Anchor {
         ])
     }
 
-    /// Reads the anchor; `Ok(None)` when the file does not exist.
-    pub(crate) fn read(path: &Path, key: &DeviceKey) -> Result<Option<Anchor>, JournalError> {
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(JournalError::io(path, e)),
-        };
-        let corrupt = || JournalError::AnchorCorrupt {
-            file: path.to_path_buf(),
-        };
-        let f: AnchorFile = serde_json::from_slice(&text).map_err(|_| corrupt())?;
-        let link: [u8; 32] = hex::decode(&f.link)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(corrupt)?;
-        let anchor = Anchor {
-            generation: f.generation,
-            head: Head { seq: f.seq, link },
-        };
-        if f.v != 1 || hex::encode(anchor.mac(key)) != f.mac {
-            return Err(corrupt());
-        }
-        Ok(Some(anchor))
-    }
-
-    /// Writes the anchor durably.
-    pub(crate) fn write(&self, path: &Path, key: &DeviceKey) -> Result<(), JournalError> {
+    fn file_record(&self, key: &DeviceKey) -> Result<Vec<u8>, JournalError> {
         let f = AnchorFile {
             v: 1,
             generation: self.generation.clone(),
@@ -244,7 +221,75 @@ impl Anchor {
             link: hex::encode(self.head.link),
             mac: hex::encode(self.mac(key)),
         };
-        let bytes = serde_json::to_vec(&f).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        let mut bytes = serde_json::to_vec(&f).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+        if bytes.len() > ANCHOR_SLOT {
+            return Err(JournalError::Corrupt("anchor record over 512 bytes".into()));
+        }
+        bytes.resize(ANCHOR_SLOT, b' ');
+        Ok(bytes)
+    }
+
+    fn parse_slot(slot: &[u8], key: &DeviceKey) -> Option<Anchor> {
+        let end = slot.iter().rposition(|b| !matches!(b, b' ' | 0 | b'\n'))? + 1;
+        let f: AnchorFile = serde_json::from_slice(&slot[..end]).ok()?;
+        let link: [u8; 32] = hex::decode(&f.link).ok()?.try_into().ok()?;
+        let anchor = Anchor {
+            generation: f.generation,
+            head: Head { seq: f.seq, link },
+        };
+        (f.v == 1 && hex::encode(anchor.mac(key)) == f.mac).then_some(anchor)
+    }
+
+    /// Reads the anchor; `Ok(None)` when the file does not exist. Of the two slots, the valid
+    /// one that has come furthest (a torn slot from a power cut leaves the other); a file of
+    /// one record (older terminals) is one slot.
+    pub(crate) fn read(path: &Path, key: &DeviceKey) -> Result<Option<Anchor>, JournalError> {
+        let bytes = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(JournalError::io(path, e)),
+        };
+        if bytes.len() > 2 * ANCHOR_SLOT {
+            return Err(JournalError::AnchorCorrupt {
+                file: path.to_path_buf(),
+            });
+        }
+        bytes
+            .chunks(ANCHOR_SLOT)
+            .filter_map(|slot| Self::parse_slot(slot, key))
+            .max_by_key(|a| a.head.seq)
+            .map(Some)
+            .ok_or_else(|| JournalError::AnchorCorrupt {
+                file: path.to_path_buf(),
+            })
+    }
+
+    /// Writes a new anchor durably (both slots; temporary file, fsync, rename): at set-up and
+    /// rebuild.
+    pub(crate) fn write(&self, path: &Path, key: &DeviceKey) -> Result<(), JournalError> {
+        let mut bytes = self.file_record(key)?;
+        bytes.extend_from_within(..);
         super::files::replace_durably(path, &bytes).map_err(|e| JournalError::io(path, e))
+    }
+
+    /// Moves the anchor on after a commit: the record goes in place into slot `seq mod 2`,
+    /// leaving the other slot's earlier record whole, and is not fsynced: a killed process
+    /// loses nothing (the kernel has it), a power cut can leave the anchor behind the
+    /// database, which open accepts and catches up. So a commit costs one fsync, SQLite's.
+    pub(crate) fn advance(&self, path: &Path, key: &DeviceKey) -> Result<(), JournalError> {
+        use std::io::{Seek, SeekFrom, Write};
+        let bytes = self.file_record(key)?;
+        let at = (self.head.seq.rem_euclid(2) as u64) * ANCHOR_SLOT as u64;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let io = |e| JournalError::io(path, e);
+        let mut f = options.open(path).map_err(io)?;
+        f.seek(SeekFrom::Start(at)).map_err(io)?;
+        f.write_all(&bytes).map_err(io)
     }
 }

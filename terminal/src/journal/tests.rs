@@ -28,8 +28,8 @@ fn result_of_o5(outcome: Outcome) -> PaymentResult {
     }
 }
 
-fn start(trace: u32) -> JournalWrite {
-    JournalWrite::Created(TxnStart {
+fn txn_start(trace: u32) -> TxnStart {
+    TxnStart {
         caller: "com.example.shop".into(),
         order_id: format!("O-{trace}"),
         kind: TransactionType::Sale,
@@ -37,7 +37,16 @@ fn start(trace: u32) -> JournalWrite {
         trace,
         batch: 7,
         time: LocalTime::from_unix(0, 0),
-    })
+    }
+}
+
+/// The commit before a sale's request leaves: recorded, reversal armed.
+fn sending(trace: u32, masked_pan: &str, reversal: Option<Vec<u8>>) -> JournalWrite {
+    JournalWrite::Sending {
+        start: txn_start(trace),
+        masked_pan: masked_pan.into(),
+        reversal,
+    }
 }
 
 #[test]
@@ -51,14 +60,8 @@ fn survives_reopen_and_tracks_reversal_state() {
             batch: 7,
         })
         .unwrap();
-        j.apply(&start(5)).unwrap();
-        j.apply(&JournalWrite::Sending {
-            trace: 5,
-            batch: 7,
-            masked_pan: "622202*****0123".into(),
-            reversal: Some(vec![1, 2]),
-        })
-        .unwrap();
+        j.apply(&sending(5, "622202*****0123", Some(vec![1, 2])))
+            .unwrap();
     }
     let mut j = Journal::open(&path).unwrap();
     assert_eq!(j.counters().unwrap(), (6, 7));
@@ -74,6 +77,7 @@ fn survives_reopen_and_tracks_reversal_state() {
     j.apply(&JournalWrite::Outcome {
         trace: 5,
         batch: 7,
+        start: None,
         result: Box::new(result.clone()),
         response_code: None,
         voids: None,
@@ -112,14 +116,41 @@ fn outcome_for_unknown_transaction_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
     let err = j
-        .apply(&JournalWrite::Sending {
-            trace: 1,
-            batch: 1,
-            masked_pan: String::new(),
-            reversal: None,
+        .apply(&JournalWrite::Outcome {
+            trace: 5,
+            batch: 7,
+            start: None,
+            result: Box::new(result_of_o5(Outcome::Approved)),
+            response_code: Some("00".into()),
+            voids: None,
         })
         .unwrap_err();
-    assert!(matches!(err, JournalError::Missing { batch: 1, trace: 1 }));
+    assert!(matches!(err, JournalError::Missing { batch: 7, trace: 5 }));
+    assert!(j.entries().unwrap().is_empty(), "rolled back whole");
+}
+
+#[test]
+fn a_sale_that_ends_before_its_request_is_recorded_by_its_outcome() {
+    // Declined at the card: nothing was sent, so one commit records it, declined.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.db");
+    let mut j = Journal::open(&path).unwrap();
+    let declined = Outcome::Declined(smartpos_core::payment::Declined::Cancelled);
+    j.apply(&JournalWrite::Outcome {
+        trace: 5,
+        batch: 7,
+        start: Some(txn_start(5)),
+        result: Box::new(result_of_o5(declined.clone())),
+        response_code: None,
+        voids: None,
+    })
+    .unwrap();
+    drop(j);
+    let j = Journal::open(&path).unwrap();
+    let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
+    assert_eq!(e.state, TxnState::Declined);
+    assert_eq!(e.result.unwrap().outcome, declined);
+    assert_eq!(j.counters().unwrap().0, 6, "its trace is used");
 }
 
 const PAN: &str = "6222021234567890123";
@@ -132,16 +163,10 @@ fn journal_with_armed_reversal(path: &Path) {
         batch: 7,
     })
     .unwrap();
-    j.apply(&start(5)).unwrap();
     let mut msg = b"0400".to_vec();
     msg.extend_from_slice(PAN.as_bytes());
-    j.apply(&JournalWrite::Sending {
-        trace: 5,
-        batch: 7,
-        masked_pan: "622202*********0123".into(),
-        reversal: Some(msg),
-    })
-    .unwrap();
+    j.apply(&sending(5, "622202*********0123", Some(msg)))
+        .unwrap();
 }
 
 fn refused(path: &Path) -> String {
@@ -265,7 +290,7 @@ fn emptied_deleted_and_rolled_back_journals_are_refused() {
         .collect();
     {
         let mut j = Journal::open(&path).unwrap();
-        j.apply(&start(5)).unwrap();
+        j.apply(&sending(5, "", None)).unwrap();
     }
     let current: Vec<Option<Vec<u8>>> = files
         .iter()
@@ -300,7 +325,7 @@ fn emptied_deleted_and_rolled_back_journals_are_refused() {
     let other = tempfile::tempdir().unwrap();
     {
         let mut j = Journal::open(&other.path().join("journal.db")).unwrap();
-        j.apply(&start(5)).unwrap();
+        j.apply(&sending(5, "", None)).unwrap();
     }
     for f in files {
         let _ = std::fs::copy(other.path().join(f), dir.path().join(f));
@@ -331,6 +356,58 @@ fn a_deleted_anchor_or_key_is_refused() {
 }
 
 #[test]
+fn a_torn_anchor_slot_falls_back_to_the_other_and_both_torn_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("journal.db");
+    journal_with_armed_reversal(&path);
+    let files = JournalFiles::for_db(&path);
+    let whole = std::fs::read(&files.anchor).unwrap();
+    assert_eq!(whole.len(), 1024, "two 512-byte slots");
+    let head = |bytes: &[u8]| -> Vec<i64> {
+        bytes
+            .chunks(512)
+            .filter_map(|c| {
+                let text = String::from_utf8_lossy(c);
+                let v: serde_json::Value = serde_json::from_str(text.trim()).ok()?;
+                v["seq"].as_i64()
+            })
+            .collect()
+    };
+    let seqs = head(&whole);
+    assert_eq!(seqs.len(), 2);
+    assert_ne!(seqs[0], seqs[1], "the slots hold the last two heads");
+    // A power cut tore the slot written last: the other (one commit behind) is taken and the
+    // journal catches up.
+    let newest = if seqs[0] > seqs[1] { 0 } else { 1 };
+    let mut torn = whole.clone();
+    torn[newest * 512 + 20..newest * 512 + 60].fill(b'#');
+    std::fs::write(&files.anchor, &torn).unwrap();
+    let j = Journal::open(&path).expect("the other slot stands");
+    assert!(j
+        .find_by_order("com.example.shop", "O-5")
+        .unwrap()
+        .is_some());
+    drop(j);
+    // Both torn (or edited): refused.
+    let mut both = std::fs::read(&files.anchor).unwrap();
+    both[20..60].fill(b'#');
+    both[512 + 20..512 + 60].fill(b'#');
+    std::fs::write(&files.anchor, &both).unwrap();
+    assert!(refused(&path).contains("corrupt or was edited"));
+    // One record in the file (as older terminals wrote it) is read as one slot.
+    let one = &whole[newest * 512..newest * 512 + 512];
+    std::fs::write(&files.anchor, String::from_utf8_lossy(one).trim()).unwrap();
+    let mut j = Journal::open(&path).expect("a one-record anchor");
+    j.apply(&JournalWrite::Counters {
+        next_trace: 9,
+        batch: 7,
+    })
+    .unwrap();
+    drop(j);
+    Journal::open(&path).expect("moved on from a one-record anchor");
+}
+
+#[test]
 fn one_owner_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("journal.db");
@@ -347,11 +424,14 @@ fn one_owner_at_a_time() {
 fn one_row_per_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut j = Journal::open(&dir.path().join("journal.db")).unwrap();
-    j.apply(&start(5)).unwrap();
-    let mut again = start(6);
-    if let JournalWrite::Created(s) = &mut again {
-        s.order_id = "O-5".into();
-    }
+    j.apply(&sending(5, "", None)).unwrap();
+    let mut again = txn_start(6);
+    again.order_id = "O-5".into();
+    let again = JournalWrite::Sending {
+        start: again,
+        masked_pan: String::new(),
+        reversal: None,
+    };
     assert!(j.apply(&again).is_err());
     assert_eq!(j.entries().unwrap().len(), 1);
 }
@@ -365,7 +445,7 @@ fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
         batch: 7,
     })
     .unwrap();
-    j.apply(&start(5)).unwrap();
+    j.apply(&sending(5, "", None)).unwrap();
     let approved = PaymentResult {
         reference: Some("000000000001".into()),
         ..result_of_o5(Outcome::Approved)
@@ -373,6 +453,7 @@ fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
     j.apply(&JournalWrite::Outcome {
         trace: 5,
         batch: 7,
+        start: None,
         result: Box::new(approved),
         response_code: Some("00".into()),
         voids: None,
