@@ -37,6 +37,7 @@
 pub mod batch;
 pub mod card;
 pub mod crypto;
+pub mod emv;
 pub mod engine;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

@@ -14,6 +14,7 @@
 
 pub mod acquirer;
 pub mod conformance;
+pub mod emv_crypto;
 pub mod faults;
 pub mod fonts;
 pub mod mutants;
