@@ -85,6 +85,9 @@ fn drive_in_memory(
             Action::ReadCard { amount, timeout } => {
                 Event::CardRead(reader.wait_for_card(&amount, timeout))
             }
+            Action::CompleteOnCard { answer, timeout } => {
+                Event::CardCompleted(reader.complete_online(&answer, timeout))
+            }
             Action::OnlinePin {
                 pan,
                 amount,

@@ -150,6 +150,10 @@ pub struct Customer {
     pub cancel: bool,
     /// The payment code the customer shows the scanner (QR, B scans C).
     pub qr_code: Option<String>,
+    /// How the card is read.
+    pub entry: EntryMode,
+    /// A chip card declines after the bank approved.
+    pub card_declines: bool,
 }
 
 impl Default for Customer {
@@ -159,6 +163,8 @@ impl Default for Customer {
             pin: "123456".into(),
             cancel: false,
             qr_code: None,
+            entry: EntryMode::MagStripe,
+            card_declines: false,
         }
     }
 }
@@ -198,9 +204,17 @@ fn terminal_on(
             .find(|c| c.pan == customer.card)
             .map(cards::track2)
             .unwrap_or_else(|| format!("{}=3012101", customer.card));
-        CardScript::Card {
-            track2,
-            entry_mode: EntryMode::MagStripe,
+        match customer.entry {
+            EntryMode::MagStripe => CardScript::Card {
+                track2,
+                entry_mode: EntryMode::MagStripe,
+            },
+            chip => CardScript::Chip {
+                track2,
+                icc_data: smartpos_testing::emv_crypto::sample_icc_data(),
+                sequence: "001".into(),
+                contactless: chip == EntryMode::Contactless,
+            },
         }
     };
     let link = HostLink::new(host, ca_pem)?;
@@ -225,7 +239,13 @@ fn terminal_on(
         config,
         journal,
         link,
-        Box::new(SimCardReader::new([card])),
+        Box::new({
+            let reader = SimCardReader::new([card]);
+            if customer.card_declines {
+                reader.decline_after_approval();
+            }
+            reader
+        }),
         Box::new(SimPinPad::new(
             master,
             [PinScript::Pin(customer.pin.clone())],

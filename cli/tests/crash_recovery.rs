@@ -716,3 +716,72 @@ async fn qr_payments_recover_from_every_crash_point_without_paying_twice() {
     }
     println!("crash-recovery harness (QR): {cases} (scenario, crash point) cases, all passed");
 }
+
+/// A chip card that declines after the bank approved (its second cryptogram an AAC): the app is
+/// told declined, never approved, and the approval ends reversed at the host: run cleanly
+/// (contact and contactless), and with the terminal killed between the host's answer and the
+/// card's answer, or before the outcome is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_decline_after_approval_ends_reversed_and_declined() {
+    let cases = [
+        ("contact", None),
+        ("contactless", None),
+        ("contact", Some("sale:complete-card")),
+        ("contactless", Some("sale:persist-outcome")),
+    ];
+    for (n, (entry, crash)) in cases.into_iter().enumerate() {
+        let host = server::start(SimConfig::ephemeral()).await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let order = format!("CHIP-{n}");
+        let case = format!("{entry} card declines, crash {crash:?}");
+        let args = [
+            "sale",
+            "--amount",
+            "12.34",
+            "--order",
+            &order,
+            "--entry",
+            entry,
+            "--card-declines",
+            "--json",
+        ];
+        let first = child(&host, d, crash, &args).await;
+        if crash.is_some() {
+            assert_ne!(first.code, Some(0), "{case}: the process was to abort");
+            assert!(recover_until_done(&host, d).await, "{case}: recovery");
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&first.stdout)
+                .unwrap_or_else(|e| panic!("{case}: {e}: {}", first.stdout));
+            assert_eq!(
+                v["outcome"]["status"], "declined",
+                "{case}: {}",
+                first.stdout
+            );
+            assert_eq!(v["outcome"]["by"], "by_card", "{case}");
+        }
+        // The host approved it once, and it is reversed: nothing stays charged.
+        let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+        let ours: Vec<_> = ledger.iter().filter(|e| e.amount_minor == 1234).collect();
+        assert_eq!(ours.len(), 1, "{case}: one authorization at the host");
+        assert_eq!(ours[0].response_code, "00", "{case}: the host approved");
+        assert!(!ours[0].charged(), "{case}: the approval was reversed");
+        let journal = Journal::open(&d.join("journal.db")).unwrap();
+        let entry = journal
+            .find_by_order("com.example.merchant", &order)
+            .unwrap()
+            .expect("recorded");
+        assert_eq!(entry.state, TxnState::Reversed, "{case}");
+        assert!(!entry.reversal_pending, "{case}");
+        drop(journal);
+        // And the merchant's query says declined.
+        let q = child(&host, d, None, &["query", "--order", &order, "--json"]).await;
+        let q: serde_json::Value = serde_json::from_str(&q.stdout)
+            .unwrap_or_else(|e| panic!("{case}: query: {e}: {}", q.stdout));
+        assert_eq!(
+            q["result"]["outcome"]["status"], "declined",
+            "{case}: query {q}"
+        );
+        host.shutdown().await;
+    }
+}

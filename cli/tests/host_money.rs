@@ -62,6 +62,9 @@ impl Rig {
                 Action::ReadCard { amount, timeout } => {
                     Event::CardRead(self.reader.wait_for_card(&amount, timeout))
                 }
+                Action::CompleteOnCard { answer, timeout } => {
+                    Event::CardCompleted(self.reader.complete_online(&answer, timeout))
+                }
                 Action::OnlinePin {
                     pan,
                     amount,

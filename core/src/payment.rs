@@ -114,6 +114,9 @@ pub enum Declined {
         /// What the store said.
         detail: String,
     },
+    /// The bank approved but the chip card declined at the end (or could not finish): the
+    /// terminal reverses the approval (0400, reason 06). Not charged.
+    ByCard,
 }
 
 /// Why the outcome is not known yet. The terminal resolves it (reversal, query); it is never a
@@ -199,6 +202,9 @@ impl std::fmt::Display for Declined {
                     "the terminal could not record it ({detail}); nothing was sent"
                 )
             }
+            Declined::ByCard => f.write_str(
+                "the card declined after the bank approved; the approval is reversed, not charged",
+            ),
         }
     }
 }

@@ -7,8 +7,8 @@ use crate::TerminalError;
 use smartpos_core::engine::{Action, Engine, EngineConfig, Event, Finished, ReversalOutcome};
 use smartpos_core::hal::{CardReader, HalError, PinPad};
 use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Declined, Outcome, PaymentRequest, PaymentResult};
 use smartpos_core::payment::{Original, TransactionType};
-use smartpos_core::payment::{PaymentRequest, PaymentResult};
 use smartpos_core::time::LocalTime;
 use std::sync::Arc;
 
@@ -16,7 +16,8 @@ use std::sync::Arc;
 /// only when the crate is built with the `crash-injection` feature, which the shipping build
 /// leaves off):
 /// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `read-card`,
-/// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `persist-outcome`,
+/// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `complete-card`
+/// (chip cards, after an approval), `persist-outcome`,
 /// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `persist-created`, `call`,
 /// `show-code` and `wait`; kinds `qr_sale`, `qr_resolve`, `qr_void`, `qr_refund`); kinds: `sign-in`,
 /// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
@@ -68,6 +69,7 @@ fn step_name(a: &Action) -> &'static str {
     use smartpos_core::engine::JournalWrite as W;
     match a {
         Action::ReadCard { .. } => "read-card",
+        Action::CompleteOnCard { .. } => "complete-card",
         Action::OnlinePin { .. } => "online-pin",
         Action::LoadWorkingKeys(_) => "load-keys",
         Action::ComputeMac(_) => "mac",
@@ -216,7 +218,16 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
         let kind = request.kind.name();
         let first = self.engine.start_sale(request, (self.clock)())?;
         match self.drive(kind, first).await? {
-            Finished::Payment(r) => Ok(*r),
+            Finished::Payment(r) => {
+                if r.outcome == Outcome::Declined(Declined::ByCard) {
+                    // The bank approved what the card refused: undo it now rather than before
+                    // the next sale (a failure is retried then, as for any pending reversal).
+                    if let Err(e) = self.flush_reversals().await {
+                        tracing::warn!(error = %e, "reversal after a card decline not sent yet");
+                    }
+                }
+                Ok(*r)
+            }
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
     }
@@ -499,6 +510,12 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
                 Action::ReadCard { amount, timeout } => Event::CardRead(
                     off_executor(&self.card_reader, move |r| {
                         r.wait_for_card(&amount, timeout)
+                    })
+                    .await,
+                ),
+                Action::CompleteOnCard { answer, timeout } => Event::CardCompleted(
+                    off_executor(&self.card_reader, move |r| {
+                        r.complete_online(&answer, timeout)
                     })
                     .await,
                 ),

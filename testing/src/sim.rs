@@ -121,6 +121,8 @@ pub enum CardScript {
         icc_data: Vec<u8>,
         /// Card sequence number.
         sequence: String,
+        /// Tapped (contactless) rather than inserted.
+        contactless: bool,
     },
     /// A card the reader cannot read (a damaged stripe, a chip that does not answer).
     Unreadable,
@@ -146,6 +148,9 @@ pub enum CardScript {
 pub struct SimCardReader {
     queue: ActionQueue<CardScript>,
     present: Mutex<bool>,
+    /// The card's last words after approvals, in order (`true` accepts); accepts when empty.
+    verdicts: Mutex<std::collections::VecDeque<bool>>,
+    completions: Mutex<Vec<smartpos_core::hal::IssuerAnswer>>,
 }
 
 impl SimCardReader {
@@ -153,8 +158,22 @@ impl SimCardReader {
     pub fn new(script: impl IntoIterator<Item = CardScript>) -> Self {
         SimCardReader {
             queue: ActionQueue::new(script),
-            present: Mutex::new(false),
+            ..Default::default()
         }
+    }
+    /// The next chip card to be asked after an approval declines (AAC) instead of accepting.
+    pub fn decline_after_approval(&self) {
+        self.verdicts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(false);
+    }
+    /// The host answers handed to the card so far.
+    pub fn completions(&self) -> Vec<smartpos_core::hal::IssuerAnswer> {
+        self.completions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
     /// The operator acts.
     pub fn push(&self, s: CardScript) {
@@ -174,8 +193,16 @@ impl CardReader for SimCardReader {
                 track2,
                 icc_data,
                 sequence,
-            } => CardData::from_track2(&track2, EntryMode::Chip)
-                .map(|c| c.with_icc(icc_data, Some(sequence))),
+                contactless,
+            } => CardData::from_track2(
+                &track2,
+                if contactless {
+                    EntryMode::Contactless
+                } else {
+                    EntryMode::Chip
+                },
+            )
+            .map(|c| c.with_icc(icc_data, Some(sequence))),
             CardScript::Cancel => return Err(HalError::Cancelled),
             CardScript::Timeout => return Err(HalError::Timeout),
             CardScript::Unreadable => {
@@ -192,6 +219,31 @@ impl CardReader for SimCardReader {
     }
     fn card_present(&self) -> bool {
         *self.present.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn complete_online(
+        &self,
+        answer: &smartpos_core::hal::IssuerAnswer,
+        _timeout: Duration,
+    ) -> Result<smartpos_core::hal::CardVerdict, HalError> {
+        use smartpos_core::hal::CardVerdict;
+        self.completions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(answer.clone());
+        let accept = self
+            .verdicts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .pop_front()
+            .unwrap_or(true);
+        // The card's second GENERATE AC: CID 40 (TC) or 00 (AAC).
+        let cid = if accept { 0x40 } else { 0x00 };
+        let icc_data = vec![0x9F, 0x27, 0x01, cid];
+        Ok(if accept {
+            CardVerdict::Accepted { icc_data }
+        } else {
+            CardVerdict::Declined { icc_data }
+        })
     }
 }
 

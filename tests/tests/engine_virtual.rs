@@ -146,6 +146,12 @@ impl JournalModel {
                     .expect("recorded first");
                 match &result.outcome {
                     Outcome::Approved => r.state = State::Approved,
+                    // Declined for the app, approved at the bank: reversed (06).
+                    Outcome::Declined(smartpos_core::payment::Declined::ByCard) => {
+                        r.state = State::Declined;
+                        r.pending = r.reversal.is_some();
+                        r.reason = "06".into();
+                    }
                     Outcome::Declined(_) => r.state = State::Declined,
                     Outcome::Unknown { reason } => {
                         r.state = State::Unknown;
@@ -210,14 +216,35 @@ struct World {
     journal: JournalModel,
     /// Actions performed so far (the last `Finish` included).
     steps: usize,
+    card: Card,
 }
 
-fn drivers() -> (SimCardReader, SimPinPad) {
+/// How the target transaction's card is read, and what a chip card says at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Card {
+    MagStripe,
+    /// A chip card that accepts the bank's approval (TC).
+    ChipAccepts,
+    /// A chip card that declines after the bank approved (AAC): reversed, declined.
+    ChipDeclines,
+}
+
+const CARDS: [Card; 3] = [Card::MagStripe, Card::ChipAccepts, Card::ChipDeclines];
+
+fn drivers(card_kind: Card) -> (SimCardReader, SimPinPad) {
     let card = &cards::standard_cards()[0];
     (
-        SimCardReader::new((0..64).map(|_| CardScript::Card {
-            track2: cards::track2(card),
-            entry_mode: EntryMode::MagStripe,
+        SimCardReader::new((0..64).map(|_| match card_kind {
+            Card::MagStripe => CardScript::Card {
+                track2: cards::track2(card),
+                entry_mode: EntryMode::MagStripe,
+            },
+            Card::ChipAccepts | Card::ChipDeclines => CardScript::Chip {
+                track2: cards::track2(card),
+                icc_data: smartpos_testing::emv_crypto::sample_icc_data(),
+                sequence: "001".into(),
+                contactless: false,
+            },
         })),
         SimPinPad::new(
             DesKey::from_hex(TEST_TMK_HEX).unwrap(),
@@ -233,8 +260,8 @@ enum Stop {
 }
 
 impl World {
-    fn new() -> World {
-        let (reader, pad) = drivers();
+    fn new(card: Card) -> World {
+        let (reader, pad) = drivers(card);
         let mut w = World {
             engine: Engine::new(EngineConfig::demo(), 1, 1),
             acq: Acquirer::new(smartpos_core::profile::AcquirerProfile::cup_default()),
@@ -242,6 +269,7 @@ impl World {
             pad,
             journal: JournalModel::default(),
             steps: 0,
+            card,
         };
         w.sign_in();
         w
@@ -269,6 +297,9 @@ impl World {
                 Action::Finish(f) => return Stop::Finished(f),
                 Action::ReadCard { amount, timeout } => {
                     Event::CardRead(self.reader.wait_for_card(&amount, timeout))
+                }
+                Action::CompleteOnCard { answer, timeout } => {
+                    Event::CardCompleted(self.reader.complete_online(&answer, timeout))
                 }
                 Action::OnlinePin {
                     pan,
@@ -368,7 +399,7 @@ impl World {
     /// The process dies: a new engine from what was persisted, recovery, sign-in, reversals.
     fn restart(&mut self) {
         self.journal.recover();
-        let (reader, pad) = drivers();
+        let (reader, pad) = drivers(self.card);
         self.reader = reader;
         self.pad = pad;
         self.engine = Engine::new(
@@ -412,10 +443,18 @@ fn originals(w: &mut World, kind: TransactionType) -> Option<PaymentResult> {
 
 /// One case: the target transaction of `kind`, stopped before action `crash_at` (never, when
 /// past its end), with `fault` on its first host exchange.
-fn run_case(kind: TransactionType, crash_at: usize, fault: Fault) -> Result<(), String> {
-    let mut w = World::new();
+fn run_case(
+    kind: TransactionType,
+    card: Card,
+    crash_at: usize,
+    fault: Fault,
+) -> Result<(), String> {
+    let mut w = World::new(card);
     let initial = w.acq.state().cards.clone();
     let original = originals(&mut w, kind);
+    if card == Card::ChipDeclines {
+        w.reader.decline_after_approval();
+    }
     let req = World::request(kind, "target", original.as_ref());
     let first = w.engine.start_sale(req, now()).map_err(|e| e.to_string())?;
     let trace = w.engine.next_trace() - 1;
@@ -443,7 +482,7 @@ fn run_case(kind: TransactionType, crash_at: usize, fault: Fault) -> Result<(), 
         state == Some(State::Approved)
     };
     let ctx = format!(
-        "{kind:?} crash before action {crash_at} fault {fault:?}: terminal {state:?}, bank in force {in_force}, answered {answered:?}"
+        "{kind:?} {card:?} crash before action {crash_at} fault {fault:?}: terminal {state:?}, bank in force {in_force}, answered {answered:?}"
     );
     match state {
         // Never persisted: nothing may have reached the bank.
@@ -486,8 +525,21 @@ fn run_case(kind: TransactionType, crash_at: usize, fault: Fault) -> Result<(), 
         }
         _ => {}
     }
-    if fault == Fault::None && !crashed && answered != Some(Outcome::Approved) {
-        return Err(format!("{ctx}: a clean run is approved"));
+    // A clean run is approved, unless the chip card declines after approval (only reversible
+    // types ask the card: a refund cannot be reversed, a balance moves nothing).
+    let asks_card = !matches!(kind, TransactionType::Refund | TransactionType::Balance);
+    let clean = if card == Card::ChipDeclines && asks_card {
+        Outcome::Declined(smartpos_core::payment::Declined::ByCard)
+    } else {
+        Outcome::Approved
+    };
+    if fault == Fault::None && !crashed && answered.as_ref() != Some(&clean) {
+        return Err(format!("{ctx}: a clean run ends {clean:?}"));
+    }
+    if card == Card::ChipDeclines && asks_card && answered == Some(Outcome::Approved) {
+        return Err(format!(
+            "{ctx}: the card declined, the merchant was told approved"
+        ));
     }
     w.acq
         .check_accounts(&initial)
@@ -495,9 +547,12 @@ fn run_case(kind: TransactionType, crash_at: usize, fault: Fault) -> Result<(), 
 }
 
 /// Actions of an uncrashed, unfaulted run of `kind`'s target transaction, `Finish` included.
-fn clean_length(kind: TransactionType) -> usize {
-    let mut w = World::new();
+fn clean_length(kind: TransactionType, card: Card) -> usize {
+    let mut w = World::new(card);
     let original = originals(&mut w, kind);
+    if card == Card::ChipDeclines {
+        w.reader.decline_after_approval();
+    }
     let first = w
         .engine
         .start_sale(World::request(kind, "target", original.as_ref()), now())
@@ -514,25 +569,31 @@ fn clean_length(kind: TransactionType) -> usize {
 fn every_type_action_index_and_host_fault_ends_with_terminal_and_bank_agreeing() {
     let mut cases = 0;
     let mut failures = Vec::new();
+    let mut chip_cases = 0;
     for (kind, _) in TYPES {
-        let len = clean_length(kind);
-        for crash_at in 0..=len {
-            for fault in FAULTS {
-                cases += 1;
-                if let Err(e) = run_case(kind, crash_at, fault) {
-                    failures.push(e);
+        for card in CARDS {
+            let len = clean_length(kind, card);
+            for crash_at in 0..=len {
+                for fault in FAULTS {
+                    cases += 1;
+                    if card != Card::MagStripe {
+                        chip_cases += 1;
+                    }
+                    if let Err(e) = run_case(kind, card, crash_at, fault) {
+                        failures.push(e);
+                    }
                 }
             }
         }
     }
     println!(
-        "engine on virtual time: {cases} cases (8 types x every action index x {} host faults), {} failed",
+        "engine on virtual time: {cases} cases (8 types x 3 cards x every action index x {} host faults; {chip_cases} of them chip: accepted, and declined by the card after approval), {} failed",
         FAULTS.len(),
         failures.len()
     );
     assert!(
-        cases >= 8 * 6 * 6,
-        "the enumeration covers every action index"
+        cases >= 3 * 8 * 6 * 6 && chip_cases >= 2 * 8 * 6 * 6,
+        "the enumeration covers every card and action index"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

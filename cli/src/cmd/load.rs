@@ -188,6 +188,10 @@ async fn drive(t: &mut VTerminal, link: &HostLink, mut a: Action) -> Result<Fini
                 use smartpos_core::hal::CardReader as _;
                 Event::CardRead(t.reader.wait_for_card(&amount, timeout))
             }
+            Action::CompleteOnCard { answer, timeout } => {
+                use smartpos_core::hal::CardReader as _;
+                Event::CardCompleted(t.reader.complete_online(&answer, timeout))
+            }
             Action::OnlinePin {
                 pan,
                 amount,

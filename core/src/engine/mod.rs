@@ -30,7 +30,7 @@ pub use reversal::{PendingReversal, ReversalOutcome};
 pub use settle::{SettlementInput, SettlementOutcome, UploadItem};
 
 use crate::card::{CardData, Pan};
-use crate::hal::{EncryptedWorkingKeys, HalError, PinEntry};
+use crate::hal::{CardVerdict, EncryptedWorkingKeys, HalError, IssuerAnswer, PinEntry};
 use crate::money::Money;
 use crate::payment::{PaymentRequest, PaymentResult, TransactionType};
 use crate::profile::AcquirerProfile;
@@ -289,6 +289,14 @@ pub enum Action {
         /// Time limit.
         timeout: Duration,
     },
+    /// Hand the host's approval to the chip card and get its last word
+    /// ([`CardReader::complete_online`](crate::hal::CardReader::complete_online)).
+    CompleteOnCard {
+        /// The host's answer.
+        answer: IssuerAnswer,
+        /// Time limit.
+        timeout: Duration,
+    },
     /// Load working keys into the PIN pad.
     LoadWorkingKeys(EncryptedWorkingKeys),
     /// Ask the PIN pad for a MAC over these bytes.
@@ -364,6 +372,8 @@ pub enum SignInError {
 pub enum Event {
     /// Result of [`Action::ReadCard`].
     CardRead(Result<CardData, HalError>),
+    /// Result of [`Action::CompleteOnCard`].
+    CardCompleted(Result<CardVerdict, HalError>),
     /// Result of [`Action::OnlinePin`].
     PinEntered(Result<PinEntry, HalError>),
     /// Result of [`Action::LoadWorkingKeys`].

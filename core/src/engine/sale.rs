@@ -6,8 +6,8 @@ use super::messages::{check_response, financial_request, frame, reversal_of, spe
 use super::{
     Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart,
 };
-use crate::card::CardData;
-use crate::hal::{HalError, PinEntry};
+use crate::card::{CardData, EntryMode};
+use crate::hal::{CardVerdict, HalError, IssuerAnswer, PinEntry};
 use crate::iso8583::{HostRequest, Message};
 use crate::payment::{
     response_message, AccountBalance, Declined, Outcome, PaymentRequest, PaymentResult,
@@ -24,6 +24,8 @@ pub(crate) struct Ctx {
     masked_pan: Option<String>,
     /// Whether the `Sending` write committed (the journal holds the transaction).
     recorded: bool,
+    /// Read from a chip (contact or contactless): the card has the last word after approval.
+    chip: bool,
 }
 
 impl Ctx {
@@ -49,6 +51,7 @@ pub(crate) enum Sale {
     ExpectSendingPersisted(Ctx, Message, Vec<u8>),
     ExpectHostAnswer(Ctx, Message),
     ExpectResponseMac(Ctx, Message),
+    ExpectCardVerdict(Ctx, Message),
     ExpectOutcomePersisted(Box<PaymentResult>),
 }
 
@@ -137,6 +140,7 @@ impl Sale {
             time: now,
             masked_pan: None,
             recorded: false,
+            chip: false,
         };
         // Nothing is written before the card: the transaction is recorded with its request,
         // in the commit before the request leaves (a sale killed at the card never happened).
@@ -153,6 +157,7 @@ impl Sale {
             (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
                 Ok(card) if !spec(ctx.req.kind).pin => {
                     ctx.masked_pan = Some(card.pan().masked());
+                    ctx.chip = card.entry_mode() != EntryMode::MagStripe;
                     let req = financial_request(
                         s,
                         ctx.req.kind,
@@ -171,6 +176,7 @@ impl Sale {
                 }
                 Ok(card) => {
                     ctx.masked_pan = Some(card.pan().masked());
+                    ctx.chip = card.entry_mode() != EntryMode::MagStripe;
                     let a = Action::OnlinePin {
                         pan: card.pan().clone(),
                         amount: ctx.req.amount,
@@ -311,11 +317,35 @@ impl Sale {
             }
             (ExpectResponseMac(ctx, resp), Event::MacComputed(r)) => {
                 let ok = matches!((&r, resp.get(64)), (Ok(mac), Some(got)) if got == &mac[..]);
-                let o = if ok {
-                    Outcome::Approved
-                } else {
-                    Outcome::Unknown {
+                if !ok {
+                    let o = Outcome::Unknown {
                         reason: UnknownReason::BadResponseMac,
+                    };
+                    return Ok(conclude(&ctx, s, o, Some(&resp)));
+                }
+                if ctx.chip && spec(ctx.req.kind).reversible {
+                    // The card has the last word: nothing is recorded until it speaks, so a
+                    // crash here leaves the armed reversal, which recovery sends. (A refund
+                    // cannot be reversed and a balance moves nothing: their answer stands.)
+                    let answer = IssuerAnswer {
+                        response_code: "00".into(),
+                        auth_code: resp.get_str(38).map(|a| a.trim().to_string()),
+                        icc_data: resp.get(55).map(<[u8]>::to_vec).unwrap_or_default(),
+                    };
+                    let a = Action::CompleteOnCard {
+                        answer,
+                        timeout: s.config.card_timeout,
+                    };
+                    return Ok((Some(ExpectCardVerdict(ctx, resp)), a));
+                }
+                Ok(conclude(&ctx, s, Outcome::Approved, Some(&resp)))
+            }
+            (ExpectCardVerdict(ctx, resp), Event::CardCompleted(r)) => {
+                let o = match r {
+                    Ok(CardVerdict::Accepted { .. }) => Outcome::Approved,
+                    // An AAC, a card pulled out, a kernel error: the approval must not stand.
+                    Ok(CardVerdict::Declined { .. }) | Err(_) => {
+                        Outcome::Declined(Declined::ByCard)
                     }
                 };
                 Ok(conclude(&ctx, s, o, Some(&resp)))

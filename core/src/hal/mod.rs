@@ -142,6 +142,54 @@ pub trait CardReader: Send + Sync {
     fn cancel(&self);
     /// Whether a card is still in the reader (prompt to remove it after a chip transaction).
     fn card_present(&self) -> bool;
+    /// The second half of an online chip (or contactless) transaction: hands the host's answer
+    /// to the card (the response's field 55: issuer authentication data, scripts) and returns
+    /// the card's last word, a TC ([`CardVerdict::Accepted`]) or an AAC
+    /// ([`CardVerdict::Declined`]). Called only after the host approved a card read with
+    /// [`EntryMode::Chip`](crate::card::EntryMode::Chip) or `Contactless` for a reversible type (not
+    /// a refund or a balance inquiry, whose answer stands); a card that declines
+    /// here, or any error (card removed, timeout), makes the terminal reverse the approval and
+    /// report the payment declined.
+    ///
+    /// The default accepts without asking the card: readers whose kernel completes the
+    /// transaction itself (most contactless kernels) keep it; a contact chip kernel overrides it.
+    fn complete_online(
+        &self,
+        answer: &IssuerAnswer,
+        timeout: Duration,
+    ) -> Result<CardVerdict, HalError> {
+        let _ = (answer, timeout);
+        Ok(CardVerdict::Accepted {
+            icc_data: Vec::new(),
+        })
+    }
+}
+
+/// The host's answer to an online chip transaction, for the card's second half.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerAnswer {
+    /// Response code (F39), `00` for approved.
+    pub response_code: String,
+    /// Authorization code (F38), when the host gave one.
+    pub auth_code: Option<String>,
+    /// The response's field 55 as received (BER-TLV: tag 91 issuer authentication data, 71/72
+    /// issuer scripts); empty when the host sent none.
+    pub icc_data: Vec<u8>,
+}
+
+/// What the card said at the end of an online transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardVerdict {
+    /// The card accepted (TC): the payment stands.
+    Accepted {
+        /// The card's data from the second GENERATE AC (TC, script results), BER-TLV.
+        icc_data: Vec<u8>,
+    },
+    /// The card declined although the host approved (AAC): the terminal reverses.
+    Declined {
+        /// The card's data from the second GENERATE AC (AAC, script results), BER-TLV.
+        icc_data: Vec<u8>,
+    },
 }
 
 /// A PIN pad with a secure key store.

@@ -3,7 +3,7 @@
 use super::{Journal, JournalError, TxnState};
 use rusqlite::{params, OptionalExtension};
 use smartpos_core::engine::{JournalWrite, TxnStart};
-use smartpos_core::payment::{Outcome, PaymentResult};
+use smartpos_core::payment::{Declined, Outcome, PaymentResult};
 
 /// Sets both counters (sign-in, settlement, rebuild).
 pub(crate) fn set_counters(
@@ -192,6 +192,10 @@ impl Journal {
                 )?;
                 let (state, rev_state, reason) = match &result.outcome {
                     Outcome::Approved => (TxnState::Approved, "none", None),
+                    // Declined for the app, approved at the host: its reversal goes out (06).
+                    Outcome::Declined(Declined::ByCard) => {
+                        (TxnState::Declined, "pending", Some("06"))
+                    }
                     Outcome::Declined(_) => (TxnState::Declined, "none", None),
                     Outcome::Unknown { reason } => {
                         (TxnState::Unknown, "pending", Some(reason.reversal_code()))

@@ -30,6 +30,24 @@ pub struct CustomerArgs {
     /// The customer cancels at the card prompt.
     #[arg(long)]
     pub cancel: bool,
+    /// How the card is read: swipe (magnetic stripe), contact (chip) or contactless.
+    #[arg(long, value_enum, default_value = "swipe")]
+    pub entry: Entry,
+    /// The chip card declines after the bank approved (its second cryptogram is an AAC): the
+    /// terminal reverses the approval and answers declined. With --entry contact|contactless.
+    #[arg(long)]
+    pub card_declines: bool,
+}
+
+/// How the simulated card is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Entry {
+    /// Magnetic stripe (F22 02x).
+    Swipe,
+    /// Contact chip (F22 05x).
+    Contact,
+    /// Contactless chip (F22 07x).
+    Contactless,
 }
 
 /// How the customer pays at the terminal.
@@ -51,6 +69,12 @@ impl CustomerArgs {
             pin: self.pin.clone(),
             cancel: self.cancel,
             qr_code: None,
+            entry: match self.entry {
+                Entry::Swipe => smartpos_core::card::EntryMode::MagStripe,
+                Entry::Contact => smartpos_core::card::EntryMode::Chip,
+                Entry::Contactless => smartpos_core::card::EntryMode::Contactless,
+            },
+            card_declines: self.card_declines,
         }
     }
 }
