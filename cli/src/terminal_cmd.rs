@@ -209,10 +209,9 @@ fn terminal_on(
                 track2,
                 entry_mode: EntryMode::MagStripe,
             },
-            chip => CardScript::Chip {
+            chip => CardScript::Emv {
                 track2,
-                icc_data: smartpos_testing::emv_crypto::sample_icc_data(),
-                sequence: "001".into(),
+                psn: "01".into(),
                 contactless: chip == EntryMode::Contactless,
             },
         }

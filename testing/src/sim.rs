@@ -124,6 +124,18 @@ pub enum CardScript {
         /// Tapped (contactless) rather than inserted.
         contactless: bool,
     },
+    /// Presents a simulated EMV chip card: the reader runs its first GENERATE AC for the
+    /// transaction's amount (a genuine ARQC under the card's own key, derived from
+    /// [`TEST_ISSUER_MASTER_KEY_AC`](crate::emv_crypto::TEST_ISSUER_MASTER_KEY_AC)) and, after
+    /// the host's answer, its second (TC only for a genuine ARPC with response code 00).
+    Emv {
+        /// Track 2 equivalent data (tag 57).
+        track2: String,
+        /// PAN sequence number, two digits.
+        psn: String,
+        /// Tapped (contactless) rather than inserted.
+        contactless: bool,
+    },
     /// A card the reader cannot read (a damaged stripe, a chip that does not answer).
     Unreadable,
     /// Reports a timeout at once (no real wait).
@@ -151,6 +163,9 @@ pub struct SimCardReader {
     /// The card's last words after approvals, in order (`true` accepts); accepts when empty.
     verdicts: Mutex<std::collections::VecDeque<bool>>,
     completions: Mutex<Vec<smartpos_core::hal::IssuerAnswer>>,
+    /// The EMV card's transaction in progress, for its second half.
+    session: Mutex<Option<crate::emv_crypto::ChipSession>>,
+    atc: std::sync::atomic::AtomicU16,
 }
 
 impl SimCardReader {
@@ -187,6 +202,7 @@ impl SimCardReader {
 
 impl CardReader for SimCardReader {
     fn wait_for_card(&self, _amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
+        *self.session.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let card = match self.queue.next(timeout)? {
             CardScript::Card { track2, entry_mode } => CardData::from_track2(&track2, entry_mode),
             CardScript::Chip {
@@ -203,6 +219,43 @@ impl CardReader for SimCardReader {
                 },
             )
             .map(|c| c.with_icc(icc_data, Some(sequence))),
+            CardScript::Emv {
+                track2,
+                psn,
+                contactless,
+            } => {
+                let pan = track2
+                    .split(['=', 'D'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default();
+                let t = smartpos_core::time::LocalTime::from_unix(now.as_secs() as i64, 8 * 3600);
+                let atc = self
+                    .atc
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .wrapping_add(1);
+                let first = crate::emv_crypto::FirstAc {
+                    pan: &pan,
+                    psn: &psn,
+                    amount_minor: _amount.minor(),
+                    currency: _amount.currency().numeric(),
+                    date: &format!("{:02}{:02}{:02}", t.year % 100, t.month, t.day),
+                    atc,
+                    unpredictable: (now.subsec_nanos() ^ u32::from(atc)).to_be_bytes(),
+                };
+                let (icc, session) = first.run();
+                *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
+                let mode = if contactless {
+                    EntryMode::Contactless
+                } else {
+                    EntryMode::Chip
+                };
+                CardData::from_track2(&track2, mode)
+                    .map(|c| c.with_icc(icc, Some(format!("{psn:0>3}"))))
+            }
             CardScript::Cancel => return Err(HalError::Cancelled),
             CardScript::Timeout => return Err(HalError::Timeout),
             CardScript::Unreadable => {
@@ -230,15 +283,28 @@ impl CardReader for SimCardReader {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(answer.clone());
-        let accept = self
+        let scripted = self
             .verdicts
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .pop_front()
             .unwrap_or(true);
-        // The card's second GENERATE AC: CID 40 (TC) or 00 (AAC).
-        let cid = if accept { 0x40 } else { 0x00 };
-        let icc_data = vec![0x9F, 0x27, 0x01, cid];
+        // The card's second GENERATE AC: an EMV card checks the ARPC; CID 40 (TC) or 00 (AAC).
+        let session = self
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let (accept, icc_data) = match session {
+            Some(s) => {
+                let (ok, data) = s.second_ac(&answer.icc_data);
+                (ok && scripted, data)
+            }
+            None => (
+                scripted,
+                vec![0x9F, 0x27, 0x01, if scripted { 0x40 } else { 0 }],
+            ),
+        };
         Ok(if accept {
             CardVerdict::Accepted { icc_data }
         } else {

@@ -239,10 +239,9 @@ fn drivers(card_kind: Card) -> (SimCardReader, SimPinPad) {
                 track2: cards::track2(card),
                 entry_mode: EntryMode::MagStripe,
             },
-            Card::ChipAccepts | Card::ChipDeclines => CardScript::Chip {
+            Card::ChipAccepts | Card::ChipDeclines => CardScript::Emv {
                 track2: cards::track2(card),
-                icc_data: smartpos_testing::emv_crypto::sample_icc_data(),
-                sequence: "001".into(),
+                psn: "01".into(),
                 contactless: false,
             },
         })),

@@ -18,6 +18,12 @@ pub struct TestCard {
     pub note: String,
 }
 
+/// Test card whose issuer answers a chip transaction with a wrong ARPC: the card declines
+/// after the approval, and the terminal reverses it.
+pub const WRONG_ARPC_PAN: &str = "6222020000000000075";
+/// Test card whose issuer's answer carries an issuer script (tag 72) for the card.
+pub const SCRIPT_PAN: &str = "6222020000000000083";
+
 /// The standard test cards.
 pub fn standard_cards() -> Vec<TestCard> {
     let card = |pan: &str, expiry: &str, balance: u64, note: &str| TestCard {
@@ -52,6 +58,18 @@ pub fn standard_cards() -> Vec<TestCard> {
             "2001",
             10_000_000,
             "expired card (54)",
+        ),
+        card(
+            WRONG_ARPC_PAN,
+            "3012",
+            10_000_000,
+            "chip: the issuer's ARPC is wrong, the card declines after approval (reversed)",
+        ),
+        card(
+            SCRIPT_PAN,
+            "3012",
+            10_000_000,
+            "chip: the issuer sends a script (72); the card reports its result (DF31)",
         ),
     ]
 }

@@ -262,6 +262,12 @@ impl Acquirer {
                 Ok(card) => card,
                 Err(code) => return code,
             };
+            // A chip read: the card's ARQC must verify under its key (do not honour if not).
+            if let Some(f55) = req.get(55) {
+                if crate::emv_crypto::issuer_check(&pan, &super::request_psn(req), f55).is_err() {
+                    return "05";
+                }
+            }
             if card.balance.saturating_sub(card.held) < amount {
                 return "51";
             }

@@ -407,6 +407,11 @@ impl Acquirer {
             }
         };
         set_text(&mut resp, 39, &code);
+        if matches!(req.mti.value(), 100 | 200) {
+            if let Some(f55) = chip_answer(req, &code) {
+                resp.set(55, f55);
+            }
+        }
         if req.mti.value() != 800 && code != "97" && code != "A0" {
             if let Some(k) = self.keys.get(&tid) {
                 let mab = resp
@@ -500,4 +505,36 @@ fn request_pan(req: &Message) -> String {
                 .map(str::to_string)
         })
         .unwrap_or_default()
+}
+
+/// The PAN sequence number of a request (the last two digits of F23; `00` without one).
+pub(crate) fn request_psn(req: &Message) -> String {
+    req.get_str(23)
+        .map(|s| s[s.len().saturating_sub(2)..].to_string())
+        .unwrap_or_else(|| "00".into())
+}
+
+/// The answer's field 55 to a chip request whose ARQC verifies: tag 91 (ARPC method 1 and the
+/// response code as ARC); test card `...0075` gets a wrong ARPC (its card then declines), test
+/// card `...0083` an issuer script (tag 72).
+fn chip_answer(req: &Message, code: &str) -> Option<Vec<u8>> {
+    use smartpos_core::emv::tlv::{encode, Tag};
+    let f55 = req.get(55)?;
+    let pan = request_pan(req);
+    let (sk, arqc) = crate::emv_crypto::issuer_check(&pan, &request_psn(req), f55).ok()?;
+    let arc: [u8; 2] = code.as_bytes().try_into().ok()?;
+    let mut auth = crate::emv_crypto::issuer_authentication_data(&sk, arqc, arc);
+    if pan == cards::WRONG_ARPC_PAN {
+        auth[0] ^= 0xFF;
+    }
+    let mut out = Vec::new();
+    encode(Tag(crate::emv_crypto::TAG_ISSUER_AUTH), &auth, &mut out).ok()?;
+    if pan == cards::SCRIPT_PAN {
+        // an issuer script: script id 9F18, one command (86) updating a card counter
+        let mut script = Vec::new();
+        encode(Tag(0x9F18), &[0, 0, 0, 1], &mut script).ok()?;
+        encode(Tag(0x86), &[0x84, 0x24, 0x00, 0x00, 0x00], &mut script).ok()?;
+        encode(Tag(0x72), &script, &mut out).ok()?;
+    }
+    Some(out)
 }

@@ -1,0 +1,235 @@
+//! Chip cards end to end in process: the simulated EMV card computes a genuine ARQC for each
+//! transaction, the simulator's issuer verifies it and answers with tag 91 (ARPC method 1 and
+//! the response code), and the card checks the ARPC before it accepts. Every chip request's and
+//! response's field 55 is decoded by an independent decoder (PyPI `pyemv`) and carries the tags
+//! the CUP profile asks for.
+
+use smartpos_core::crypto::CipherKey;
+use smartpos_core::emv::tlv::{self, Tag};
+use smartpos_core::engine::{EngineConfig, LinkFailure, LinkFailureKind, TransportFailure};
+use smartpos_core::iso8583::Frame;
+use smartpos_core::money::{Currency, Money};
+use smartpos_core::payment::{Declined, Outcome, PaymentRequest};
+use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::time::LocalTime;
+use smartpos_terminal::journal::{Journal, TxnState};
+use smartpos_terminal::store::HostExchange;
+use smartpos_terminal::Terminal;
+use smartpos_testing::acquirer::{cards, Acquirer, TEST_TMK_HEX};
+use smartpos_testing::sim::{CardScript, PinScript, SimCardReader, SimPinPad};
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A request frame and the host's answer.
+type Exchange = (Vec<u8>, Vec<u8>);
+
+/// The acquirer simulator in process, keeping every exchange.
+#[derive(Clone)]
+struct RecordingHost {
+    acquirer: Arc<Mutex<Acquirer>>,
+    frames: Arc<Mutex<Vec<Exchange>>>,
+}
+
+impl HostExchange for RecordingHost {
+    fn exchange(
+        &self,
+        frame: Vec<u8>,
+        _timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportFailure>> + Send {
+        let answer = self.acquirer.lock().unwrap().handle(&frame, now());
+        if let Ok(a) = &answer {
+            self.frames.lock().unwrap().push((frame, a.clone()));
+        }
+        async move {
+            answer.map_err(|e| {
+                TransportFailure::NoAnswer(LinkFailure::new(
+                    LinkFailureKind::HttpStatus(400),
+                    e.to_string(),
+                ))
+            })
+        }
+    }
+}
+
+fn now() -> LocalTime {
+    LocalTime::from_unix(1_795_000_000, 8 * 3600)
+}
+
+fn card(pan: &str) -> &'static cards::TestCard {
+    let all: &'static Vec<cards::TestCard> = Box::leak(Box::new(cards::standard_cards()));
+    all.iter().find(|c| c.pan == pan).expect("a test card")
+}
+
+/// One chip sale of `minor` on the test card `pan`; returns its outcome.
+async fn chip_sale(
+    host: &RecordingHost,
+    dir: &std::path::Path,
+    pan: &str,
+    contactless: bool,
+    minor: u64,
+) -> Outcome {
+    let config = EngineConfig::demo();
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
+    let mut t = Terminal::new(
+        config,
+        Journal::open(&dir.join("journal.db")).unwrap(),
+        host.clone(),
+        Box::new(SimCardReader::new([CardScript::Emv {
+            track2: cards::track2(card(pan)),
+            psn: "01".into(),
+            contactless,
+        }])),
+        Box::new(SimPinPad::new(master, [PinScript::Pin("123456".into())])),
+        Box::new(now),
+    )
+    .unwrap();
+    t.sign_in().await.unwrap();
+    let order = format!("CHIP-{pan}-{minor}");
+    let r = t
+        .sale(PaymentRequest::sale(
+            "com.shop",
+            &order,
+            Money::from_minor(minor, Currency::CNY).unwrap(),
+        ))
+        .await
+        .unwrap();
+    r.outcome
+}
+
+/// The request tags the CUP profile asks of a chip transaction's field 55.
+const REQUEST_TAGS: [u32; 20] = [
+    0x9F26, 0x9F27, 0x9F10, 0x9F37, 0x9F36, 0x95, 0x9A, 0x9C, 0x9F02, 0x5F2A, 0x82, 0x9F1A, 0x9F03,
+    0x9F33, 0x9F34, 0x9F35, 0x9F1E, 0x84, 0x9F09, 0x9F41,
+];
+
+#[tokio::test]
+async fn chip_scenarios_by_test_card_with_field_55_checked_independently() {
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // approve, contact and contactless
+    assert_eq!(
+        chip_sale(&host, d, "6222021234567890123", false, 1000).await,
+        Outcome::Approved
+    );
+    assert_eq!(
+        chip_sale(&host, d, "6228480000000000018", true, 1100).await,
+        Outcome::Approved
+    );
+    // the issuer declines (insufficient funds above 1.00): the card is not asked to accept
+    match chip_sale(&host, d, "6222020000000000055", false, 1200).await {
+        Outcome::Declined(Declined::Host { code, .. }) => assert_eq!(code, "51"),
+        other => panic!("issuer decline: {other:?}"),
+    }
+    // the issuer's ARPC is wrong: the card declines after approval, the terminal reverses
+    assert_eq!(
+        chip_sale(&host, d, cards::WRONG_ARPC_PAN, false, 1300).await,
+        Outcome::Declined(Declined::ByCard)
+    );
+    // an issuer script rides on the approval
+    assert_eq!(
+        chip_sale(&host, d, cards::SCRIPT_PAN, false, 1400).await,
+        Outcome::Approved
+    );
+
+    let journal = Journal::open(&d.join("journal.db")).unwrap();
+    let by_arpc = journal
+        .find_by_order("com.shop", &format!("CHIP-{}-1300", cards::WRONG_ARPC_PAN))
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_arpc.state, TxnState::Reversed, "reversed at once");
+    let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+    let wrong = ledger.iter().find(|e| e.amount_minor == 1300).unwrap();
+    assert_eq!(wrong.response_code, "00");
+    assert!(!wrong.charged(), "the host's approval was reversed");
+
+    // Every chip request and its answer: field 55 as the profile wants it.
+    let fields = AcquirerProfile::cup_default().fields();
+    let mut hexes = Vec::new();
+    let mut chip_requests = 0;
+    for (req, resp) in host.frames.lock().unwrap().iter() {
+        let req = Frame::decode(req, fields).unwrap().message;
+        let resp = Frame::decode(resp, fields).unwrap().message;
+        let Some(f55) = req.get(55) else { continue };
+        if !matches!(req.mti.value(), 100 | 200) {
+            continue;
+        }
+        chip_requests += 1;
+        let f22 = req.get_str(22).unwrap();
+        assert!(f22.starts_with("05") || f22.starts_with("07"), "F22 {f22}");
+        assert_eq!(req.get_str(23), Some("001"), "card sequence number");
+        let list = tlv::decode(f55).unwrap();
+        for t in REQUEST_TAGS {
+            assert!(
+                tlv::find(&list, Tag(t)).is_some(),
+                "request F55 lacks {:X}",
+                t
+            );
+        }
+        let answer = resp.get(55).expect("a chip answer carries field 55");
+        let alist = tlv::decode(answer).unwrap();
+        let auth = tlv::find(&alist, Tag(0x91)).expect("tag 91");
+        assert_eq!(auth.len(), 10, "ARPC (8) and ARC (2)");
+        assert_eq!(
+            &auth[8..],
+            resp.get(39).unwrap(),
+            "the ARC is the response code"
+        );
+        hexes.push(hex::encode_upper(f55));
+        hexes.push(hex::encode_upper(answer));
+    }
+    assert_eq!(chip_requests, 5, "five chip requests");
+
+    // pyemv decodes every one, and finds the same tags and values.
+    let venv = concat!(env!("CARGO_MANIFEST_DIR"), "/../.cache/venv/bin/python");
+    let python = std::env::var("SMARTPOS_PYTHON").unwrap_or_else(|_| venv.to_string());
+    let script = "import sys, json\nfrom pyemv import tlv\nout = []\nfor h in json.load(sys.stdin):\n    d = tlv.decode(bytes.fromhex(h), flatten=True)\n    out.append({k: v.hex().upper() for k, v in d.items()})\njson.dump(out, sys.stdout)\n";
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{python}: {e} (scripts/test.sh builds .cache/venv with pyemv)")
+        });
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&hexes).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(theirs.len(), hexes.len());
+    for (h, t) in hexes.iter().zip(&theirs) {
+        let bytes = hex::decode(h).unwrap();
+        let ours = tlv::decode(&bytes).unwrap();
+        // flattened: constructed values (72) open into their children on pyemv's side
+        for o in ours.iter().filter(|o| !o.tag.constructed()) {
+            assert_eq!(
+                t.get(&o.tag.to_string()).and_then(|v| v.as_str()),
+                Some(hex::encode_upper(o.value).as_str()),
+                "tag {} of {h}",
+                o.tag
+            );
+        }
+        if ours.iter().any(|o| o.tag == Tag(0x72)) {
+            assert!(
+                t.contains_key("9F18") && t.contains_key("86"),
+                "the script's commands"
+            );
+        }
+    }
+}
