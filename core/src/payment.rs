@@ -260,6 +260,35 @@ pub struct PaymentResult {
     /// The wallet of a QR payment, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet: Option<crate::qr::Wallet>,
+    /// What the receipt shows of a chip or contactless read (none for a swipe or QR).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chip: Option<ChipDetails>,
+}
+
+/// A chip (contact or contactless) transaction's details for the receipt.
+///
+/// ```
+/// use smartpos_core::payment::ChipDetails;
+/// use smartpos_core::card::EntryMode;
+/// let c = ChipDetails { entry_mode: EntryMode::Contactless, aid: Some("A000000333010101".into()),
+///     label: Some("UnionPay Debit".into()), tc: None, no_pin: true, no_signature: true };
+/// assert!(serde_json::to_string(&c).unwrap().contains("\"no_signature\":true"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChipDetails {
+    /// Contact chip or contactless.
+    pub entry_mode: crate::card::EntryMode,
+    /// The application's AID (tag 84), hex.
+    pub aid: Option<String>,
+    /// The application label (tag 50) as the card gives it.
+    pub label: Option<String>,
+    /// The card's transaction certificate (9F26 of its TC), hex, when it accepted.
+    pub tc: Option<String>,
+    /// Contactless at or under the profile's no-PIN limit: no PIN was asked (免密).
+    pub no_pin: bool,
+    /// Contactless at or under the profile's no-signature limit: the receipt says no signature
+    /// is required (免签).
+    pub no_signature: bool,
 }
 
 /// An account balance as the issuer reports it in field 54.

@@ -54,6 +54,33 @@ pub enum MacKeyUse {
     FirstHalf,
 }
 
+/// UnionPay QuickPass limits for contactless cards (免密免签), in minor units of the
+/// transaction's currency: at or under `no_pin_minor` no PIN is asked, at or under
+/// `no_signature_minor` the receipt says no signature is required. Default 1,000.00 each.
+///
+/// ```
+/// use smartpos_core::profile::{AcquirerProfile, ContactlessLimits};
+/// let p = AcquirerProfile::cup_default();
+/// assert_eq!(p.contactless, ContactlessLimits { no_pin_minor: 100_000, no_signature_minor: 100_000 });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactlessLimits {
+    /// No PIN at or under this amount (免密).
+    pub no_pin_minor: u64,
+    /// No signature at or under this amount (免签).
+    pub no_signature_minor: u64,
+}
+
+impl Default for ContactlessLimits {
+    fn default() -> Self {
+        ContactlessLimits {
+            no_pin_minor: 100_000,
+            no_signature_minor: 100_000,
+        }
+    }
+}
+
 /// An acquirer profile.
 ///
 /// ```
@@ -88,6 +115,9 @@ pub struct AcquirerProfile {
     /// How customer-scans-merchant QR codes look: an EMVCo payload or the acquirer's URL.
     #[serde(default)]
     pub qr_form: crate::qr::QrForm,
+    /// Contactless (QuickPass) limits: no PIN and no signature at or under them.
+    #[serde(default)]
+    pub contactless: ContactlessLimits,
 }
 
 /// A profile that does not describe a usable acquirer.
@@ -124,6 +154,7 @@ impl AcquirerProfile {
             pin_block: PinBlockFormat::WithPan,
             acquirer_id: "48020000".into(),
             qr_form: crate::qr::QrForm::default(),
+            contactless: ContactlessLimits::default(),
         }
     }
     /// Reads and validates a JSON profile.

@@ -45,7 +45,7 @@ fn outcome_text(o: &Outcome) -> String {
 ///     amount: Money::from_minor(1234, Currency::CNY).unwrap(), outcome: Outcome::Approved,
 ///     masked_pan: Some("622202*********0123".into()), auth_code: Some("123456".into()),
 ///     reference: Some("000000000001".into()), trace: 1, batch: 1, terminal_id: "10000001".into(),
-///     merchant_id: "898310048990001".into(), time: LocalTime::from_unix(0, 0), balance: None, method: Default::default(), wallet: None };
+///     merchant_id: "898310048990001".into(), time: LocalTime::from_unix(0, 0), balance: None, method: Default::default(), wallet: None, chip: None };
 /// let job = receipt_job(&r, &EngineConfig::demo().identity, Copy::Merchant, None);
 /// assert!(job_text(&job).iter().any(|l| l.contains("622202*********0123")));
 /// ```
@@ -87,6 +87,27 @@ pub fn receipt_job(
         )),
         P::line(format!("日期时间 DATE: {}", r.time)),
         P::line(format!("订单号 ORDER: {}", r.order_id)),
+    ];
+    if let Some(c) = &r.chip {
+        j.push(P::line(format!(
+            "输入方式 ENTRY: {}",
+            match c.entry_mode {
+                crate::card::EntryMode::Contactless => "非接 CONTACTLESS",
+                crate::card::EntryMode::Chip => "插卡 CHIP",
+                crate::card::EntryMode::MagStripe => "刷卡 SWIPE",
+            }
+        )));
+        if let Some(aid) = &c.aid {
+            j.push(P::line(format!("AID: {aid}")));
+        }
+        if let Some(label) = &c.label {
+            j.push(P::line(format!("应用标签 APP: {label}")));
+        }
+        if let Some(tc) = &c.tc {
+            j.push(P::line(format!("TC: {tc}")));
+        }
+    }
+    j.extend([
         P::Rule,
         P::line("金额 AMOUNT:"),
         P::Text {
@@ -96,8 +117,15 @@ pub fn receipt_job(
         },
         P::line(outcome_text(&r.outcome)),
         P::Rule,
-    ];
-    if copy == Copy::Merchant && r.outcome == Outcome::Approved {
+    ]);
+    let chip = r.chip.as_ref();
+    if r.outcome == Outcome::Approved && chip.is_some_and(|c| c.no_signature) {
+        j.push(P::line(if chip.is_some_and(|c| c.no_pin) {
+            "免密免签 NO PIN, NO SIGNATURE REQUIRED"
+        } else {
+            "免签 NO SIGNATURE REQUIRED"
+        }));
+    } else if copy == Copy::Merchant && r.outcome == Outcome::Approved {
         j.push(P::line("持卡人签名 CARDHOLDER SIGNATURE:"));
         j.push(P::Feed { lines: 2 });
         j.push(P::line("本人确认以上交易，同意将其记入本卡账户"));

@@ -365,6 +365,7 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
             balance: None,
             method,
             wallet,
+            chip: None,
         };
         let (trace, batch) = (start.trace, start.batch);
         if !resumed {

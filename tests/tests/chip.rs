@@ -9,8 +9,9 @@ use smartpos_core::emv::tlv::{self, Tag};
 use smartpos_core::engine::{EngineConfig, LinkFailure, LinkFailureKind, TransportFailure};
 use smartpos_core::iso8583::Frame;
 use smartpos_core::money::{Currency, Money};
-use smartpos_core::payment::{Declined, Outcome, PaymentRequest};
+use smartpos_core::payment::{Declined, Outcome, PaymentRequest, PaymentResult};
 use smartpos_core::profile::AcquirerProfile;
+use smartpos_core::receipt::{job_text, receipt_job, Copy};
 use smartpos_core::time::LocalTime;
 use smartpos_terminal::journal::{Journal, TxnState};
 use smartpos_terminal::store::HostExchange;
@@ -70,6 +71,27 @@ async fn chip_sale(
     contactless: bool,
     minor: u64,
 ) -> Outcome {
+    chip_sale_with(
+        host,
+        dir,
+        pan,
+        contactless,
+        minor,
+        PinScript::Pin("123456".into()),
+    )
+    .await
+    .outcome
+}
+
+/// One chip sale whose customer does `pin` if a PIN is asked.
+async fn chip_sale_with(
+    host: &RecordingHost,
+    dir: &std::path::Path,
+    pan: &str,
+    contactless: bool,
+    minor: u64,
+    pin: PinScript,
+) -> PaymentResult {
     let config = EngineConfig::demo();
     let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
     let mut t = Terminal::new(
@@ -81,7 +103,7 @@ async fn chip_sale(
             psn: "01".into(),
             contactless,
         }])),
-        Box::new(SimPinPad::new(master, [PinScript::Pin("123456".into())])),
+        Box::new(SimPinPad::new(master, [pin])),
         Box::new(now),
     )
     .unwrap();
@@ -95,7 +117,7 @@ async fn chip_sale(
         ))
         .await
         .unwrap();
-    r.outcome
+    r
 }
 
 /// The request tags the CUP profile asks of a chip transaction's field 55.
@@ -232,4 +254,90 @@ async fn chip_scenarios_by_test_card_with_field_55_checked_independently() {
             );
         }
     }
+}
+
+/// The frame of the last financial request the host saw.
+fn last_request(host: &RecordingHost) -> smartpos_core::iso8583::Message {
+    let fields = AcquirerProfile::cup_default().fields();
+    let frames = host.frames.lock().unwrap();
+    let (q, _) = frames.last().expect("a request");
+    Frame::decode(q, fields).unwrap().message
+}
+
+fn receipt(r: &PaymentResult) -> String {
+    job_text(&receipt_job(
+        r,
+        &EngineConfig::demo().identity,
+        Copy::Merchant,
+        None,
+    ))
+    .join("\n")
+}
+
+#[tokio::test]
+async fn contactless_under_the_limit_asks_no_pin_and_needs_no_signature_over_it_online_pin() {
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let limit = AcquirerProfile::cup_default().contactless.no_pin_minor;
+    // At the limit: a PIN prompt would be cancelled, so an approval proves none was asked.
+    let under = chip_sale_with(
+        &host,
+        dir.path(),
+        "6222021234567890123",
+        true,
+        limit,
+        PinScript::Cancel,
+    )
+    .await;
+    assert_eq!(under.outcome, Outcome::Approved);
+    let q = last_request(&host);
+    assert_eq!(q.get_str(22), Some("072"), "contactless, no PIN");
+    assert!(q.get(52).is_none(), "no PIN block");
+    let chip = under.chip.clone().expect("chip details");
+    assert!(chip.no_pin && chip.no_signature);
+    let text = receipt(&under);
+    assert!(text.contains("NO SIGNATURE REQUIRED"), "{text}");
+    assert!(!text.contains("CARDHOLDER SIGNATURE"), "{text}");
+    assert!(
+        text.contains("CONTACTLESS") && text.contains("AID: A000000333010101"),
+        "{text}"
+    );
+    assert!(
+        text.contains("APP: UnionPay Debit") && text.contains("TC: "),
+        "{text}"
+    );
+    // Over it: online PIN, and a signature line.
+    let over = chip_sale_with(
+        &host,
+        dir.path(),
+        "6222021234567890123",
+        true,
+        limit + 1,
+        PinScript::Pin("123456".into()),
+    )
+    .await;
+    assert_eq!(over.outcome, Outcome::Approved);
+    let q = last_request(&host);
+    assert_eq!(q.get_str(22), Some("071"), "contactless, PIN");
+    assert!(q.get(52).is_some(), "an online PIN block");
+    assert!(!over.chip.as_ref().unwrap().no_signature);
+    let text = receipt(&over);
+    assert!(text.contains("CARDHOLDER SIGNATURE"), "{text}");
+    assert!(!text.contains("NO SIGNATURE REQUIRED"), "{text}");
+    // A contact chip card always asks for the PIN, whatever the amount.
+    let contact = chip_sale_with(
+        &host,
+        dir.path(),
+        "6222021234567890123",
+        false,
+        100,
+        PinScript::Pin("123456".into()),
+    )
+    .await;
+    assert_eq!(contact.outcome, Outcome::Approved);
+    assert_eq!(last_request(&host).get_str(22), Some("051"));
+    assert!(receipt(&contact).contains("CHIP"));
 }

@@ -7,11 +7,12 @@ use super::{
     Action, EngineError, Event, Finished, JournalWrite, Session, TransportFailure, TxnStart,
 };
 use crate::card::{CardData, EntryMode};
+use crate::emv::tlv::{self, Tag};
 use crate::hal::{CardVerdict, HalError, IssuerAnswer, PinEntry};
 use crate::iso8583::{HostRequest, Message};
 use crate::payment::{
-    response_message, AccountBalance, Declined, Outcome, PaymentRequest, PaymentResult,
-    TransactionType, UnknownReason,
+    response_message, AccountBalance, ChipDetails, Declined, Outcome, PaymentRequest,
+    PaymentResult, TransactionType, UnknownReason,
 };
 use crate::time::LocalTime;
 
@@ -24,8 +25,9 @@ pub(crate) struct Ctx {
     masked_pan: Option<String>,
     /// Whether the `Sending` write committed (the journal holds the transaction).
     recorded: bool,
-    /// Read from a chip (contact or contactless): the card has the last word after approval.
-    chip: bool,
+    /// Read from a chip (contact or contactless): the card has the last word after approval,
+    /// and the receipt shows these details.
+    chip: Option<ChipDetails>,
 }
 
 impl Ctx {
@@ -85,7 +87,31 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
         balance,
         method: crate::qr::PaymentMethod::Card,
         wallet: None,
+        chip: ctx.chip.clone(),
     }
+}
+
+/// What the receipt shows of a chip read, and whether it asks no PIN and no signature
+/// (contactless at or under the profile's limits).
+fn chip_details(s: &Session, req: &PaymentRequest, card: &CardData) -> Option<ChipDetails> {
+    let mode = card.entry_mode();
+    if mode == EntryMode::MagStripe {
+        return None;
+    }
+    let list = tlv::decode(card.icc_data()).unwrap_or_default();
+    let limits = s.config.profile.contactless;
+    let minor = req.amount.minor();
+    let contactless = mode == EntryMode::Contactless;
+    Some(ChipDetails {
+        entry_mode: mode,
+        aid: tlv::find(&list, Tag(0x84))
+            .or_else(|| tlv::find(&list, Tag(0x4F)))
+            .map(hex::encode_upper),
+        label: tlv::find(&list, Tag(0x50)).map(|l| String::from_utf8_lossy(l).trim().to_string()),
+        tc: None,
+        no_pin: contactless && minor <= limits.no_pin_minor,
+        no_signature: contactless && minor <= limits.no_signature_minor,
+    })
 }
 
 /// Records the outcome, then finishes.
@@ -140,7 +166,7 @@ impl Sale {
             time: now,
             masked_pan: None,
             recorded: false,
-            chip: false,
+            chip: None,
         };
         // Nothing is written before the card: the transaction is recorded with its request,
         // in the commit before the request leaves (a sale killed at the card never happened).
@@ -155,9 +181,13 @@ impl Sale {
         use Sale::*;
         match (self, event) {
             (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
-                Ok(card) if !spec(ctx.req.kind).pin => {
+                Ok(card)
+                    if !spec(ctx.req.kind).pin
+                        || chip_details(s, &ctx.req, &card).is_some_and(|c| c.no_pin) =>
+                {
+                    // No PIN: the type takes none, or a contactless card under the limit.
                     ctx.masked_pan = Some(card.pan().masked());
-                    ctx.chip = card.entry_mode() != EntryMode::MagStripe;
+                    ctx.chip = chip_details(s, &ctx.req, &card);
                     let req = financial_request(
                         s,
                         ctx.req.kind,
@@ -176,7 +206,7 @@ impl Sale {
                 }
                 Ok(card) => {
                     ctx.masked_pan = Some(card.pan().masked());
-                    ctx.chip = card.entry_mode() != EntryMode::MagStripe;
+                    ctx.chip = chip_details(s, &ctx.req, &card);
                     let a = Action::OnlinePin {
                         pan: card.pan().clone(),
                         amount: ctx.req.amount,
@@ -323,7 +353,7 @@ impl Sale {
                     };
                     return Ok(conclude(&ctx, s, o, Some(&resp)));
                 }
-                if ctx.chip && spec(ctx.req.kind).reversible {
+                if ctx.chip.is_some() && spec(ctx.req.kind).reversible {
                     // The card has the last word: nothing is recorded until it speaks, so a
                     // crash here leaves the armed reversal, which recovery sends. (A refund
                     // cannot be reversed and a balance moves nothing: their answer stands.)
@@ -340,9 +370,15 @@ impl Sale {
                 }
                 Ok(conclude(&ctx, s, Outcome::Approved, Some(&resp)))
             }
-            (ExpectCardVerdict(ctx, resp), Event::CardCompleted(r)) => {
+            (ExpectCardVerdict(mut ctx, resp), Event::CardCompleted(r)) => {
                 let o = match r {
-                    Ok(CardVerdict::Accepted { .. }) => Outcome::Approved,
+                    Ok(CardVerdict::Accepted { icc_data }) => {
+                        let list = tlv::decode(&icc_data).unwrap_or_default();
+                        if let Some(c) = ctx.chip.as_mut() {
+                            c.tc = tlv::find(&list, Tag(0x9F26)).map(hex::encode_upper);
+                        }
+                        Outcome::Approved
+                    }
                     // An AAC, a card pulled out, a kernel error: the approval must not stand.
                     Ok(CardVerdict::Declined { .. }) | Err(_) => {
                         Outcome::Declined(Declined::ByCard)

@@ -333,6 +333,7 @@ impl QrPayment {
             balance: None,
             method: self.method,
             wallet: self.wallet,
+            chip: None,
         }
     }
 

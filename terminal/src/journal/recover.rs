@@ -91,6 +91,7 @@ impl Journal {
                 balance: None,
                 method: smartpos_core::qr::PaymentMethod::parse(&method).unwrap_or_default(),
                 wallet: wallet.as_deref().and_then(smartpos_core::qr::Wallet::parse),
+                chip: None,
             };
             let json =
                 serde_json::to_string(&result).map_err(|e| JournalError::Corrupt(e.to_string()))?;

@@ -25,6 +25,7 @@ fn result_of_o5(outcome: Outcome) -> PaymentResult {
         balance: None,
         method: Default::default(),
         wallet: None,
+        chip: None,
     }
 }
 
