@@ -231,7 +231,68 @@ pub(super) fn reversal_of(request: &Message, batch: u32, trace: u32, reason: &st
     for f in [2u8, 12, 13, 14, 26, 35, 36, 37, 38, 52, 53, 55, 64] {
         r.remove(f);
     }
+    if let Some(icc) = request.get(55) {
+        // A chip reversal carries the chip data the issuer needs to undo it (TVR, terminal
+        // serial, issuer application data, counter), none of it card data.
+        let reduced = reversal_icc_data(icc);
+        if !reduced.is_empty() {
+            r.set(55, reduced);
+        }
+    }
     r.set(39, reason);
     r.set(61, format!("{batch:06}{trace:06}"));
     r
+}
+
+/// The tags of a chip request's field 55 its reversal keeps: 95 (TVR), 9F1E (terminal serial),
+/// 9F10 (issuer application data), 9F36 (ATC), DF31 (script results).
+const REVERSAL_ICC_TAGS: [u32; 5] = [0x95, 0x9F1E, 0x9F10, 0x9F36, 0xDF31];
+
+fn reversal_icc_data(icc: &[u8]) -> Vec<u8> {
+    use crate::emv::tlv::{decode, encode};
+    let Ok(list) = decode(icc) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in list.iter().filter(|t| REVERSAL_ICC_TAGS.contains(&t.tag.0)) {
+        // values come from a decoded list, so they fit
+        let _ = encode(t.tag, t.value, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod reversal_tests {
+    use super::*;
+    use crate::emv::tlv::{decode, encode, Tag};
+
+    #[test]
+    fn a_chip_reversal_keeps_only_the_chip_data_the_issuer_needs() {
+        let mut icc = Vec::new();
+        for (t, v) in [
+            (0x9F26u32, &[1u8; 8][..]),
+            (0x95, &[0, 0, 0x80, 0, 0]),
+            (0x9F36, &[0, 7]),
+            (0x57, &[0x62, 0x22, 0x02]),
+            (0x9F10, &[7, 1, 1]),
+        ] {
+            encode(Tag(t), v, &mut icc).unwrap();
+        }
+        let mut req = Message::new(Mti::new(200).unwrap());
+        req.set(2, "6222021234567890123")
+            .set(55, &icc)
+            .set(11, "000007");
+        let rev = reversal_of(&req, 1, 7, "06");
+        let kept: Vec<u32> = decode(rev.get(55).unwrap())
+            .unwrap()
+            .iter()
+            .map(|t| t.tag.0)
+            .collect();
+        assert_eq!(kept, vec![0x95, 0x9F36, 0x9F10]);
+        assert!(rev.get(2).is_none());
+        // a swiped request's reversal has no field 55
+        let mut swiped = Message::new(Mti::new(200).unwrap());
+        swiped.set(11, "000008");
+        assert!(reversal_of(&swiped, 1, 8, "98").get(55).is_none());
+    }
 }
