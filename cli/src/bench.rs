@@ -82,8 +82,8 @@ fn drive_in_memory(
     loop {
         let ev = match a {
             Action::Finish(f) => return f,
-            Action::ReadCard { amount, timeout } => {
-                Event::CardRead(reader.wait_for_card(&amount, timeout))
+            Action::ReadCard { start, timeout } => {
+                Event::CardRead(reader.start_transaction(&start, timeout))
             }
             Action::CompleteOnCard { answer, timeout } => {
                 Event::CardCompleted(reader.complete_online(&answer, timeout))

@@ -59,8 +59,8 @@ impl Rig {
         loop {
             let ev = match a {
                 Action::Finish(f) => return f,
-                Action::ReadCard { amount, timeout } => {
-                    Event::CardRead(self.reader.wait_for_card(&amount, timeout))
+                Action::ReadCard { start, timeout } => {
+                    Event::CardRead(self.reader.start_transaction(&start, timeout))
                 }
                 Action::CompleteOnCard { answer, timeout } => {
                     Event::CardCompleted(self.reader.complete_online(&answer, timeout))

@@ -69,6 +69,8 @@ pub enum EntryMode {
     Chip,
     /// Contactless chip (`07`).
     Contactless,
+    /// Magnetic stripe read after the chip could not be used (fallback, `80`).
+    Fallback,
 }
 
 impl EntryMode {
@@ -78,6 +80,7 @@ impl EntryMode {
             EntryMode::MagStripe => "02",
             EntryMode::Chip => "05",
             EntryMode::Contactless => "07",
+            EntryMode::Fallback => "80",
         }
     }
 }
@@ -142,6 +145,12 @@ impl CardData {
             icc_data: Vec::new(),
             card_sequence: None,
         })
+    }
+    /// The same card, read the way `mode` says (the engine marks a swipe after a chip failure
+    /// as [`EntryMode::Fallback`]).
+    pub fn with_entry_mode(mut self, mode: EntryMode) -> Self {
+        self.entry_mode = mode;
+        self
     }
     /// Adds EMV TLV data (field 55) and the card sequence number (field 23).
     pub fn with_icc(mut self, icc_data: Vec<u8>, card_sequence: Option<String>) -> Self {

@@ -117,6 +117,8 @@ pub enum Declined {
     /// The bank approved but the chip card declined at the end (or could not finish): the
     /// terminal reverses the approval (0400, reason 06). Not charged.
     ByCard,
+    /// The chip card declined offline at its first cryptogram; nothing was sent.
+    CardOffline,
 }
 
 /// Why the outcome is not known yet. The terminal resolves it (reversal, query); it is never a
@@ -205,6 +207,7 @@ impl std::fmt::Display for Declined {
             Declined::ByCard => f.write_str(
                 "the card declined after the bank approved; the approval is reversed, not charged",
             ),
+            Declined::CardOffline => f.write_str("the card declined offline; nothing was sent"),
         }
     }
 }

@@ -95,6 +95,7 @@ pub fn receipt_job(
                 crate::card::EntryMode::Contactless => "非接 CONTACTLESS",
                 crate::card::EntryMode::Chip => "插卡 CHIP",
                 crate::card::EntryMode::MagStripe => "刷卡 SWIPE",
+                crate::card::EntryMode::Fallback => "降级刷卡 FALLBACK SWIPE",
             }
         )));
         if let Some(aid) = &c.aid {

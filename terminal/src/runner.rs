@@ -507,9 +507,9 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
             self.crash_point(kind, step_name(&action));
             let event = match action {
                 Action::Finish(f) => return Ok(f),
-                Action::ReadCard { amount, timeout } => Event::CardRead(
+                Action::ReadCard { start, timeout } => Event::CardRead(
                     off_executor(&self.card_reader, move |r| {
-                        r.wait_for_card(&amount, timeout)
+                        r.start_transaction(&start, timeout)
                     })
                     .await,
                 ),

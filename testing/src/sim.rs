@@ -136,6 +136,11 @@ pub enum CardScript {
         /// Tapped (contactless) rather than inserted.
         contactless: bool,
     },
+    /// A chip card whose chip cannot be used: the reader reports a fallback, and the terminal
+    /// asks for a swipe (the next script entry).
+    ChipFails,
+    /// A chip card that declines offline at its first cryptogram (nothing goes online).
+    DeclinedOffline,
     /// A card the reader cannot read (a damaged stripe, a chip that does not answer).
     Unreadable,
     /// Reports a timeout at once (no real wait).
@@ -200,8 +205,9 @@ impl SimCardReader {
     }
 }
 
-impl CardReader for SimCardReader {
-    fn wait_for_card(&self, _amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
+impl SimCardReader {
+    /// The next card script as the first half of a transaction.
+    fn present_card(&self, amount: &Money, timeout: Duration) -> Result<Presented, HalError> {
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = None;
         let card = match self.queue.next(timeout)? {
             CardScript::Card { track2, entry_mode } => CardData::from_track2(&track2, entry_mode),
@@ -240,8 +246,8 @@ impl CardReader for SimCardReader {
                 let first = crate::emv_crypto::FirstAc {
                     pan: &pan,
                     psn: &psn,
-                    amount_minor: _amount.minor(),
-                    currency: _amount.currency().numeric(),
+                    amount_minor: amount.minor(),
+                    currency: amount.currency().numeric(),
                     date: &format!("{:02}{:02}{:02}", t.year % 100, t.month, t.day),
                     atc,
                     unpredictable: (now.subsec_nanos() ^ u32::from(atc)).to_be_bytes(),
@@ -256,6 +262,8 @@ impl CardReader for SimCardReader {
                 CardData::from_track2(&track2, mode)
                     .map(|c| c.with_icc(icc, Some(format!("{psn:0>3}"))))
             }
+            CardScript::ChipFails => return Ok(Presented::Fallback),
+            CardScript::DeclinedOffline => return Ok(Presented::DeclinedOffline),
             CardScript::Cancel => return Err(HalError::Cancelled),
             CardScript::Timeout => return Err(HalError::Timeout),
             CardScript::Unreadable => {
@@ -265,7 +273,26 @@ impl CardReader for SimCardReader {
         .map_err(|e| HalError::CardError(e.to_string()))?;
         *self.present.lock().unwrap_or_else(|p| p.into_inner()) =
             card.entry_mode() == EntryMode::Chip;
-        Ok(card)
+        Ok(Presented::Card(card))
+    }
+}
+
+impl CardReader for SimCardReader {
+    fn wait_for_card(&self, amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
+        match self.present_card(amount, timeout)? {
+            Presented::Card(c) => Ok(c),
+            Presented::Fallback => Err(HalError::CardError("the chip could not be read".into())),
+            Presented::DeclinedOffline => {
+                Err(HalError::CardError("the card declined offline".into()))
+            }
+        }
+    }
+    fn start_transaction(
+        &self,
+        start: &smartpos_core::hal::TransactionStart,
+        timeout: Duration,
+    ) -> Result<Presented, HalError> {
+        self.present_card(&start.amount, timeout)
     }
     fn cancel(&self) {
         self.queue.cancel();

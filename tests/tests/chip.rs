@@ -341,3 +341,55 @@ async fn contactless_under_the_limit_asks_no_pin_and_needs_no_signature_over_it_
     assert_eq!(last_request(&host).get_str(22), Some("051"));
     assert!(receipt(&contact).contains("CHIP"));
 }
+
+/// The first half's other outcomes: a chip that cannot be used falls back to a swipe (F22 80x,
+/// no field 55, the card not asked after approval); a chip that declines offline sends nothing.
+#[tokio::test]
+async fn fallback_to_swipe_and_offline_decline() {
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig::demo();
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
+    let track2 = cards::track2(card("6222021234567890123"));
+    let mut t = Terminal::new(
+        config,
+        Journal::open(&dir.path().join("journal.db")).unwrap(),
+        host.clone(),
+        Box::new(SimCardReader::new([
+            CardScript::ChipFails,
+            CardScript::Card {
+                track2,
+                entry_mode: smartpos_core::card::EntryMode::MagStripe,
+            },
+            CardScript::DeclinedOffline,
+        ])),
+        Box::new(SimPinPad::new(master, [PinScript::Pin("123456".into())])),
+        Box::new(now),
+    )
+    .unwrap();
+    t.sign_in().await.unwrap();
+    let amount = Money::from_minor(2500, Currency::CNY).unwrap();
+    let fallback = t
+        .sale(PaymentRequest::sale("com.shop", "FB-1", amount))
+        .await
+        .unwrap();
+    assert_eq!(fallback.outcome, Outcome::Approved);
+    assert!(fallback.chip.is_none(), "a swipe has no chip details");
+    let q = last_request(&host);
+    assert_eq!(q.get_str(22), Some("801"), "fallback swipe with PIN");
+    assert!(q.get(55).is_none());
+    let before = host.frames.lock().unwrap().len();
+    let offline = t
+        .sale(PaymentRequest::sale("com.shop", "OFF-1", amount))
+        .await
+        .unwrap();
+    assert_eq!(offline.outcome, Outcome::Declined(Declined::CardOffline));
+    assert_eq!(
+        host.frames.lock().unwrap().len(),
+        before,
+        "nothing went online"
+    );
+}

@@ -184,9 +184,9 @@ async fn drive(t: &mut VTerminal, link: &HostLink, mut a: Action) -> Result<Fini
     loop {
         let ev = match a {
             Action::Finish(f) => return Ok(f),
-            Action::ReadCard { amount, timeout } => {
+            Action::ReadCard { start, timeout } => {
                 use smartpos_core::hal::CardReader as _;
-                Event::CardRead(t.reader.wait_for_card(&amount, timeout))
+                Event::CardRead(t.reader.start_transaction(&start, timeout))
             }
             Action::CompleteOnCard { answer, timeout } => {
                 use smartpos_core::hal::CardReader as _;

@@ -29,8 +29,11 @@ pub use messages::{check_response, ResponseProblem};
 pub use reversal::{PendingReversal, ReversalOutcome};
 pub use settle::{SettlementInput, SettlementOutcome, UploadItem};
 
-use crate::card::{CardData, Pan};
-use crate::hal::{CardVerdict, EncryptedWorkingKeys, HalError, IssuerAnswer, PinEntry};
+use crate::card::Pan;
+use crate::hal::{
+    CardVerdict, EncryptedWorkingKeys, HalError, IssuerAnswer, PinEntry, Presented,
+    TransactionStart,
+};
 use crate::money::Money;
 use crate::payment::{PaymentRequest, PaymentResult, TransactionType};
 use crate::profile::AcquirerProfile;
@@ -275,8 +278,8 @@ pub enum ManagementFailure {
 pub enum Action {
     /// Ask the card reader for a card.
     ReadCard {
-        /// Amount to show.
-        amount: Money,
+        /// What the reader is told: amount, type, whether this is the fallback swipe.
+        start: TransactionStart,
         /// Time limit.
         timeout: Duration,
     },
@@ -371,7 +374,7 @@ pub enum SignInError {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Result of [`Action::ReadCard`].
-    CardRead(Result<CardData, HalError>),
+    CardRead(Result<Presented, HalError>),
     /// Result of [`Action::CompleteOnCard`].
     CardCompleted(Result<CardVerdict, HalError>),
     /// Result of [`Action::OnlinePin`].

@@ -8,7 +8,7 @@ use super::{
 };
 use crate::card::{CardData, EntryMode};
 use crate::emv::tlv::{self, Tag};
-use crate::hal::{CardVerdict, HalError, IssuerAnswer, PinEntry};
+use crate::hal::{CardVerdict, HalError, IssuerAnswer, PinEntry, Presented, TransactionStart};
 use crate::iso8583::{HostRequest, Message};
 use crate::payment::{
     response_message, AccountBalance, ChipDetails, Declined, Outcome, PaymentRequest,
@@ -25,6 +25,8 @@ pub(crate) struct Ctx {
     masked_pan: Option<String>,
     /// Whether the `Sending` write committed (the journal holds the transaction).
     recorded: bool,
+    /// The chip could not be used: the card is being (or was) swiped instead.
+    fallback: bool,
     /// Read from a chip (contact or contactless): the card has the last word after approval,
     /// and the receipt shows these details.
     chip: Option<ChipDetails>,
@@ -91,11 +93,23 @@ fn result(ctx: &Ctx, s: &Session, outcome: Outcome, resp: Option<&Message>) -> P
     }
 }
 
+/// Asks the reader for the card (the fallback swipe when `ctx.fallback`).
+fn read_card(s: &Session, ctx: &Ctx) -> Action {
+    Action::ReadCard {
+        start: TransactionStart {
+            amount: ctx.req.amount,
+            kind: ctx.req.kind,
+            fallback: ctx.fallback,
+        },
+        timeout: s.config.card_timeout,
+    }
+}
+
 /// What the receipt shows of a chip read, and whether it asks no PIN and no signature
 /// (contactless at or under the profile's limits).
 fn chip_details(s: &Session, req: &PaymentRequest, card: &CardData) -> Option<ChipDetails> {
     let mode = card.entry_mode();
-    if mode == EntryMode::MagStripe {
+    if !matches!(mode, EntryMode::Chip | EntryMode::Contactless) {
         return None;
     }
     let list = tlv::decode(card.icc_data()).unwrap_or_default();
@@ -166,54 +180,88 @@ impl Sale {
             time: now,
             masked_pan: None,
             recorded: false,
+            fallback: false,
             chip: None,
         };
         // Nothing is written before the card: the transaction is recorded with its request,
         // in the commit before the request leaves (a sale killed at the card never happened).
-        let a = Action::ReadCard {
-            amount: ctx.req.amount,
-            timeout: s.config.card_timeout,
-        };
+        let a = read_card(s, &ctx);
         (Sale::ExpectCard(ctx), a)
+    }
+
+    /// A card to go online with: the request (and its MAC) when no PIN is needed, else the PIN.
+    fn card_read(s: &Session, mut ctx: Ctx, card: CardData) -> (Option<Sale>, Action) {
+        use Sale::*;
+        ctx.masked_pan = Some(card.pan().masked());
+        ctx.chip = chip_details(s, &ctx.req, &card);
+        // No PIN: the type takes none, or a contactless card under the limit.
+        let no_pin = !spec(ctx.req.kind).pin || ctx.chip.as_ref().is_some_and(|c| c.no_pin);
+        if !no_pin {
+            let a = Action::OnlinePin {
+                pan: card.pan().clone(),
+                amount: ctx.req.amount,
+                timeout: s.config.pin_timeout,
+            };
+            return (Some(ExpectPin(ctx, card)), a);
+        }
+        let req = financial_request(
+            s,
+            ctx.req.kind,
+            ctx.trace,
+            &ctx.req.amount,
+            &card,
+            &PinEntry::Bypassed,
+            ctx.time,
+            ctx.req.original.as_ref(),
+        );
+        drop(card);
+        let mab = req
+            .mac_block(s.config.profile.fields())
+            .expect("well-formed request");
+        (Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab))
     }
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
         use Sale::*;
         match (self, event) {
             (ExpectCard(mut ctx), Event::CardRead(r)) => match r {
-                Ok(card)
-                    if !spec(ctx.req.kind).pin
-                        || chip_details(s, &ctx.req, &card).is_some_and(|c| c.no_pin) =>
+                Ok(Presented::DeclinedOffline) => Ok(conclude(
+                    &ctx,
+                    s,
+                    Outcome::Declined(Declined::CardOffline),
+                    None,
+                )),
+                Ok(Presented::Fallback) if !ctx.fallback => {
+                    ctx.fallback = true;
+                    let a = read_card(s, &ctx);
+                    Ok((Some(ExpectCard(ctx)), a))
+                }
+                Ok(Presented::Fallback) => Ok(conclude(
+                    &ctx,
+                    s,
+                    local_decline(HalError::CardError(
+                        "neither the chip nor the stripe could be used".into(),
+                    )),
+                    None,
+                )),
+                Ok(Presented::Card(card))
+                    if ctx.fallback && card.entry_mode() != EntryMode::MagStripe =>
                 {
-                    // No PIN: the type takes none, or a contactless card under the limit.
-                    ctx.masked_pan = Some(card.pan().masked());
-                    ctx.chip = chip_details(s, &ctx.req, &card);
-                    let req = financial_request(
+                    Ok(conclude(
+                        &ctx,
                         s,
-                        ctx.req.kind,
-                        ctx.trace,
-                        &ctx.req.amount,
-                        &card,
-                        &PinEntry::Bypassed,
-                        ctx.time,
-                        ctx.req.original.as_ref(),
-                    );
-                    drop(card);
-                    let mab = req
-                        .mac_block(s.config.profile.fields())
-                        .expect("well-formed request");
-                    Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
+                        local_decline(HalError::CardError(
+                            "a chip read was offered after the chip failed; a swipe was asked"
+                                .into(),
+                        )),
+                        None,
+                    ))
                 }
-                Ok(card) => {
-                    ctx.masked_pan = Some(card.pan().masked());
-                    ctx.chip = chip_details(s, &ctx.req, &card);
-                    let a = Action::OnlinePin {
-                        pan: card.pan().clone(),
-                        amount: ctx.req.amount,
-                        timeout: s.config.pin_timeout,
-                    };
-                    Ok((Some(ExpectPin(ctx, card)), a))
+                Ok(Presented::Card(card)) if ctx.fallback => {
+                    let card = card.with_entry_mode(EntryMode::Fallback);
+                    Ok(Self::card_read(s, ctx, card))
                 }
+                Ok(Presented::Card(card)) => Ok(Self::card_read(s, ctx, card)),
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
             },
             (ExpectPin(ctx, card), Event::PinEntered(r)) => match r {

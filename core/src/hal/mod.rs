@@ -142,6 +142,23 @@ pub trait CardReader: Send + Sync {
     fn cancel(&self);
     /// Whether a card is still in the reader (prompt to remove it after a chip transaction).
     fn card_present(&self) -> bool;
+    /// The first half of a transaction: waits for a card and, for a chip, runs the kernel up to
+    /// its first GENERATE AC. Returns the card to go online with ([`Presented::Card`]: track 2,
+    /// and for a chip field 55 with its ARQC), a chip that declined offline
+    /// ([`Presented::DeclinedOffline`]: nothing goes online), or a chip that could not be used
+    /// ([`Presented::Fallback`]: the terminal then calls again with `start.fallback` set, and the
+    /// reader takes a swipe of the card). Same timeout and cancel contracts as `wait_for_card`.
+    ///
+    /// The default reads with [`CardReader::wait_for_card`] (a reader whose kernel hands over
+    /// the first half's data as card data).
+    fn start_transaction(
+        &self,
+        start: &TransactionStart,
+        timeout: Duration,
+    ) -> Result<Presented, HalError> {
+        self.wait_for_card(&start.amount, timeout)
+            .map(Presented::Card)
+    }
     /// The second half of an online chip (or contactless) transaction: hands the host's answer
     /// to the card (the response's field 55: issuer authentication data, scripts) and returns
     /// the card's last word, a TC ([`CardVerdict::Accepted`]) or an AAC
@@ -163,6 +180,28 @@ pub trait CardReader: Send + Sync {
             icc_data: Vec::new(),
         })
     }
+}
+
+/// What the terminal tells the reader (and its EMV kernel) as a transaction starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionStart {
+    /// The amount to show and authorise.
+    pub amount: Money,
+    /// The transaction type (the kernel's transaction type, 9C).
+    pub kind: crate::payment::TransactionType,
+    /// The chip could not be used: take a swipe of the same card (fallback).
+    pub fallback: bool,
+}
+
+/// The first half's outcome.
+#[derive(Debug, Clone)]
+pub enum Presented {
+    /// A card to go online with.
+    Card(CardData),
+    /// The chip declined offline (an AAC at its first GENERATE AC): nothing goes online.
+    DeclinedOffline,
+    /// The chip could not be used (no answer, no common application): ask for a swipe.
+    Fallback,
 }
 
 /// The host's answer to an online chip transaction, for the card's second half.
