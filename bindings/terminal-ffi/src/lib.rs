@@ -112,6 +112,46 @@ pub struct CardRead {
     pub card_sequence: Option<String>,
 }
 
+/// The first half of a card transaction, as the reader's kernel reports it.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum CardStart {
+    /// A card to go online with (for a chip: field 55 with the ARQC).
+    Card {
+        /// The card data.
+        read: CardRead,
+    },
+    /// The chip declined offline at its first cryptogram: nothing goes online.
+    DeclinedOffline,
+    /// The chip cannot be used: the terminal asks again with `fallback` set, for a swipe.
+    Fallback,
+}
+
+/// The host's approval, handed to the chip card for its last word.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ChipAnswer {
+    /// Response code (F39), `00`.
+    pub response_code: String,
+    /// Authorization code (F38).
+    pub auth_code: Option<String>,
+    /// The response's field 55 (tag 91 ARPC + ARC, issuer scripts 71/72).
+    pub icc_data: Vec<u8>,
+}
+
+/// The chip card's last word on an approved transaction.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum ChipVerdict {
+    /// TC: the payment stands.
+    Accepted {
+        /// The card's BER-TLV from its second GENERATE AC (9F27, 9F26, DF31).
+        icc_data: Vec<u8>,
+    },
+    /// AAC: the terminal reverses the approval and answers declined.
+    Declined {
+        /// The card's BER-TLV from its second GENERATE AC.
+        icc_data: Vec<u8>,
+    },
+}
+
 /// The cipher of a key hierarchy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum KeyCipher {
@@ -269,6 +309,22 @@ pub trait CardReaderDriver: Send + Sync {
     fn cancel(&self);
     /// Whether a card is in the reader.
     fn card_present(&self) -> bool;
+    /// The first half of a transaction (`smartpos_core::hal::CardReader::start_transaction`):
+    /// a card to go online with, an offline decline, or a fallback; with `fallback` set, take a
+    /// swipe. A reader without a kernel returns `CardStart.Card(waitForCard(...))`.
+    fn start_transaction(
+        &self,
+        amount_minor: u64,
+        fallback: bool,
+        timeout_ms: u64,
+    ) -> Result<CardStart, DriverError>;
+    /// The chip's last word after the host approved
+    /// (`smartpos_core::hal::CardReader::complete_online`); any error counts as a decline.
+    fn complete_online(
+        &self,
+        answer: ChipAnswer,
+        timeout_ms: u64,
+    ) -> Result<ChipVerdict, DriverError>;
 }
 
 /// A PIN pad implemented in Kotlin. Same contract as `smartpos_core::hal::PinPad`.
@@ -346,15 +402,7 @@ fn ms(d: Duration) -> u64 {
 struct CardReaderAdapter(Arc<dyn CardReaderDriver>);
 impl CardReader for CardReaderAdapter {
     fn wait_for_card(&self, amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
-        let r = self.0.wait_for_card(amount.minor(), ms(timeout))?;
-        let entry = match r.entry {
-            CardEntry::MagStripe => EntryMode::MagStripe,
-            CardEntry::Chip => EntryMode::Chip,
-            CardEntry::Contactless => EntryMode::Contactless,
-        };
-        let card = CardData::from_track2(&r.track2, entry)
-            .map_err(|e| HalError::CardError(e.to_string()))?;
-        Ok(card.with_icc(r.icc_data, r.card_sequence))
+        card_of(self.0.wait_for_card(amount.minor(), ms(timeout))?)
     }
     fn cancel(&self) {
         self.0.cancel()
@@ -362,6 +410,51 @@ impl CardReader for CardReaderAdapter {
     fn card_present(&self) -> bool {
         self.0.card_present()
     }
+    fn start_transaction(
+        &self,
+        start: &smartpos_core::hal::TransactionStart,
+        timeout: Duration,
+    ) -> Result<smartpos_core::hal::Presented, HalError> {
+        use smartpos_core::hal::Presented;
+        Ok(
+            match self
+                .0
+                .start_transaction(start.amount.minor(), start.fallback, ms(timeout))?
+            {
+                CardStart::Card { read } => Presented::Card(card_of(read)?),
+                CardStart::DeclinedOffline => Presented::DeclinedOffline,
+                CardStart::Fallback => Presented::Fallback,
+            },
+        )
+    }
+    fn complete_online(
+        &self,
+        answer: &smartpos_core::hal::IssuerAnswer,
+        timeout: Duration,
+    ) -> Result<smartpos_core::hal::CardVerdict, HalError> {
+        use smartpos_core::hal::CardVerdict;
+        let answer = ChipAnswer {
+            response_code: answer.response_code.clone(),
+            auth_code: answer.auth_code.clone(),
+            icc_data: answer.icc_data.clone(),
+        };
+        Ok(match self.0.complete_online(answer, ms(timeout))? {
+            ChipVerdict::Accepted { icc_data } => CardVerdict::Accepted { icc_data },
+            ChipVerdict::Declined { icc_data } => CardVerdict::Declined { icc_data },
+        })
+    }
+}
+
+/// A Kotlin reader's card data as the core's.
+fn card_of(r: CardRead) -> Result<CardData, HalError> {
+    let entry = match r.entry {
+        CardEntry::MagStripe => EntryMode::MagStripe,
+        CardEntry::Chip => EntryMode::Chip,
+        CardEntry::Contactless => EntryMode::Contactless,
+    };
+    let card =
+        CardData::from_track2(&r.track2, entry).map_err(|e| HalError::CardError(e.to_string()))?;
+    Ok(card.with_icc(r.icc_data, r.card_sequence))
 }
 
 struct PinPadAdapter(Arc<dyn PinPadDriver>);

@@ -10,8 +10,8 @@ use smartpos_core::money::{Currency, Money};
 use smartpos_core::profile::MacKeyUse;
 use smartpos_terminal_ffi::{
     AcquiringError, AcquiringSetup, AcquiringTerminal, CardEntry, CardRead, CardReaderDriver,
-    DriverError, KeyCipher, MarketApp, MarketCheck, MarketCheckError, PinFormat, PinPadDriver,
-    PinResult, RequestCarrier, WorkingKeys,
+    CardStart, ChipAnswer, ChipVerdict, DriverError, KeyCipher, MarketApp, MarketCheck,
+    MarketCheckError, PinFormat, PinPadDriver, PinResult, RequestCarrier, WorkingKeys,
 };
 use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_testing::server::{self, SimConfig};
@@ -33,6 +33,82 @@ impl CardReaderDriver for TestCardReader {
     fn cancel(&self) {}
     fn card_present(&self) -> bool {
         false
+    }
+    fn start_transaction(
+        &self,
+        amount: u64,
+        _fallback: bool,
+        timeout_ms: u64,
+    ) -> Result<CardStart, DriverError> {
+        Ok(CardStart::Card {
+            read: self.wait_for_card(amount, timeout_ms)?,
+        })
+    }
+    fn complete_online(&self, _a: ChipAnswer, _t: u64) -> Result<ChipVerdict, DriverError> {
+        Ok(ChipVerdict::Accepted {
+            icc_data: Vec::new(),
+        })
+    }
+}
+
+/// The simulated EMV chip card (genuine ARQC, ARPC checked) behind the foreign trait, as a
+/// vendor's Kotlin kernel would stand there.
+struct ChipCardReader(smartpos_testing::sim::SimCardReader);
+impl CardReaderDriver for ChipCardReader {
+    fn wait_for_card(&self, _amount: u64, _timeout_ms: u64) -> Result<CardRead, DriverError> {
+        Err(DriverError::Device {
+            reason: "a chip reader starts transactions".into(),
+        })
+    }
+    fn cancel(&self) {}
+    fn card_present(&self) -> bool {
+        false
+    }
+    fn start_transaction(
+        &self,
+        amount: u64,
+        fallback: bool,
+        timeout_ms: u64,
+    ) -> Result<CardStart, DriverError> {
+        use smartpos_core::hal::{CardReader, Presented, TransactionStart};
+        let start = TransactionStart {
+            amount: Money::from_minor(amount, Currency::CNY).unwrap(),
+            kind: smartpos_core::payment::TransactionType::Sale,
+            fallback,
+        };
+        let presented = self
+            .0
+            .start_transaction(&start, Duration::from_millis(timeout_ms))
+            .map_err(|e| DriverError::CardError {
+                reason: e.to_string(),
+            })?;
+        Ok(match presented {
+            Presented::Card(c) => CardStart::Card {
+                read: CardRead {
+                    track2: c.expose_track2().to_string(),
+                    entry: CardEntry::Chip,
+                    icc_data: c.icc_data().to_vec(),
+                    card_sequence: c.card_sequence().map(str::to_string),
+                },
+            },
+            Presented::DeclinedOffline => CardStart::DeclinedOffline,
+            Presented::Fallback => CardStart::Fallback,
+        })
+    }
+    fn complete_online(&self, a: ChipAnswer, t: u64) -> Result<ChipVerdict, DriverError> {
+        use smartpos_core::hal::{CardReader, CardVerdict, IssuerAnswer};
+        let answer = IssuerAnswer {
+            response_code: a.response_code,
+            auth_code: a.auth_code,
+            icc_data: a.icc_data,
+        };
+        match self.0.complete_online(&answer, Duration::from_millis(t)) {
+            Ok(CardVerdict::Accepted { icc_data }) => Ok(ChipVerdict::Accepted { icc_data }),
+            Ok(CardVerdict::Declined { icc_data }) => Ok(ChipVerdict::Declined { icc_data }),
+            Err(e) => Err(DriverError::CardError {
+                reason: e.to_string(),
+            }),
+        }
     }
 }
 
@@ -298,4 +374,59 @@ fn a_market_check_needs_a_root_key_and_refuses_a_file_that_is_no_apk() {
 fn ed25519_public_of(secret_hex: &str) -> String {
     let secret: [u8; 32] = hex::decode(secret_hex).unwrap().try_into().unwrap();
     smartpos_core::handoff::TerminalKey::from_secret(&secret).public_hex()
+}
+
+#[test]
+fn a_chip_card_through_the_foreign_traits_accepts_or_declines_after_approval() {
+    use smartpos_testing::sim::{CardScript, SimCardReader};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let host = rt.block_on(server::start(SimConfig::ephemeral())).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let chip = |pan: &str| CardScript::Emv {
+        track2: cards::track2(
+            cards::standard_cards()
+                .iter()
+                .find(|c| c.pan == pan)
+                .unwrap(),
+        ),
+        psn: "01".into(),
+        contactless: false,
+    };
+    let reader = SimCardReader::new([chip("6222021234567890123"), chip(cards::WRONG_ARPC_PAN)]);
+    let terminal = AcquiringTerminal::new(
+        setup(&tmp.path().join("journal.db"), &host.url, &host.ca_pem),
+        Arc::new(ChipCardReader(reader)),
+        Arc::new(TestPinPad(SimPinPad::new(
+            CipherKey::from_hex(KeyAlgorithm::Des, TEST_TMK_HEX).unwrap(),
+            (0..2).map(|_| PinScript::Pin("123456".into())),
+        ))),
+        None,
+        None,
+    )
+    .unwrap();
+    let sale = |order: &str, nonce: &str| {
+        terminal
+            .handle(
+                link_of(format!(
+                    "smartpos://pay/v1?v=1&type=sale&amount=1500&currency=CNY&order={order}&nonce={nonce}&expires={}&callback=shop%3A%2F%2Fpaid",
+                    now() + 120
+                )),
+                "com.example.shop".into(),
+                vec!["ab".repeat(32)],
+            )
+            .unwrap()
+    };
+    // The card accepts the issuer's genuine ARPC: approved.
+    assert_eq!(sale("C-1", "4444444444444444").code, "APPROVED");
+    // The issuer's ARPC is wrong: the card declines after approval, the terminal reverses.
+    let declined = sale("C-2", "5555555555555555");
+    assert_eq!(declined.code, "DECLINED", "{declined:?}");
+    let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+    let c2 = ledger
+        .iter()
+        .find(|e| e.reference != "" && e.response_code == "00" && !e.charged());
+    assert!(
+        c2.is_some(),
+        "the approval of C-2 was reversed at the host: {ledger:?}"
+    );
 }

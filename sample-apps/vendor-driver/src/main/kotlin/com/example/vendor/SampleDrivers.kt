@@ -3,6 +3,9 @@ package com.example.vendor
 import org.smartpos.terminal.CardEntry
 import org.smartpos.terminal.CardRead
 import org.smartpos.terminal.CardReaderDriver
+import org.smartpos.terminal.CardStart
+import org.smartpos.terminal.ChipAnswer
+import org.smartpos.terminal.ChipVerdict
 import org.smartpos.terminal.ConformanceOperator
 import org.smartpos.terminal.DeviceInfo
 import org.smartpos.terminal.DeviceInfoDriver
@@ -148,6 +151,22 @@ class SampleCardReader : CardReaderDriver {
         }
     override fun cancel() = actions.cancel()
     override fun cardPresent(): Boolean = false
+
+    /**
+     * The first half: this reader has no chip kernel, so every card goes online as swiped.
+     * A reader with an EMV kernel returns [CardStart.Card] with field 55 (ARQC), or
+     * [CardStart.DeclinedOffline], or [CardStart.Fallback] (then swipes when [fallback] is set).
+     */
+    override fun startTransaction(amountMinor: ULong, fallback: Boolean, timeoutMs: ULong): CardStart =
+        CardStart.Card(waitForCard(amountMinor, timeoutMs))
+
+    /**
+     * The chip's last word after an approval. The core asks only for chip reads, which this
+     * stripe reader never makes; a kernel passes [answer]'s field 55 (tag 91 ARPC, scripts) to
+     * the card and returns its TC ([ChipVerdict.Accepted]) or AAC ([ChipVerdict.Declined]).
+     */
+    override fun completeOnline(answer: ChipAnswer, timeoutMs: ULong): ChipVerdict =
+        ChipVerdict.Accepted(byteArrayOf())
 }
 
 /** PIN pad with a key store; PINs come from the operator and leave only as encrypted blocks. */
