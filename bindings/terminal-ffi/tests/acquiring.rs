@@ -424,7 +424,7 @@ fn a_chip_card_through_the_foreign_traits_accepts_or_declines_after_approval() {
     let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
     let c2 = ledger
         .iter()
-        .find(|e| e.reference != "" && e.response_code == "00" && !e.charged());
+        .find(|e| !e.reference.is_empty() && e.response_code == "00" && !e.charged());
     assert!(
         c2.is_some(),
         "the approval of C-2 was reversed at the host: {ledger:?}"
