@@ -106,6 +106,6 @@ mod tests {
         let set = SimSet::default();
         let report = run(&set.subject());
         assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 39);
+        assert_eq!(report.checks.len(), 41);
     }
 }

@@ -40,10 +40,12 @@ pub enum Fault {
     MissingModule,
     SerialPerCall,
     KeepsWorkingKeys,
+    StartAsFallback,
+    LateStartTimeout,
 }
 
 /// The check each fault must fail, and only it.
-pub const MUTANTS: [(Fault, &str); 23] = [
+pub const MUTANTS: [(Fault, &str); 25] = [
     (Fault::MasterKcvIgnored, "pin_pad.master_key_kcv"),
     (Fault::Sm4MasterKcvIgnored, "pin_pad.sm4_master_key_kcv"),
     (Fault::PartialUpdate, "pin_pad.working_key_kcv"),
@@ -70,6 +72,8 @@ pub const MUTANTS: [(Fault, &str); 23] = [
         Fault::KeepsWorkingKeys,
         "pin_pad.master_key_clears_working_keys",
     ),
+    (Fault::StartAsFallback, "card_reader.start_read"),
+    (Fault::LateStartTimeout, "card_reader.start_timeout"),
 ];
 
 /// The simulated set with one fault planted.
@@ -209,6 +213,21 @@ impl CardReader for Mutant {
     }
     fn card_present(&self) -> bool {
         self.is(Fault::CardAlwaysPresent) || self.set.card_reader.card_present()
+    }
+    fn start_transaction(
+        &self,
+        start: &smartpos_core::hal::TransactionStart,
+        t: Duration,
+    ) -> Result<smartpos_core::hal::Presented, HalError> {
+        // The first half goes to the set itself: the faults planted in wait_for_card stay there.
+        let r = self.set.card_reader.start_transaction(start, t);
+        if self.is(Fault::LateStartTimeout) && matches!(r, Err(HalError::Timeout)) {
+            std::thread::sleep(Duration::from_millis(1200));
+        }
+        match r {
+            Ok(_) if self.is(Fault::StartAsFallback) => Ok(smartpos_core::hal::Presented::Fallback),
+            other => other,
+        }
     }
 }
 

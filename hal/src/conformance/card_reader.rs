@@ -1,4 +1,5 @@
-//! Card reader checks: a card read as presented, unreadable cards, cancel and timeout contracts.
+//! Card reader checks: a card read as presented (by `wait_for_card` and by the first half,
+//! `start_transaction`), unreadable cards, cancel and timeout contracts.
 
 use super::*;
 
@@ -49,6 +50,26 @@ pub(super) fn card_reader_checks(kit: &mut Kit, s: &Subject<'_>, amount: &Money,
             || s.card_reader.wait_for_card(amount, Duration::from_secs(10)),
             || s.card_reader.cancel(),
         ),
+    );
+    s.operator.present_card(TEST_TRACK2);
+    let start = smartpos_core::hal::TransactionStart {
+        amount: *amount,
+        kind: smartpos_core::payment::TransactionType::Sale,
+        fallback: false,
+    };
+    kit.check(
+        "card_reader.start_read",
+        "the first half (start_transaction) returns a presented card to go online with, its track 2 whole",
+        match s.card_reader.start_transaction(&start, Duration::from_secs(5)) {
+            Ok(smartpos_core::hal::Presented::Card(c)) if c.expose_track2() == TEST_TRACK2 => Ok(()),
+            Ok(smartpos_core::hal::Presented::Card(c)) => Err(format!("wrong card data: {c:?}")),
+            other => Err(format!("expected the test card to go online, got {other:?}")),
+        },
+    );
+    kit.check(
+        "card_reader.start_timeout",
+        "with no card, start_transaction returns Timeout when the time limit passes, at most 10 % + 100 ms late",
+        times_out(TIMEOUT, |t| s.card_reader.start_transaction(&start, t)),
     );
     kit.check(
         "card_reader.cancel_not_sticky",

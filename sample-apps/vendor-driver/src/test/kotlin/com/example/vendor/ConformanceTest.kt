@@ -12,7 +12,7 @@ class ConformanceTest {
         val checks = runConformance(set.cardReader, set.pinPad, set.printer, set.scanner, set.device, set)
         val failed = checks.filter { !it.passed }
         assertTrue(failed.isEmpty(), failed.joinToString("\n") { "${it.id}: ${it.contract} -- ${it.detail}" })
-        assertEquals(39, checks.size)
+        assertEquals(41, checks.size)
         assertTrue(set.printer.printed.any { it.contains("一致性") }, "the printed job reached the Kotlin printer")
     }
 
