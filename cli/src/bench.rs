@@ -255,6 +255,18 @@ pub fn fsyncs_per_sale(n: usize) -> Result<f64, String> {
     Ok(two.saturating_sub(one) as f64 / n as f64)
 }
 
+/// Runs `f` a tenth of `n` times to warm up, then `n` times timed; returns runs per second.
+fn per_second<E>(n: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    for _ in 0..n / 10 {
+        f()?;
+    }
+    let t = Instant::now();
+    for _ in 0..n {
+        f()?;
+    }
+    Ok(n as f64 / t.elapsed().as_secs_f64())
+}
+
 /// `smartpos bench --codec`: encode + decode pairs of a CUP sale request and response, ours and
 /// pyiso8583's (same frames, the independent spec in `tests/python/cup_spec.py`), in one run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -334,19 +346,12 @@ pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError>
         black_box((dec(&a)?, dec(&z)?));
         Ok(())
     };
-    for _ in 0..pairs / 10 {
-        one()?;
-    }
-    let t = Instant::now();
-    for _ in 0..pairs {
-        one()?;
-    }
-    let ours = pairs as f64 / t.elapsed().as_secs_f64();
+    let ours = per_second(pairs, one)?;
     // the same work with buffers reused
     let (mut abuf, mut zbuf) = (Vec::with_capacity(256), Vec::with_capacity(256));
     let (mut fa, mut fz) = (req.clone(), resp.clone());
     let codec = |e: String| CodecBenchError::Codec(e);
-    let mut reused = || -> Result<(), CodecBenchError> {
+    let reused = || -> Result<(), CodecBenchError> {
         black_box(&req)
             .encode_into(&CUP_FIELDS, &mut abuf)
             .map_err(|e| codec(e.to_string()))?;
@@ -360,21 +365,14 @@ pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError>
         black_box((&fa, &fz));
         Ok(())
     };
-    for _ in 0..pairs / 10 {
-        reused()?;
-    }
-    let t = Instant::now();
-    for _ in 0..pairs {
-        reused()?;
-    }
-    let ours_reused = pairs as f64 / t.elapsed().as_secs_f64();
+    let ours_reused = per_second(pairs, reused)?;
     if fa != req || fz != resp {
         return Err(CodecBenchError::Codec("reused decode differs".into()));
     }
     // Decoding without copying: every field checked, fields unpacked only when read (a
     // terminal reads the answer's trace, code and MAC; a host the request's trace and terminal).
     let mut digits = Vec::with_capacity(32);
-    let mut lazy = || -> Result<(), CodecBenchError> {
+    let lazy = || -> Result<(), CodecBenchError> {
         black_box(&req)
             .encode_into(&CUP_FIELDS, &mut abuf)
             .map_err(|e| codec(e.to_string()))?;
@@ -396,14 +394,7 @@ pub fn codec(pairs: usize, python: &str) -> Result<CodecReport, CodecBenchError>
         ));
         Ok(())
     };
-    for _ in 0..pairs / 10 {
-        lazy()?;
-    }
-    let t = Instant::now();
-    for _ in 0..pairs {
-        lazy()?;
-    }
-    let ours_lazy = pairs as f64 / t.elapsed().as_secs_f64();
+    let ours_lazy = per_second(pairs, lazy)?;
     if digits != b"000123000123" {
         return Err(CodecBenchError::Codec(format!(
             "lazy decode read {:?}",

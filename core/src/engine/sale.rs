@@ -204,13 +204,18 @@ impl Sale {
             };
             return (Some(ExpectPin(ctx, card)), a);
         }
+        Self::request(s, ctx, card, &PinEntry::Bypassed)
+    }
+
+    /// The request for a card read (and PIN): built, the card data dropped, its MAC asked.
+    fn request(s: &Session, ctx: Ctx, card: CardData, pin: &PinEntry) -> (Option<Sale>, Action) {
         let req = financial_request(
             s,
             ctx.req.kind,
             ctx.trace,
             &ctx.req.amount,
             &card,
-            &PinEntry::Bypassed,
+            pin,
             ctx.time,
             ctx.req.original.as_ref(),
         );
@@ -218,7 +223,10 @@ impl Sale {
         let mab = req
             .mac_block(s.config.profile.fields())
             .expect("well-formed request");
-        (Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab))
+        (
+            Some(Sale::ExpectRequestMac(ctx, req)),
+            Action::ComputeMac(mab),
+        )
     }
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
@@ -276,23 +284,7 @@ impl Sale {
                     ));
                     Ok(conclude(&ctx, s, local_decline(e), None))
                 }
-                Ok(pin) => {
-                    let req = financial_request(
-                        s,
-                        ctx.req.kind,
-                        ctx.trace,
-                        &ctx.req.amount,
-                        &card,
-                        &pin,
-                        ctx.time,
-                        ctx.req.original.as_ref(),
-                    );
-                    drop(card);
-                    let mab = req
-                        .mac_block(s.config.profile.fields())
-                        .expect("well-formed request");
-                    Ok((Some(ExpectRequestMac(ctx, req)), Action::ComputeMac(mab)))
-                }
+                Ok(pin) => Ok(Self::request(s, ctx, card, &pin)),
                 Err(e) => Ok(conclude(&ctx, s, local_decline(e), None)),
             },
             (ExpectRequestMac(ctx, mut req), Event::MacComputed(r)) => match r {

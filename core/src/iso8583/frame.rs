@@ -42,6 +42,26 @@ impl Header {
     }
 }
 
+/// Splits a frame into TPDU, header and message; the length prefix must match exactly.
+pub(crate) fn envelope(bytes: &[u8]) -> Result<([u8; 5], Header, &[u8]), DecodeError> {
+    let env = |k| DecodeError::new(0, k);
+    if bytes.len() < 13 {
+        return Err(env(DecodeErrorKind::Truncated));
+    }
+    let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
+    if declared != bytes.len() - 2 {
+        return Err(env(DecodeErrorKind::LengthMismatch {
+            declared,
+            actual: bytes.len() - 2,
+        }));
+    }
+    Ok((
+        bytes[2..7].try_into().expect("5 bytes"),
+        Header(bytes[7..13].try_into().expect("6 bytes")),
+        &bytes[13..],
+    ))
+}
+
 /// A framed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -90,20 +110,10 @@ impl Frame {
         bytes: &[u8],
         table: &[Option<FieldSpec>; 65],
     ) -> Result<(), DecodeError> {
-        let env = |k| DecodeError::new(0, k);
-        if bytes.len() < 13 {
-            return Err(env(DecodeErrorKind::Truncated));
-        }
-        let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
-        if declared != bytes.len() - 2 {
-            return Err(env(DecodeErrorKind::LengthMismatch {
-                declared,
-                actual: bytes.len() - 2,
-            }));
-        }
-        self.tpdu = bytes[2..7].try_into().expect("5 bytes");
-        self.header = Header(bytes[7..13].try_into().expect("6 bytes"));
-        self.message.decode_into(&bytes[13..], table)
+        let (tpdu, header, message) = envelope(bytes)?;
+        self.tpdu = tpdu;
+        self.header = header;
+        self.message.decode_into(message, table)
     }
 
     /// Decodes a whole frame; the length prefix must match exactly.

@@ -283,21 +283,11 @@ pub struct FrameView<'a> {
 impl<'a> FrameView<'a> {
     /// Decodes a whole frame; the length prefix must match exactly.
     pub fn decode(bytes: &'a [u8], table: &'a FieldTable) -> Result<Self, DecodeError> {
-        let env = |k| DecodeError::new(0, k);
-        if bytes.len() < 13 {
-            return Err(env(DecodeErrorKind::Truncated));
-        }
-        let declared = u16::from_be_bytes([bytes[0], bytes[1]]) as usize;
-        if declared != bytes.len() - 2 {
-            return Err(env(DecodeErrorKind::LengthMismatch {
-                declared,
-                actual: bytes.len() - 2,
-            }));
-        }
+        let (tpdu, header, message) = super::frame::envelope(bytes)?;
         Ok(FrameView {
-            tpdu: bytes[2..7].try_into().expect("5 bytes"),
-            header: Header(bytes[7..13].try_into().expect("6 bytes")),
-            message: MessageView::decode(&bytes[13..], table)?,
+            tpdu,
+            header,
+            message: MessageView::decode(message, table)?,
         })
     }
 }
