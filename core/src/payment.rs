@@ -227,6 +227,25 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The reversal (冲正) this outcome calls for, by its reason code: an unknown outcome's
+    /// (98, A0 or 06 by [`UnknownReason::reversal_code`]), and 06 for an approval the chip card
+    /// refused ([`Declined::ByCard`]); `None` when nothing is to be undone.
+    ///
+    /// ```
+    /// # use smartpos_core::payment::{Declined, Outcome};
+    /// assert_eq!(Outcome::Declined(Declined::ByCard).reversal_reason(), Some("06"));
+    /// assert_eq!(Outcome::Declined(Declined::Cancelled).reversal_reason(), None);
+    /// ```
+    pub fn reversal_reason(&self) -> Option<&'static str> {
+        match self {
+            Outcome::Unknown { reason } => Some(reason.reversal_code()),
+            Outcome::Declined(Declined::ByCard) => Some("06"),
+            Outcome::Approved | Outcome::Declined(_) => None,
+        }
+    }
+}
+
 /// The result handed back to the merchant app. Carries only the masked PAN.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentResult {

@@ -32,6 +32,12 @@ pub fn cdol1_data(list: &[Tlv<'_>]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A simulated card's master key: derived from [`TEST_ISSUER_MASTER_KEY_AC`].
+fn test_card_key(pan: &str, psn: &str) -> DesKey {
+    let imk = DesKey::from_hex(TEST_ISSUER_MASTER_KEY_AC).expect("valid test key");
+    card_master_key(&imk, pan, psn)
+}
+
 /// A chip card's transaction in progress: its session key and first cryptogram (`Debug`
 /// shows neither).
 pub struct ChipSession {
@@ -66,12 +72,7 @@ impl FirstAc<'_> {
     /// The card's field 55 (an ARQC over its CDOL1 data, with the tags the CUP profile asks
     /// for) and the session the second half needs.
     pub fn run(&self) -> (Vec<u8>, ChipSession) {
-        let mk = card_master_key(
-            &DesKey::from_hex(TEST_ISSUER_MASTER_KEY_AC).expect("valid test key"),
-            self.pan,
-            self.psn,
-        );
-        let sk = session_key(&mk, self.atc);
+        let sk = session_key(&test_card_key(self.pan, self.psn), self.atc);
         let currency = bcd(&format!("{:0>4}", self.currency));
         let values: Vec<(u32, Vec<u8>)> = vec![
             (0x9F02, bcd(&format!("{:012}", self.amount_minor))),
@@ -166,12 +167,7 @@ pub fn issuer_check(pan: &str, psn: &str, f55: &[u8]) -> Result<(DesKey, [u8; 8]
         .and_then(|v| v.try_into().ok())
         .ok_or("no ATC (9F36)")?;
     let cdol1 = cdol1_data(&list).ok_or("CDOL1 data incomplete")?;
-    let mk = card_master_key(
-        &DesKey::from_hex(TEST_ISSUER_MASTER_KEY_AC).expect("valid test key"),
-        pan,
-        psn,
-    );
-    let sk = session_key(&mk, u16::from_be_bytes(atc));
+    let sk = session_key(&test_card_key(pan, psn), u16::from_be_bytes(atc));
     if application_cryptogram(&sk, &cdol1) != arqc {
         return Err("ARQC does not verify");
     }

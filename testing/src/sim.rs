@@ -167,7 +167,6 @@ pub struct SimCardReader {
     present: Mutex<bool>,
     /// The card's last words after approvals, in order (`true` accepts); accepts when empty.
     verdicts: Mutex<std::collections::VecDeque<bool>>,
-    completions: Mutex<Vec<smartpos_core::hal::IssuerAnswer>>,
     /// The EMV card's transaction in progress, for its second half.
     session: Mutex<Option<crate::emv_crypto::ChipSession>>,
     atc: std::sync::atomic::AtomicU16,
@@ -187,13 +186,6 @@ impl SimCardReader {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push_back(false);
-    }
-    /// The host answers handed to the card so far.
-    pub fn completions(&self) -> Vec<smartpos_core::hal::IssuerAnswer> {
-        self.completions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
     /// The operator acts.
     pub fn push(&self, s: CardScript) {
@@ -306,10 +298,6 @@ impl CardReader for SimCardReader {
         _timeout: Duration,
     ) -> Result<smartpos_core::hal::CardVerdict, HalError> {
         use smartpos_core::hal::CardVerdict;
-        self.completions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(answer.clone());
         let scripted = self
             .verdicts
             .lock()

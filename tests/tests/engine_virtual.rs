@@ -144,20 +144,14 @@ impl JournalModel {
                     .rows
                     .get_mut(&(*batch, *trace))
                     .expect("recorded first");
-                match &result.outcome {
-                    Outcome::Approved => r.state = State::Approved,
-                    // Declined for the app, approved at the bank: reversed (06).
-                    Outcome::Declined(smartpos_core::payment::Declined::ByCard) => {
-                        r.state = State::Declined;
-                        r.pending = r.reversal.is_some();
-                        r.reason = "06".into();
-                    }
-                    Outcome::Declined(_) => r.state = State::Declined,
-                    Outcome::Unknown { reason } => {
-                        r.state = State::Unknown;
-                        r.pending = r.reversal.is_some();
-                        r.reason = reason.reversal_code().into();
-                    }
+                r.state = match &result.outcome {
+                    Outcome::Approved => State::Approved,
+                    Outcome::Declined(_) => State::Declined,
+                    Outcome::Unknown { .. } => State::Unknown,
+                };
+                if let Some(reason) = result.outcome.reversal_reason() {
+                    r.pending = r.reversal.is_some();
+                    r.reason = reason.into();
                 }
             }
             JournalWrite::ReversalAttempt { trace, batch, .. } => {

@@ -127,19 +127,6 @@ pub fn unpack_into(
 
 const LANES_01: u64 = 0x0101_0101_0101_0101;
 
-/// Eight bytes of `s` from `at` as a little-endian number, the bytes from `len` on zeroed;
-/// `None` when fewer than eight bytes remain (the caller takes the bytewise path).
-#[inline(always)]
-fn load8(s: &[u8], at: usize, len: usize) -> Option<u64> {
-    let w = s.get(at..at + 8)?;
-    let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-    Some(if len >= 8 {
-        x
-    } else {
-        x & ((1u64 << (8 * len)) - 1)
-    })
-}
-
 /// Packs digits `data[start..start + len]` eight at a time, reading whole words (the caller's
 /// buffer continues past the field) and writing four bytes a word into `dst` (which has room
 /// for whole words; the bytes past the field are scratch the caller overwrites or cuts).
@@ -159,7 +146,9 @@ pub(crate) fn pack_digits_wide(
     let mut bad = 0u64;
     let mut i = 0;
     while i < len {
-        let x = load8(data, start + i, len - i)?;
+        let word = data.get(start + i..start + i + 8)?;
+        let x = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        // the field's bytes of this word (the rest belongs to what follows it)
         let mask = if len - i >= 8 {
             u64::MAX
         } else {
@@ -262,36 +251,46 @@ fn dst_len_half(digits: usize, skip: usize) -> usize {
     (digits - skip) / 2
 }
 
-/// Decodes a BCD length prefix of `bytes.len()` bytes.
-pub fn read_len(bytes: &[u8]) -> Option<usize> {
-    let mut n = 0usize;
-    for &b in bytes {
-        let (hi, lo) = (b >> 4, b & 0x0F);
-        if hi > 9 || lo > 9 {
-            return None;
+/// Each byte's value as two BCD digits (0..=99), or 0xFF when a nibble is not a digit.
+static BCD_VALUE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let (h, l) = (b >> 4, b & 0x0F);
+        if h <= 9 && l <= 9 {
+            t[b] = (h * 10 + l) as u8;
         }
-        n = n * 100 + (hi * 10 + lo) as usize;
+        b += 1;
     }
-    Some(n)
+    t
+};
+
+/// Decodes a BCD length prefix of `bytes.len()` bytes.
+#[inline]
+pub fn read_len(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .iter()
+        .try_fold(0usize, |n, &b| match BCD_VALUE[b as usize] {
+            0xFF => None,
+            v => Some(n * 100 + v as usize),
+        })
+}
+
+/// Writes `n` as a BCD length prefix filling `out` (its last two digits in the last byte).
+#[inline]
+pub fn write_len_to(n: usize, out: &mut [u8]) {
+    let mut v = n;
+    for b in out.iter_mut().rev() {
+        *b = ((((v / 10) % 10) as u8) << 4) | (v % 10) as u8;
+        v /= 100;
+    }
 }
 
 /// Encodes `n` as a BCD length prefix of `width` bytes.
-#[inline]
 pub fn write_len(n: usize, width: usize, out: &mut Vec<u8>) {
-    let pair = |v: usize| ((((v / 10) % 10) as u8) << 4) | (v % 10) as u8;
-    match width {
-        1 => out.push(pair(n)),
-        2 => out.extend_from_slice(&[pair(n / 100), pair(n)]),
-        _ => {
-            let start = out.len();
-            let mut v = n;
-            for _ in 0..width {
-                out.push(pair(v));
-                v /= 100;
-            }
-            out[start..].reverse();
-        }
-    }
+    let start = out.len();
+    out.resize(start + width, 0);
+    write_len_to(n, &mut out[start..]);
 }
 
 #[cfg(test)]

@@ -315,21 +315,13 @@ fn encode_field(
         got: v.len(),
         spec: spec_words(spec),
     };
-    let pair = |x: usize| ((((x / 10) % 10) as u8) << 4) | (x % 10) as u8;
-    let prefix = match spec.len {
+    match spec.len {
         LenRule::Fixed(l) if v.len() != l => return Err(bad_len()),
         LenRule::LlVar(max) | LenRule::LllVar(max) if v.len() > max => return Err(bad_len()),
-        LenRule::LlVar(_) => {
-            out[0] = pair(v.len());
-            1
-        }
-        LenRule::LllVar(_) => {
-            out[0] = pair(v.len() / 100);
-            out[1] = pair(v.len());
-            2
-        }
-        LenRule::Fixed(_) => 0,
-    };
+        _ => {}
+    }
+    let prefix = spec.prefix_width();
+    bcd::write_len_to(v.len(), &mut out[..prefix]);
     let out = &mut out[prefix..];
     match spec.kind {
         Kind::N | Kind::Z => {
@@ -370,21 +362,7 @@ fn decode_field(
     input: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<usize, DecodeErrorKind> {
-    let (units, prefix) = match spec.len {
-        LenRule::Fixed(l) => (l, 0),
-        LenRule::LlVar(max) | LenRule::LllVar(max) => {
-            let w = if matches!(spec.len, LenRule::LlVar(_)) {
-                1
-            } else {
-                2
-            };
-            let l = bcd::read_len(take(input, w)?).ok_or(DecodeErrorKind::BadBcd)?;
-            if l > max {
-                return Err(DecodeErrorKind::TooLong { got: l, max });
-            }
-            (l, w)
-        }
-    };
+    let (units, prefix) = spec.read_length(input)?;
     let rest = &input[prefix..];
     match spec.kind {
         Kind::N | Kind::Z => {

@@ -39,6 +39,47 @@ pub struct FieldSpec {
     pub name: &'static str,
 }
 
+impl FieldSpec {
+    /// Bytes of the field's BCD length prefix: 0 (fixed), 1 (LLVAR) or 2 (LLLVAR).
+    pub fn prefix_width(&self) -> usize {
+        match self.len {
+            LenRule::Fixed(_) => 0,
+            LenRule::LlVar(_) => 1,
+            LenRule::LllVar(_) => 2,
+        }
+    }
+
+    /// The units (digits or bytes) of the field whose length prefix, if any, starts `input`,
+    /// and the prefix's width; the prefix is checked (BCD, at most the field's maximum).
+    #[inline]
+    pub(crate) fn read_length(
+        &self,
+        input: &[u8],
+    ) -> Result<(usize, usize), super::error::DecodeErrorKind> {
+        use super::error::DecodeErrorKind;
+        let max = match self.len {
+            LenRule::Fixed(l) => return Ok((l, 0)),
+            LenRule::LlVar(max) | LenRule::LllVar(max) => max,
+        };
+        let w = self.prefix_width();
+        let prefix = input.get(..w).ok_or(DecodeErrorKind::Truncated)?;
+        let units = super::bcd::read_len(prefix).ok_or(DecodeErrorKind::BadBcd)?;
+        if units > max {
+            return Err(DecodeErrorKind::TooLong { got: units, max });
+        }
+        Ok((units, w))
+    }
+
+    /// Bytes on the wire of `units` of this field (digits pack two a byte).
+    #[inline]
+    pub fn wire_bytes(&self, units: usize) -> usize {
+        match self.kind {
+            Kind::N | Kind::Z => units.div_ceil(2),
+            Kind::An | Kind::Ans | Kind::B => units,
+        }
+    }
+}
+
 const fn f(kind: Kind, len: LenRule, left_align: bool, name: &'static str) -> Option<FieldSpec> {
     Some(FieldSpec {
         kind,

@@ -6,7 +6,7 @@ use super::bcd;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::frame::Header;
 use super::message::{Message, Mti};
-use super::spec::{FieldSpec, FieldTable, Kind, LenRule};
+use super::spec::{FieldSpec, FieldTable, Kind};
 use std::borrow::Cow;
 
 /// A field's place in its message: its content's offset, bytes on the wire and units (digits
@@ -16,55 +16,6 @@ struct Span {
     start: usize,
     bytes: usize,
     units: usize,
-}
-
-/// Each byte's value as two BCD digits (0..=99), or 0xFF when a nibble is not a digit.
-static BCD_VALUE: [u8; 256] = {
-    let mut t = [0xFFu8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let (h, l) = (b >> 4, b & 0x0F);
-        if h <= 9 && l <= 9 {
-            t[b] = (h * 10 + l) as u8;
-        }
-        b += 1;
-    }
-    t
-};
-
-/// Units and prefix width of the field whose prefix starts `input` (the prefix is not checked
-/// here; `None` when the input ends inside it).
-#[inline(always)]
-fn length(spec: &FieldSpec, input: &[u8]) -> Result<(usize, usize), DecodeErrorKind> {
-    let bcd = |b: u8| match BCD_VALUE[b as usize] {
-        0xFF => Err(DecodeErrorKind::BadBcd),
-        v => Ok(v as usize),
-    };
-    let (units, prefix, max) = match spec.len {
-        LenRule::Fixed(l) => return Ok((l, 0)),
-        LenRule::LlVar(max) => {
-            let b = *input.first().ok_or(DecodeErrorKind::Truncated)?;
-            (bcd(b)?, 1, max)
-        }
-        LenRule::LllVar(max) => {
-            let [h, l] = input.get(..2).ok_or(DecodeErrorKind::Truncated)? else {
-                unreachable!("two bytes")
-            };
-            (bcd(*h)? * 100 + bcd(*l)?, 2, max)
-        }
-    };
-    if units > max {
-        return Err(DecodeErrorKind::TooLong { got: units, max });
-    }
-    Ok((units, prefix))
-}
-
-#[inline(always)]
-fn wire_bytes(kind: Kind, units: usize) -> usize {
-    match kind {
-        Kind::N | Kind::Z => units.div_ceil(2),
-        Kind::An | Kind::Ans | Kind::B => units,
-    }
 }
 
 /// A decoded message that borrows its input.
@@ -117,9 +68,9 @@ impl<'a> MessageView<'a> {
             let Some(spec) = &table[n] else {
                 return Err(fail(DecodeErrorKind::UndefinedField));
             };
-            let (units, prefix) = length(spec, &input[pos..]).map_err(fail)?;
+            let (units, prefix) = spec.read_length(&input[pos..]).map_err(fail)?;
             let start = pos + prefix;
-            let end = start + wire_bytes(spec.kind, units);
+            let end = start + spec.wire_bytes(units);
             let Some(content) = input.get(start..end) else {
                 return Err(fail(DecodeErrorKind::Truncated));
             };
@@ -184,10 +135,12 @@ impl<'a> MessageView<'a> {
         }
         let pos = self.at[field as usize] as usize;
         let spec = self.spec(field);
-        let (units, prefix) = length(spec, &self.input[pos..]).expect("checked at decode");
+        let (units, prefix) = spec
+            .read_length(&self.input[pos..])
+            .expect("checked at decode");
         Some(Span {
             start: pos + prefix,
-            bytes: wire_bytes(spec.kind, units),
+            bytes: spec.wire_bytes(units),
             units,
         })
     }

@@ -3,7 +3,7 @@
 use super::{Journal, JournalError, TxnState};
 use rusqlite::{params, OptionalExtension};
 use smartpos_core::engine::{JournalWrite, TxnStart};
-use smartpos_core::payment::{Declined, Outcome, PaymentResult};
+use smartpos_core::payment::{Outcome, PaymentResult};
 
 /// Sets both counters (sign-in, settlement, rebuild).
 pub(crate) fn set_counters(
@@ -190,17 +190,13 @@ impl Journal {
                     "UPDATE txns SET reference = ?3 WHERE batch = ?1 AND trace = ?2",
                     params![batch, trace, result.reference],
                 )?;
-                let (state, rev_state, reason) = match &result.outcome {
-                    Outcome::Approved => (TxnState::Approved, "none", None),
-                    // Declined for the app, approved at the host: its reversal goes out (06).
-                    Outcome::Declined(Declined::ByCard) => {
-                        (TxnState::Declined, "pending", Some("06"))
-                    }
-                    Outcome::Declined(_) => (TxnState::Declined, "none", None),
-                    Outcome::Unknown { reason } => {
-                        (TxnState::Unknown, "pending", Some(reason.reversal_code()))
-                    }
+                let state = match &result.outcome {
+                    Outcome::Approved => TxnState::Approved,
+                    Outcome::Declined(_) => TxnState::Declined,
+                    Outcome::Unknown { .. } => TxnState::Unknown,
                 };
+                let reason = result.outcome.reversal_reason();
+                let rev_state = if reason.is_some() { "pending" } else { "none" };
                 let json = serde_json::to_string(result)
                     .map_err(|e| JournalError::Corrupt(e.to_string()))?;
                 let n = tx.execute(

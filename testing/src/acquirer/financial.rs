@@ -242,6 +242,7 @@ impl Acquirer {
         resp: &mut Message,
         now: LocalTime,
         hold: bool,
+        chip: Option<&super::ChipCheck>,
     ) -> String {
         let pan = request_pan(req);
         let trace: u32 = req.get_str(11).and_then(|t| t.parse().ok()).unwrap_or(0);
@@ -263,10 +264,8 @@ impl Acquirer {
                 Err(code) => return code,
             };
             // A chip read: the card's ARQC must verify under its key (do not honour if not).
-            if let Some(f55) = req.get(55) {
-                if crate::emv_crypto::issuer_check(&pan, &super::request_psn(req), f55).is_err() {
-                    return "05";
-                }
+            if let Some(Err(_)) = chip {
+                return "05";
             }
             if card.balance.saturating_sub(card.held) < amount {
                 return "51";

@@ -359,6 +359,11 @@ impl Acquirer {
         resp.set(13, now.f13());
         resp.set(32, self.profile.acquirer_id.clone());
         let tid = req.get_str(41).unwrap_or("").to_string();
+        // A chip request's ARQC, checked once: by the sale and for the answer's ARPC.
+        let chip = req
+            .get(55)
+            .filter(|_| matches!(req.mti.value(), 100 | 200))
+            .map(|f55| crate::emv_crypto::issuer_check(&request_pan(req), &request_psn(req), f55));
         let known = self.terminal_at(&tid).is_some();
         let macced = !matches!(req.mti.value(), 800 | 820);
         let code = if !known {
@@ -386,9 +391,9 @@ impl Acquirer {
                 (200, Some("200000")) if f60_1(req) == "21" => {
                     self.referring(&tid, req, &mut resp, now, "complete_void")
                 }
-                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, false),
+                (200, Some("000000")) => self.sale(&tid, req, &mut resp, now, false, chip.as_ref()),
                 (200, Some("310000")) => self.balance(&tid, req, &mut resp, now),
-                (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, true),
+                (100, Some("030000")) => self.sale(&tid, req, &mut resp, now, true, chip.as_ref()),
                 (100, Some("200000")) => self.referring(&tid, req, &mut resp, now, "preauth_void"),
                 (400, _) => self.reversal(&tid, req),
                 (820, _) => match req.get_str(60).and_then(|f| f.get(8..11)) {
@@ -407,10 +412,11 @@ impl Acquirer {
             }
         };
         set_text(&mut resp, 39, &code);
-        if matches!(req.mti.value(), 100 | 200) {
-            if let Some(f55) = chip_answer(req, &code) {
-                resp.set(55, f55);
-            }
+        if let Some(f55) = chip
+            .and_then(Result::ok)
+            .and_then(|c| chip_answer(req, c, &code))
+        {
+            resp.set(55, f55);
         }
         if req.mti.value() != 800 && code != "97" && code != "A0" {
             if let Some(k) = self.keys.get(&tid) {
@@ -507,6 +513,9 @@ fn request_pan(req: &Message) -> String {
         .unwrap_or_default()
 }
 
+/// The simulator's issuer on a chip request: its session key and verified ARQC, or why not.
+pub(crate) type ChipCheck = Result<(smartpos_core::crypto::DesKey, [u8; 8]), &'static str>;
+
 /// The PAN sequence number of a request (the last two digits of F23; `00` without one).
 pub(crate) fn request_psn(req: &Message) -> String {
     req.get_str(23)
@@ -514,14 +523,16 @@ pub(crate) fn request_psn(req: &Message) -> String {
         .unwrap_or_else(|| "00".into())
 }
 
-/// The answer's field 55 to a chip request whose ARQC verifies: tag 91 (ARPC method 1 and the
+/// The answer's field 55 to a chip request whose ARQC verified (`sk`, `arqc`): tag 91 (ARPC method 1 and the
 /// response code as ARC); test card `...0075` gets a wrong ARPC (its card then declines), test
 /// card `...0083` an issuer script (tag 72).
-fn chip_answer(req: &Message, code: &str) -> Option<Vec<u8>> {
+fn chip_answer(
+    req: &Message,
+    (sk, arqc): (smartpos_core::crypto::DesKey, [u8; 8]),
+    code: &str,
+) -> Option<Vec<u8>> {
     use smartpos_core::emv::tlv::{encode, Tag};
-    let f55 = req.get(55)?;
     let pan = request_pan(req);
-    let (sk, arqc) = crate::emv_crypto::issuer_check(&pan, &request_psn(req), f55).ok()?;
     let arc: [u8; 2] = code.as_bytes().try_into().ok()?;
     let mut auth = crate::emv_crypto::issuer_authentication_data(&sk, arqc, arc);
     if pan == cards::WRONG_ARPC_PAN {
