@@ -1,8 +1,8 @@
 //! An ISO 8583 message: MTI and fields, packed and unpacked by a field table.
 
-use super::bcd;
 use super::error::{DecodeError, DecodeErrorKind, EncodeError};
 use super::spec::{FieldSpec, Kind, LenRule};
+use super::{ascii, bcd};
 
 /// A message type indicator, four decimal digits.
 ///
@@ -338,14 +338,14 @@ fn encode_field(
             Ok(prefix + bytes)
         }
         Kind::An => {
-            if !v.iter().all(|b| (0x20..0x7F).contains(b)) {
+            if !ascii::all_printable(v) {
                 return Err(EncodeError::BadContent { field: n });
             }
-            out[..v.len()].copy_from_slice(v);
+            ascii::copy_short(v, out);
             Ok(prefix + v.len())
         }
         Kind::Ans | Kind::B => {
-            out[..v.len()].copy_from_slice(v);
+            ascii::copy_short(v, out);
             Ok(prefix + v.len())
         }
     }
@@ -375,7 +375,7 @@ fn decode_field(
         }
         Kind::An => {
             let raw = take(rest, units)?;
-            if !raw.iter().all(|b| (0x20..0x7F).contains(b)) {
+            if !ascii::all_printable(raw) {
                 return Err(DecodeErrorKind::NotPrintable);
             }
             out.extend_from_slice(raw);

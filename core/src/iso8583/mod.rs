@@ -5,6 +5,7 @@
 //! 2-byte length, TPDU and header that the internet front expects. [`MessageView`] and
 //! [`FrameView`] decode without copying and unpack a field only when it is read.
 
+mod ascii;
 pub mod bcd;
 pub mod catalog;
 pub mod error;

@@ -2,11 +2,11 @@
 //! field's content) and keeps where each field sits in the input; a field is unpacked only when
 //! it is read. It accepts exactly what [`Message::decode`] accepts and reads the same values.
 
-use super::bcd;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::frame::Header;
 use super::message::{Message, Mti};
 use super::spec::{FieldSpec, FieldTable, Kind};
+use super::{ascii, bcd};
 use std::borrow::Cow;
 
 /// A field's place in its message: its content's offset, bytes on the wire and units (digits
@@ -81,7 +81,7 @@ impl<'a> MessageView<'a> {
                     }
                 }
                 Kind::An => {
-                    if !content.iter().all(|b| (0x20..0x7F).contains(b)) {
+                    if !ascii::all_printable(content) {
                         return Err(fail(DecodeErrorKind::NotPrintable));
                     }
                 }
