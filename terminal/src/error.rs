@@ -17,13 +17,21 @@ pub enum TerminalError {
     /// Sign-in did not succeed.
     #[error("sign-in failed: {0}")]
     SignIn(#[from] SignInError),
-    /// A sign-out or an echo test failed.
+    /// A sign-out, an echo test or an EMV parameter download failed.
     #[error("{what} failed: {failure}")]
     Management {
-        /// `sign-out` or `echo`.
+        /// `sign-out`, `echo`, `CA key download` or `IC parameter download`.
         what: &'static str,
         /// Why.
         failure: smartpos_core::engine::ManagementFailure,
+    },
+    /// A driver failed outside a payment (the card reader refused the EMV parameters, say).
+    #[error("{what}: {error}")]
+    Driver {
+        /// What the terminal asked of it.
+        what: &'static str,
+        /// The driver's error.
+        error: smartpos_core::hal::HalError,
     },
     /// The engine ended a transaction in an unexpected way (a bug).
     #[error("engine finished unexpectedly: {0}")]
@@ -91,6 +99,7 @@ impl TerminalError {
             TerminalError::Journal(_) => C::ErrorTerminal,
             TerminalError::SignIn(_) => C::ErrorTerminal,
             TerminalError::Management { .. } => C::ErrorTerminal,
+            TerminalError::Driver { .. } => C::ErrorTerminal,
             TerminalError::Unexpected(_) => C::ErrorTerminal,
             TerminalError::OriginalNotFound { .. } => C::Declined,
             TerminalError::RefundTooLarge => C::Declined,

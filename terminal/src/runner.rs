@@ -89,6 +89,9 @@ fn step_name(a: &Action) -> &'static str {
 /// (see [`Store`] and [`HostExchange`]).
 pub struct Terminal<S: Store = Journal, L: HostExchange = HostLink> {
     pub(crate) engine: Engine,
+    /// Whether the card reader's kernel holds the engine's EMV parameters (loaded once a
+    /// process, and after each download).
+    kernel_loaded: bool,
     pub(crate) journal: S,
     link: L,
     card_reader: Arc<dyn CardReader>,
@@ -116,8 +119,11 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
             tracing::warn!(?recovery, "recovered transactions interrupted by a restart");
         }
         let (next_trace, batch) = journal.counters()?;
+        let mut engine = Engine::new(config, next_trace, batch);
+        engine.set_emv_parameters(journal.emv_parameters()?);
         Ok(Terminal {
-            engine: Engine::new(config, next_trace, batch),
+            engine,
+            kernel_loaded: false,
             journal,
             link,
             card_reader: Arc::from(card_reader),
@@ -183,11 +189,71 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
                 if let Err(e) = self.flush_reversals().await {
                     tracing::warn!(error = %e, "reversal not sent after sign-in");
                 }
+                // EMV parameters: downloaded when the terminal has none or the host asks; a
+                // failed download keeps what the terminal had and is tried at the next sign-in.
+                if self.engine.emv_parameters().is_none() || self.engine.emv_download_due() {
+                    if let Err(e) = self.download_emv_parameters().await {
+                        tracing::warn!(error = %e, "EMV parameter download failed");
+                    }
+                }
+                if let Err(e) = self.load_kernel().await {
+                    tracing::warn!(error = %e, "card reader refused the EMV parameters");
+                }
                 Ok(batch)
             }
             Finished::SignInFailed(e) => Err(e.into()),
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
         }
+    }
+
+    /// Downloads the CA public keys, then the IC parameters (0820/0800 with 60.3 372/370/371,
+    /// then 382/380/381), keeps them in the store, and hands them to the engine and the card
+    /// reader's kernel. All or nothing: on any failure the terminal keeps what it had. Sign-in
+    /// calls it when the terminal has no parameters or a host answer asked for them.
+    pub async fn download_emv_parameters(
+        &mut self,
+    ) -> Result<smartpos_core::emv::params::EmvParameters, TerminalError> {
+        use smartpos_core::engine::{Downloaded, EmvDownload};
+        let mut params = smartpos_core::emv::params::EmvParameters::default();
+        for (what, name) in [
+            (EmvDownload::CaKeys, "CA key download"),
+            (EmvDownload::IcParameters, "IC parameter download"),
+        ] {
+            let first = self.engine.start_emv_download(what)?;
+            match self.drive("emv-download", first).await? {
+                Finished::EmvDownload(Ok(Downloaded::CaKeys(k))) => params.ca_keys = k,
+                Finished::EmvDownload(Ok(Downloaded::IcParameters(a))) => params.aids = a,
+                Finished::EmvDownload(Err(failure)) => {
+                    return Err(TerminalError::Management {
+                        what: name,
+                        failure,
+                    })
+                }
+                other => return Err(TerminalError::Unexpected(format!("{other:?}"))),
+            }
+        }
+        self.journal.save_emv_parameters(&params)?;
+        self.engine.set_emv_parameters(Some(params.clone()));
+        self.kernel_loaded = false;
+        self.load_kernel().await?;
+        Ok(params)
+    }
+
+    /// Hands the engine's EMV parameters to the card reader's kernel, once a process and after
+    /// each download.
+    async fn load_kernel(&mut self) -> Result<(), TerminalError> {
+        let Some(params) = self.engine.emv_parameters().filter(|_| !self.kernel_loaded) else {
+            return Ok(());
+        };
+        let params = params.clone();
+        off_executor(&self.card_reader, move |r| r.load_parameters(&params))
+            .await
+            .map_err(|error| TerminalError::Driver {
+                what: "loading the EMV parameters into the card reader",
+                error,
+            })?;
+        self.kernel_loaded = true;
+        Ok(())
     }
 
     /// Runs a financial transaction (sale, or a prepared void/refund) to its outcome.

@@ -7,6 +7,7 @@
 
 use crate::journal::{Journal, JournalEntry, JournalError, Recovery};
 use crate::transport::{GatewayLink, HostLink};
+use smartpos_core::emv::params::EmvParameters;
 use smartpos_core::engine::{
     JournalWrite, PendingReversal, SettlementInput, TerminalIdentity, TransportFailure,
 };
@@ -68,6 +69,11 @@ pub trait Store: NonceStore + Send {
     ) -> Result<(), JournalError>;
     /// The batch this store was rebuilt in from the bank's records, if it was.
     fn rebuilt_batch(&self) -> Result<Option<u32>, JournalError>;
+    /// The EMV parameters last downloaded (`None`: never, or what was kept no longer reads
+    /// back through the download's checks).
+    fn emv_parameters(&self) -> Result<Option<EmvParameters>, JournalError>;
+    /// Keeps a completed download, replacing the previous one.
+    fn save_emv_parameters(&mut self, params: &EmvParameters) -> Result<(), JournalError>;
 }
 
 impl Store for Journal {
@@ -127,6 +133,12 @@ impl Store for Journal {
     }
     fn rebuilt_batch(&self) -> Result<Option<u32>, JournalError> {
         Journal::rebuilt_batch(self)
+    }
+    fn emv_parameters(&self) -> Result<Option<EmvParameters>, JournalError> {
+        Journal::emv_parameters(self)
+    }
+    fn save_emv_parameters(&mut self, params: &EmvParameters) -> Result<(), JournalError> {
+        Journal::save_emv_parameters(self, params)
     }
 }
 

@@ -21,6 +21,10 @@ pub const CDOL1: [u32; 10] = [
 
 /// Tag 91's value (issuer authentication data): ARPC || ARC.
 pub const TAG_ISSUER_AUTH: u32 = 0x91;
+/// The simulated card's application (UnionPay debit).
+pub const CARD_AID: [u8; 8] = [0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01];
+/// The index of the CA key that certifies the simulated card's issuer key (tag 8F on a card).
+pub const CARD_CA_INDEX: u8 = 0x08;
 
 /// The CDOL1 data of a field 55 list: the values of [`CDOL1`]'s tags, concatenated; `None`
 /// when one is missing.
@@ -62,6 +66,9 @@ pub struct FirstAc<'a> {
     pub atc: u16,
     /// The terminal's unpredictable number.
     pub unpredictable: [u8; 4],
+    /// Terminal verification results (95) as the kernel set them before the first GENERATE
+    /// AC (byte 1 bit 8: offline data authentication was not performed).
+    pub tvr: [u8; 5],
 }
 
 fn bcd(digits: &str) -> Vec<u8> {
@@ -78,7 +85,7 @@ impl FirstAc<'_> {
             (0x9F02, bcd(&format!("{:012}", self.amount_minor))),
             (0x9F03, vec![0; 6]),
             (0x9F1A, currency.clone()),
-            (0x95, vec![0; 5]),
+            (0x95, self.tvr.to_vec()),
             (0x5F2A, currency),
             (0x9A, bcd(self.date)),
             (0x9C, vec![0x00]),
@@ -100,7 +107,7 @@ impl FirstAc<'_> {
         put(0x9F34, &[0x02, 0x03, 0x00]);
         put(0x9F35, &[0x22]);
         put(0x9F1E, b"SIM00001");
-        put(0x84, &[0xA0, 0x00, 0x00, 0x03, 0x33, 0x01, 0x01, 0x01]);
+        put(0x84, &CARD_AID);
         put(0x50, b"UnionPay Debit");
         put(0x9F09, &[0x00, 0x30]);
         put(0x9F41, &(self.atc as u32).to_be_bytes());

@@ -170,6 +170,8 @@ pub struct SimCardReader {
     /// The EMV card's transaction in progress, for its second half.
     session: Mutex<Option<crate::emv_crypto::ChipSession>>,
     atc: std::sync::atomic::AtomicU16,
+    /// What the terminal loaded into the kernel (`None`: nothing yet, every card goes on).
+    params: Mutex<Option<smartpos_core::emv::params::EmvParameters>>,
 }
 
 impl SimCardReader {
@@ -190,6 +192,13 @@ impl SimCardReader {
     /// The operator acts.
     pub fn push(&self, s: CardScript) {
         self.queue.push(s);
+    }
+    /// The EMV parameters the terminal loaded last, if any.
+    pub fn loaded_parameters(&self) -> Option<smartpos_core::emv::params::EmvParameters> {
+        self.params
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
     /// The operator removes the card.
     pub fn remove_card(&self) {
@@ -231,6 +240,24 @@ impl SimCardReader {
                     .duration_since(std::time::UNIX_EPOCH)
                     .unwrap_or_default();
                 let t = smartpos_core::time::LocalTime::from_unix(now.as_secs() as i64, 8 * 3600);
+                // The kernel with loaded parameters: no parameters for the card's AID means no
+                // common application (the terminal falls back to the stripe); no CA key for
+                // its issuer means no offline data authentication (TVR byte 1 bit 8).
+                let mut tvr = [0u8; 5];
+                if let Some(p) = self
+                    .params
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                {
+                    use crate::emv_crypto::{CARD_AID, CARD_CA_INDEX};
+                    if p.aid_for(&CARD_AID).is_none() {
+                        return Ok(Presented::Fallback);
+                    }
+                    if p.ca_key(&CARD_AID[..5], CARD_CA_INDEX).is_none() {
+                        tvr[0] |= 0x80;
+                    }
+                }
                 let atc = self
                     .atc
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -243,6 +270,7 @@ impl SimCardReader {
                     date: &format!("{:02}{:02}{:02}", t.year % 100, t.month, t.day),
                     atc,
                     unpredictable: (now.subsec_nanos() ^ u32::from(atc)).to_be_bytes(),
+                    tvr,
                 };
                 let (icc, session) = first.run();
                 *self.session.lock().unwrap_or_else(|p| p.into_inner()) = Some(session);
@@ -291,6 +319,13 @@ impl CardReader for SimCardReader {
     }
     fn card_present(&self) -> bool {
         *self.present.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn load_parameters(
+        &self,
+        params: &smartpos_core::emv::params::EmvParameters,
+    ) -> Result<(), HalError> {
+        *self.params.lock().unwrap_or_else(|p| p.into_inner()) = Some(params.clone());
+        Ok(())
     }
     fn complete_online(
         &self,

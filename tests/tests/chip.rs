@@ -393,3 +393,320 @@ async fn fallback_to_swipe_and_offline_decline() {
         "nothing went online"
     );
 }
+
+/// The 60.3 codes of the management messages the host saw, in order.
+fn management_codes(host: &RecordingHost) -> Vec<String> {
+    let fields = AcquirerProfile::cup_default().fields();
+    host.frames
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(q, _)| {
+            let m = Frame::decode(q, fields).unwrap().message;
+            matches!(m.mti.value(), 800 | 820)
+                .then(|| m.get_str(60).unwrap_or_default()[8..11].to_string())
+        })
+        .collect()
+}
+
+/// A terminal with a shared simulated reader holding `cards`.
+fn terminal_with(
+    host: &RecordingHost,
+    dir: &std::path::Path,
+    reader: Arc<SimCardReader>,
+    pins: Vec<PinScript>,
+) -> Terminal<Journal, RecordingHost> {
+    let config = EngineConfig::demo();
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
+    Terminal::new(
+        config,
+        Journal::open(&dir.join("journal.db")).unwrap(),
+        host.clone(),
+        Box::new(reader),
+        Box::new(SimPinPad::new(master, pins)),
+        Box::new(now),
+    )
+    .unwrap()
+}
+
+/// Sign-in downloads the CA public keys (0820 372, 0800 370 each, 0800 371) and the IC
+/// parameters (382, 380, 381), keeps them, and loads them into the kernel; the next sign-in
+/// and a restart use what was kept without downloading again, until the host asks.
+#[tokio::test]
+async fn sign_in_downloads_ca_keys_and_ic_parameters_and_keeps_them() {
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    let served = host.acquirer.lock().unwrap().emv_parameters_mut().clone();
+    assert_eq!((served.ca_keys.len(), served.aids.len()), (2, 3));
+    let dir = tempfile::tempdir().unwrap();
+    let reader = Arc::new(SimCardReader::new([]));
+    let mut t = terminal_with(&host, dir.path(), reader.clone(), vec![]);
+    t.sign_in().await.unwrap();
+    // Listings carry two entries an answer: the keys in one, the three AIDs in two.
+    assert_eq!(
+        management_codes(&host),
+        ["003", "372", "370", "370", "371", "382", "382", "380", "380", "380", "381"]
+    );
+    assert_eq!(reader.loaded_parameters().as_ref(), Some(&served));
+    t.sign_in().await.unwrap();
+    assert_eq!(management_codes(&host).len(), 12, "no second download");
+    drop(t);
+    // What the download brought reads back from the store through the same checks.
+    let kept = Journal::open(&dir.path().join("journal.db"))
+        .unwrap()
+        .emv_parameters()
+        .unwrap();
+    assert_eq!(kept.as_ref(), Some(&served));
+    // A restart: the kernel of the new process is loaded from the store at sign-in.
+    let reader = Arc::new(SimCardReader::new([]));
+    let mut t = terminal_with(&host, dir.path(), reader.clone(), vec![]);
+    t.sign_in().await.unwrap();
+    assert_eq!(management_codes(&host).len(), 13, "sign-in only");
+    assert_eq!(reader.loaded_parameters().as_ref(), Some(&served));
+    // An explicit download replaces what was kept (a key the host withdrew is gone).
+    host.acquirer
+        .lock()
+        .unwrap()
+        .emv_parameters_mut()
+        .ca_keys
+        .retain(|k| k.index != 0x08);
+    let now_kept = t.download_emv_parameters().await.unwrap();
+    assert_eq!(now_kept.ca_keys.len(), 1);
+    assert_eq!(reader.loaded_parameters().unwrap().ca_keys.len(), 1);
+}
+
+/// The contactless no-PIN limit comes from the downloaded CVM limit (DF21) of the card's AID:
+/// a host limit of 300.00 makes a 500.00 tap ask for the PIN although the profile's default
+/// limit is 1,000.00. Without a CA key for the card's issuer the kernel reports that offline
+/// data authentication was not performed (TVR byte 1 bit 8) and the sale still goes online;
+/// without parameters for its AID the card falls back to the stripe.
+#[tokio::test]
+async fn downloaded_parameters_drive_the_kernel_and_the_pin_decision() {
+    let acquirer = Acquirer::new(AcquirerProfile::cup_default());
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(acquirer)),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    for a in &mut host.acquirer.lock().unwrap().emv_parameters_mut().aids {
+        a.cvm_limit_minor = Some(30_000);
+    }
+    assert!(AcquirerProfile::cup_default().contactless.no_pin_minor > 50_000);
+    let dir = tempfile::tempdir().unwrap();
+    let pan = "6222021234567890123";
+    let tap = || CardScript::Emv {
+        track2: cards::track2(card(pan)),
+        psn: "01".into(),
+        contactless: true,
+    };
+    let reader = Arc::new(SimCardReader::new([tap(), tap()]));
+    let mut t = terminal_with(
+        &host,
+        dir.path(),
+        reader.clone(),
+        // one PIN over the limit, one for the fallback swipe
+        vec![
+            PinScript::Pin("123456".into()),
+            PinScript::Pin("123456".into()),
+        ],
+    );
+    t.sign_in().await.unwrap();
+    let sale = |order: &str, minor| {
+        PaymentRequest::sale(
+            "com.shop",
+            order,
+            Money::from_minor(minor, Currency::CNY).unwrap(),
+        )
+    };
+    let over = t.sale(sale("DL-1", 50_000)).await.unwrap();
+    assert_eq!(over.outcome, Outcome::Approved);
+    let q = last_request(&host);
+    assert_eq!(q.get_str(22), Some("071"), "over the downloaded limit: PIN");
+    assert!(q.get(52).is_some());
+    let icc = q.get(55).unwrap().to_vec();
+    let tvr = tlv::find(&tlv::decode(&icc).unwrap(), Tag(0x95))
+        .unwrap()
+        .to_vec();
+    assert_eq!(tvr, [0, 0, 0, 0, 0], "the card's CA key was downloaded");
+    let under = t.sale(sale("DL-2", 30_000)).await.unwrap();
+    assert_eq!(under.outcome, Outcome::Approved);
+    assert_eq!(
+        last_request(&host).get_str(22),
+        Some("072"),
+        "at the limit: no PIN"
+    );
+
+    // The host withdraws the card's CA key: the sale goes online with TVR byte 1 bit 8 set
+    // (the simulator's issuer verifies the ARQC over that TVR).
+    host.acquirer
+        .lock()
+        .unwrap()
+        .emv_parameters_mut()
+        .ca_keys
+        .retain(|k| k.index != 0x08);
+    t.download_emv_parameters().await.unwrap();
+    reader.push(tap());
+    let no_oda = t.sale(sale("DL-3", 100)).await.unwrap();
+    assert_eq!(no_oda.outcome, Outcome::Approved);
+    let icc = last_request(&host).get(55).unwrap().to_vec();
+    let tvr = tlv::find(&tlv::decode(&icc).unwrap(), Tag(0x95))
+        .unwrap()
+        .to_vec();
+    assert_eq!(
+        tvr[0] & 0x80,
+        0x80,
+        "offline data authentication not performed"
+    );
+
+    // No parameters for the card's AID: no common application, fallback to the stripe.
+    host.acquirer
+        .lock()
+        .unwrap()
+        .emv_parameters_mut()
+        .aids
+        .retain(|a| a.aid.last() != Some(&0x01));
+    t.download_emv_parameters().await.unwrap();
+    reader.push(tap());
+    reader.push(CardScript::Card {
+        track2: cards::track2(card(pan)),
+        entry_mode: smartpos_core::card::EntryMode::MagStripe,
+    });
+    let fallback = t.sale(sale("DL-4", 100)).await.unwrap();
+    assert_eq!(fallback.outcome, Outcome::Approved);
+    let q = last_request(&host);
+    assert!(q.get_str(22).unwrap().starts_with("80"), "fallback swipe");
+    assert!(q.get(55).is_none());
+}
+
+/// How a hostile host bends its download answers.
+#[derive(Clone, Copy, Debug)]
+enum Bend {
+    /// A CA key record whose modulus no longer matches its checksum.
+    BrokenChecksum,
+    /// A listing that says more follow and lists nothing.
+    EmptyMore,
+    /// A listing that never ends.
+    Endless,
+    /// A record other than the one asked for.
+    WrongRecord,
+}
+
+/// The simulator behind a host that bends the download answers.
+#[derive(Clone)]
+struct BendingHost {
+    inner: RecordingHost,
+    bend: Arc<Mutex<Option<Bend>>>,
+}
+
+impl HostExchange for BendingHost {
+    fn exchange(
+        &self,
+        frame: Vec<u8>,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportFailure>> + Send {
+        let inner = self.inner.exchange(frame, timeout);
+        let bend = *self.bend.lock().unwrap();
+        async move {
+            let answer = inner.await?;
+            let fields = AcquirerProfile::cup_default().fields();
+            let mut f = Frame::decode(&answer, fields).unwrap();
+            let code = f.message.get_str(60).unwrap_or_default()[8..11].to_string();
+            let f62 = f.message.get(62).unwrap_or_default().to_vec();
+            let bent = match (bend, code.as_str()) {
+                (Some(Bend::BrokenChecksum), "370") => {
+                    let mut v = f62.clone();
+                    let at = v.len() - 30;
+                    v[at] ^= 1;
+                    Some(v)
+                }
+                (Some(Bend::EmptyMore), "372") => Some(b"2".to_vec()),
+                (Some(Bend::Endless), "372") => {
+                    let mut v = b"2".to_vec();
+                    v.extend_from_slice(&f62[1..]);
+                    Some(v)
+                }
+                (Some(Bend::WrongRecord), "370") => {
+                    let mut v = f62.clone();
+                    // the index byte: 9F22 01 xx right after 9F06 05 + RID
+                    let at = 1 + 3 + 5 + 3;
+                    v[at] ^= 0x01;
+                    Some(v)
+                }
+                _ => None,
+            };
+            if let Some(v) = bent {
+                f.message.set(62, v);
+            }
+            Ok(f.encode(fields).unwrap())
+        }
+    }
+}
+
+/// A hostile or broken host's download is refused as a whole and bounded: a record whose
+/// checksum fails, a listing that promises more and lists nothing, a listing that never ends,
+/// a record other than the one asked for. The terminal keeps (and its kernel holds) what it had.
+#[tokio::test]
+async fn a_bad_download_is_refused_whole_and_the_old_parameters_stay() {
+    let host = BendingHost {
+        inner: RecordingHost {
+            acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+            frames: Arc::new(Mutex::new(Vec::new())),
+        },
+        bend: Arc::new(Mutex::new(None)),
+    };
+    let served = host
+        .inner
+        .acquirer
+        .lock()
+        .unwrap()
+        .emv_parameters_mut()
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let config = EngineConfig::demo();
+    let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
+    let reader = Arc::new(SimCardReader::new([]));
+    let mut t = Terminal::new(
+        config,
+        Journal::open(&dir.path().join("journal.db")).unwrap(),
+        host.clone(),
+        Box::new(reader.clone()),
+        Box::new(SimPinPad::new(master, [])),
+        Box::new(now),
+    )
+    .unwrap();
+    t.sign_in().await.unwrap();
+    assert_eq!(reader.loaded_parameters().as_ref(), Some(&served));
+    // The host changes its parameters, then bends each download of them.
+    host.inner
+        .acquirer
+        .lock()
+        .unwrap()
+        .emv_parameters_mut()
+        .aids
+        .clear();
+    for bend in [
+        Bend::BrokenChecksum,
+        Bend::EmptyMore,
+        Bend::Endless,
+        Bend::WrongRecord,
+    ] {
+        *host.bend.lock().unwrap() = Some(bend);
+        let before = host.inner.frames.lock().unwrap().len();
+        let err = t.download_emv_parameters().await.unwrap_err().to_string();
+        assert!(err.contains("CA key download failed"), "{bend:?}: {err}");
+        let sent = host.inner.frames.lock().unwrap().len() - before;
+        assert!(sent <= 100, "{bend:?}: bounded, {sent} messages");
+        assert_eq!(
+            reader.loaded_parameters().as_ref(),
+            Some(&served),
+            "{bend:?}: the kernel keeps what it had"
+        );
+    }
+    drop(t);
+    let kept = Journal::open(&dir.path().join("journal.db"))
+        .unwrap()
+        .emv_parameters()
+        .unwrap();
+    assert_eq!(kept.as_ref(), Some(&served), "the store keeps what it had");
+}

@@ -19,12 +19,14 @@
 //! assert!(matches!(first, Action::Persist(_)));
 //! ```
 
+mod download;
 mod messages;
 mod reversal;
 mod sale;
 mod settle;
 mod sign_in;
 
+pub use download::{Downloaded, EmvDownload};
 pub use messages::{check_response, ResponseProblem};
 pub use reversal::{PendingReversal, ReversalOutcome};
 pub use settle::{SettlementInput, SettlementOutcome, UploadItem};
@@ -338,6 +340,8 @@ pub enum Finished {
         /// How.
         outcome: SettlementOutcome,
     },
+    /// An EMV parameter download ended (`Err` says why it failed; nothing was kept).
+    EmvDownload(Result<Downloaded, ManagementFailure>),
     /// A reversal attempt ended.
     Reversal {
         /// Trace of the original.
@@ -416,6 +420,7 @@ enum Active {
     Reversal(Box<reversal::Reversal>),
     Settle(Box<settle::Settle>),
     Management(sign_in::Management),
+    Download(Box<download::Download>),
 }
 
 /// Counters and session state the transactions share.
@@ -425,6 +430,10 @@ pub(crate) struct Session {
     pub next_trace: u32,
     pub batch: u32,
     pub signed_in: bool,
+    /// What the terminal downloaded (the contactless CVM limit of a card's AID comes from it).
+    pub emv: Option<std::sync::Arc<crate::emv::params::EmvParameters>>,
+    /// A host answer asked for a CA key or IC parameter download (header nibble 4 or 5).
+    pub emv_download_due: bool,
 }
 
 impl Session {
@@ -455,6 +464,8 @@ impl Engine {
                 next_trace,
                 batch: batch % 1_000_000,
                 signed_in: false,
+                emv: None,
+                emv_download_due: false,
             },
             active: None,
         }
@@ -539,6 +550,38 @@ impl Engine {
         Ok(action)
     }
 
+    /// Starts an EMV parameter download (CA public keys or IC parameters); it finishes with
+    /// [`Finished::EmvDownload`]. The caller stores what came and hands it to the kernel and to
+    /// [`Engine::set_emv_parameters`].
+    pub fn start_emv_download(&mut self, what: EmvDownload) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        if !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        let (machine, action) = download::Download::start(&mut self.session, what);
+        self.active = Some(Active::Download(Box::new(machine)));
+        Ok(action)
+    }
+
+    /// The EMV parameters sales use (the contactless CVM limit per AID, DF21, over the
+    /// profile's `contactless.no_pin_minor`).
+    pub fn set_emv_parameters(&mut self, params: Option<crate::emv::params::EmvParameters>) {
+        self.session.emv_download_due = false;
+        self.session.emv = params.map(std::sync::Arc::new);
+    }
+
+    /// The EMV parameters in use.
+    pub fn emv_parameters(&self) -> Option<&crate::emv::params::EmvParameters> {
+        self.session.emv.as_deref()
+    }
+
+    /// Whether a host answer asked for a new CA key or IC parameter download.
+    pub fn emv_download_due(&self) -> bool {
+        self.session.emv_download_due
+    }
+
     /// Starts batch settlement with the journal's totals (send pending reversals first).
     pub fn start_settlement(&mut self, input: SettlementInput) -> Result<Action, EngineError> {
         if self.active.is_some() {
@@ -581,6 +624,13 @@ impl Engine {
                 Ok((m, a)) => (m.map(|m| Active::Settle(Box::new(m))), a),
                 Err((m, e)) => {
                     self.active = Some(Active::Settle(m));
+                    return Err(e);
+                }
+            },
+            Active::Download(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(|m| Active::Download(Box::new(m))), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Download(m));
                     return Err(e);
                 }
             },

@@ -116,14 +116,21 @@ fn chip_details(s: &Session, req: &PaymentRequest, card: &CardData) -> Option<Ch
     let limits = s.config.profile.contactless;
     let minor = req.amount.minor();
     let contactless = mode == EntryMode::Contactless;
+    let aid = tlv::find(&list, Tag(0x84)).or_else(|| tlv::find(&list, Tag(0x4F)));
+    // The downloaded CVM limit (DF21) of the card's AID, else the profile's.
+    let no_pin_minor = s
+        .emv
+        .as_deref()
+        .zip(aid)
+        .and_then(|(p, aid)| p.aid_for(aid))
+        .and_then(|a| a.cvm_limit_minor)
+        .unwrap_or(limits.no_pin_minor);
     Some(ChipDetails {
         entry_mode: mode,
-        aid: tlv::find(&list, Tag(0x84))
-            .or_else(|| tlv::find(&list, Tag(0x4F)))
-            .map(hex::encode_upper),
+        aid: aid.map(hex::encode_upper),
         label: tlv::find(&list, Tag(0x50)).map(|l| String::from_utf8_lossy(l).trim().to_string()),
         tc: None,
-        no_pin: contactless && minor <= limits.no_pin_minor,
+        no_pin: contactless && minor <= no_pin_minor,
         no_signature: contactless && minor <= limits.no_signature_minor,
     })
 }

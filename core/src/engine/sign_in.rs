@@ -58,7 +58,13 @@ impl SignIn {
                     Err(e) => return Ok(fail(SignInError::Unreachable(format!("{e:?}")))),
                 };
                 let resp = match check_response(&request, &bytes, s.config.profile.fields()) {
-                    Ok(f) => f.message,
+                    Ok(f) => {
+                        use crate::iso8583::HostRequest as H;
+                        let asks = f.header.host_request();
+                        s.emv_download_due |=
+                            matches!(asks, H::DownloadCaKeys | H::DownloadIcParameters);
+                        f.message
+                    }
                     Err(p) => return Ok(fail(SignInError::BadResponse(p.to_string()))),
                 };
                 let code = resp.get_str(39).unwrap_or("").to_string();

@@ -180,6 +180,67 @@ pub trait CardReader: Send + Sync {
             icc_data: Vec::new(),
         })
     }
+    /// Loads the terminal's EMV parameters into the kernel: the CA public keys it checks cards
+    /// with and the parameters of each AID it accepts (floor limits, action codes, contactless
+    /// limits). The terminal calls it after each download at sign-in and once after a restart,
+    /// before the next [`CardReader::start_transaction`]; a kernel keeps them until the next
+    /// call, which replaces them all. The default (a reader without a kernel) ignores them.
+    ///
+    /// ```
+    /// use smartpos_core::emv::params::EmvParameters;
+    /// use smartpos_core::hal::{CardReader, HalError};
+    /// use smartpos_core::{card::CardData, money::Money};
+    /// use std::sync::Mutex;
+    /// struct Kernel { loaded: Mutex<Option<EmvParameters>> }
+    /// impl CardReader for Kernel {
+    ///     fn wait_for_card(&self, _: &Money, _: std::time::Duration) -> Result<CardData, HalError> {
+    ///         Err(HalError::Timeout)
+    ///     }
+    ///     fn cancel(&self) {}
+    ///     fn card_present(&self) -> bool { false }
+    ///     fn load_parameters(&self, p: &EmvParameters) -> Result<(), HalError> {
+    ///         *self.loaded.lock().unwrap() = Some(p.clone());
+    ///         Ok(())
+    ///     }
+    /// }
+    /// let k = Kernel { loaded: Mutex::new(None) };
+    /// k.load_parameters(&EmvParameters::default()).unwrap();
+    /// assert!(k.loaded.lock().unwrap().is_some());
+    /// ```
+    fn load_parameters(&self, params: &crate::emv::params::EmvParameters) -> Result<(), HalError> {
+        let _ = params;
+        Ok(())
+    }
+}
+
+/// A shared reader is a reader (a test keeps one handle to look at what the terminal did).
+impl<T: CardReader + ?Sized> CardReader for std::sync::Arc<T> {
+    fn wait_for_card(&self, amount: &Money, timeout: Duration) -> Result<CardData, HalError> {
+        (**self).wait_for_card(amount, timeout)
+    }
+    fn cancel(&self) {
+        (**self).cancel()
+    }
+    fn card_present(&self) -> bool {
+        (**self).card_present()
+    }
+    fn start_transaction(
+        &self,
+        start: &TransactionStart,
+        timeout: Duration,
+    ) -> Result<Presented, HalError> {
+        (**self).start_transaction(start, timeout)
+    }
+    fn complete_online(
+        &self,
+        answer: &IssuerAnswer,
+        timeout: Duration,
+    ) -> Result<CardVerdict, HalError> {
+        (**self).complete_online(answer, timeout)
+    }
+    fn load_parameters(&self, params: &crate::emv::params::EmvParameters) -> Result<(), HalError> {
+        (**self).load_parameters(params)
+    }
 }
 
 /// What the terminal tells the reader (and its EMV kernel) as a transaction starts.

@@ -20,7 +20,11 @@ pub enum HostRequest {
     UploadStatus,
     /// 3: sign in again.
     SignInAgain,
-    /// 4..=7 and others: another download the terminal should schedule.
+    /// 4: download CA public keys.
+    DownloadCaKeys,
+    /// 5: download IC card parameters.
+    DownloadIcParameters,
+    /// 6, 7 and others: another download the terminal should schedule.
     Other(u8),
 }
 
@@ -32,6 +36,8 @@ impl Header {
             1 => HostRequest::DownloadParameters,
             2 => HostRequest::UploadStatus,
             3 => HostRequest::SignInAgain,
+            4 => HostRequest::DownloadCaKeys,
+            5 => HostRequest::DownloadIcParameters,
             n => HostRequest::Other(n),
         }
     }

@@ -16,6 +16,7 @@
 //! transaction, committed (and fsynced) before the engine is told it is durable.
 
 mod apply;
+mod emv_params;
 mod error;
 pub mod files;
 mod lock;

@@ -4,6 +4,7 @@
 mod batch;
 pub mod cards;
 pub mod changes;
+pub mod emv_params;
 mod financial;
 
 use cards::TestCard;
@@ -156,6 +157,8 @@ pub struct Acquirer {
     terminals_dirty: bool,
     rrn_logged: Option<u64>,
     cards_logged: HashMap<String, (u64, u64)>,
+    /// The EMV parameters the downloads serve.
+    emv: smartpos_core::emv::params::EmvParameters,
 }
 
 /// A source of random bytes for working keys.
@@ -284,6 +287,7 @@ impl Acquirer {
 
     /// A host resuming from saved state.
     pub fn with_state(profile: AcquirerProfile, state: HostState) -> Self {
+        let profile_no_pin = profile.contactless.no_pin_minor;
         let mut acquirer = Acquirer {
             tmk: CipherKey::from_hex(profile.key_algorithm, TEST_TMK_HEX).expect("valid test key"),
             profile,
@@ -297,6 +301,7 @@ impl Acquirer {
             terminals_dirty: true,
             rrn_logged: None,
             cards_logged: HashMap::new(),
+            emv: emv_params::standard_emv_parameters(profile_no_pin),
         };
         acquirer.reindex();
         acquirer
@@ -365,6 +370,10 @@ impl Acquirer {
             .filter(|_| matches!(req.mti.value(), 100 | 200))
             .map(|f55| crate::emv_crypto::issuer_check(&request_pan(req), &request_psn(req), f55));
         let known = self.terminal_at(&tid).is_some();
+        let download = req
+            .get_str(60)
+            .and_then(|f| f.get(8..11))
+            .and_then(emv_params::Asked::of);
         let macced = !matches!(req.mti.value(), 800 | 820);
         let code = if !known {
             "97".to_string()
@@ -374,6 +383,15 @@ impl Acquirer {
             "A0".to_string()
         } else {
             match (req.mti.value(), req.get_str(3)) {
+                (800 | 820, _) if download.is_some() => {
+                    let (what, step) = download.expect("checked");
+                    match (req.mti.value(), step) {
+                        (820, "list") => self.emv_listing(what, req, &mut resp),
+                        (800, "fetch") => self.emv_fetch(what, req, &mut resp),
+                        (800, "end") => "00".to_string(),
+                        _ => "40".to_string(),
+                    }
+                }
                 (800, _) => self.sign_in(&tid, &mut resp),
                 (100 | 200 | 220, f3)
                     if f60_batch(req) != self.terminal_batch(&tid)
