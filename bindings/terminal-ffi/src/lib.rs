@@ -300,6 +300,85 @@ pub trait DeviceInfoDriver: Send + Sync {
     fn device_info(&self) -> DeviceInfo;
 }
 
+/// One CA public key from the host's download, its checksum verified: the fields a kernel's
+/// key store takes, and the record as downloaded (BER-TLV, tags on the host-profile page).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CaKeyRecord {
+    /// RID, 5 bytes.
+    pub rid: Vec<u8>,
+    /// Key index.
+    pub index: u8,
+    /// Expiry, `YYYYMMDD`.
+    pub expiry: String,
+    /// Modulus.
+    pub modulus: Vec<u8>,
+    /// Exponent.
+    pub exponent: Vec<u8>,
+    /// SHA-1 of RID, index, modulus and exponent.
+    pub checksum: Vec<u8>,
+    /// The whole record.
+    pub tlv: Vec<u8>,
+}
+
+/// One AID's parameters from the host's download: the values most kernels ask for by name,
+/// and the record as downloaded (BER-TLV, every tag).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AidRecord {
+    /// AID, 5 to 16 bytes.
+    pub aid: Vec<u8>,
+    /// A card AID that starts with this one matches too.
+    pub partial_match: bool,
+    /// Floor limit (9F1B), minor units.
+    pub floor_limit_minor: Option<u32>,
+    /// Contactless transaction limit (DF20), minor units.
+    pub contactless_limit_minor: Option<u64>,
+    /// Contactless CVM limit (DF21), minor units.
+    pub cvm_limit_minor: Option<u64>,
+    /// The whole record.
+    pub tlv: Vec<u8>,
+}
+
+/// The terminal's EMV parameters for the kernel (`smartpos_core::emv::params::EmvParameters`).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct EmvParameterSet {
+    /// CA public keys.
+    pub ca_keys: Vec<CaKeyRecord>,
+    /// One parameter set an AID.
+    pub aids: Vec<AidRecord>,
+}
+
+impl From<&smartpos_core::emv::params::EmvParameters> for EmvParameterSet {
+    fn from(p: &smartpos_core::emv::params::EmvParameters) -> Self {
+        EmvParameterSet {
+            ca_keys: p
+                .ca_keys
+                .iter()
+                .map(|k| CaKeyRecord {
+                    rid: k.rid.to_vec(),
+                    index: k.index,
+                    expiry: k.expiry.clone(),
+                    modulus: k.modulus.clone(),
+                    exponent: k.exponent.clone(),
+                    checksum: k.checksum().to_vec(),
+                    tlv: k.to_tlv(),
+                })
+                .collect(),
+            aids: p
+                .aids
+                .iter()
+                .map(|a| AidRecord {
+                    aid: a.aid.clone(),
+                    partial_match: a.partial_match,
+                    floor_limit_minor: a.floor_limit_minor,
+                    contactless_limit_minor: a.contactless_limit_minor,
+                    cvm_limit_minor: a.cvm_limit_minor,
+                    tlv: a.to_tlv(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A card reader implemented in Kotlin. Same contract as `smartpos_core::hal::CardReader`.
 #[uniffi::export(with_foreign)]
 pub trait CardReaderDriver: Send + Sync {
@@ -325,6 +404,10 @@ pub trait CardReaderDriver: Send + Sync {
         answer: ChipAnswer,
         timeout_ms: u64,
     ) -> Result<ChipVerdict, DriverError>;
+    /// Loads the terminal's EMV parameters into the kernel, replacing what it held
+    /// (`smartpos_core::hal::CardReader::load_parameters`): after each download at sign-in and
+    /// once a process. A reader without a kernel does nothing.
+    fn load_parameters(&self, params: EmvParameterSet) -> Result<(), DriverError>;
 }
 
 /// A PIN pad implemented in Kotlin. Same contract as `smartpos_core::hal::PinPad`.
@@ -442,6 +525,12 @@ impl CardReader for CardReaderAdapter {
             ChipVerdict::Accepted { icc_data } => CardVerdict::Accepted { icc_data },
             ChipVerdict::Declined { icc_data } => CardVerdict::Declined { icc_data },
         })
+    }
+    fn load_parameters(
+        &self,
+        params: &smartpos_core::emv::params::EmvParameters,
+    ) -> Result<(), HalError> {
+        Ok(self.0.load_parameters(params.into())?)
     }
 }
 

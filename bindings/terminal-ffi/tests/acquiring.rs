@@ -10,8 +10,8 @@ use smartpos_core::money::{Currency, Money};
 use smartpos_core::profile::MacKeyUse;
 use smartpos_terminal_ffi::{
     AcquiringError, AcquiringSetup, AcquiringTerminal, CardEntry, CardRead, CardReaderDriver,
-    CardStart, ChipAnswer, ChipVerdict, DriverError, KeyCipher, MarketApp, MarketCheck,
-    MarketCheckError, PinFormat, PinPadDriver, PinResult, RequestCarrier, WorkingKeys,
+    CardStart, ChipAnswer, ChipVerdict, DriverError, EmvParameterSet, KeyCipher, MarketApp,
+    MarketCheck, MarketCheckError, PinFormat, PinPadDriver, PinResult, RequestCarrier, WorkingKeys,
 };
 use smartpos_testing::acquirer::{cards, TEST_TMK_HEX};
 use smartpos_testing::server::{self, SimConfig};
@@ -49,11 +49,14 @@ impl CardReaderDriver for TestCardReader {
             icc_data: Vec::new(),
         })
     }
+    fn load_parameters(&self, _params: EmvParameterSet) -> Result<(), DriverError> {
+        Ok(())
+    }
 }
 
 /// The simulated EMV chip card (genuine ARQC, ARPC checked) behind the foreign trait, as a
 /// vendor's Kotlin kernel would stand there.
-struct ChipCardReader(smartpos_testing::sim::SimCardReader);
+struct ChipCardReader(Arc<smartpos_testing::sim::SimCardReader>);
 impl CardReaderDriver for ChipCardReader {
     fn wait_for_card(&self, _amount: u64, _timeout_ms: u64) -> Result<CardRead, DriverError> {
         Err(DriverError::Device {
@@ -109,6 +112,29 @@ impl CardReaderDriver for ChipCardReader {
                 reason: e.to_string(),
             }),
         }
+    }
+    fn load_parameters(&self, params: EmvParameterSet) -> Result<(), DriverError> {
+        // The records as downloaded go back through the core's checks into the kernel.
+        use smartpos_core::emv::params::{AidParameters, CaPublicKey, EmvParameters};
+        use smartpos_core::hal::CardReader;
+        let bad = |e: smartpos_core::emv::params::ParamError| DriverError::Device {
+            reason: e.to_string(),
+        };
+        let p = EmvParameters {
+            ca_keys: params
+                .ca_keys
+                .iter()
+                .map(|k| CaPublicKey::from_tlv(&k.tlv).map_err(bad))
+                .collect::<Result<_, _>>()?,
+            aids: params
+                .aids
+                .iter()
+                .map(|a| AidParameters::from_tlv(&a.tlv).map_err(bad))
+                .collect::<Result<_, _>>()?,
+        };
+        self.0.load_parameters(&p).map_err(|e| DriverError::Device {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -392,10 +418,13 @@ fn a_chip_card_through_the_foreign_traits_accepts_or_declines_after_approval() {
         psn: "01".into(),
         contactless: false,
     };
-    let reader = SimCardReader::new([chip("6222021234567890123"), chip(cards::WRONG_ARPC_PAN)]);
+    let reader = Arc::new(SimCardReader::new([
+        chip("6222021234567890123"),
+        chip(cards::WRONG_ARPC_PAN),
+    ]));
     let terminal = AcquiringTerminal::new(
         setup(&tmp.path().join("journal.db"), &host.url, &host.ca_pem),
-        Arc::new(ChipCardReader(reader)),
+        Arc::new(ChipCardReader(reader.clone())),
         Arc::new(TestPinPad(SimPinPad::new(
             CipherKey::from_hex(KeyAlgorithm::Des, TEST_TMK_HEX).unwrap(),
             (0..2).map(|_| PinScript::Pin("123456".into())),
@@ -429,4 +458,8 @@ fn a_chip_card_through_the_foreign_traits_accepts_or_declines_after_approval() {
         c2.is_some(),
         "the approval of C-2 was reversed at the host: {ledger:?}"
     );
+    // Sign-in downloaded the host's EMV parameters and the kernel behind the foreign trait got
+    // them whole (every record read back through the core's checks).
+    let served = host.acquirer.lock().unwrap().emv_parameters_mut().clone();
+    assert_eq!(reader.loaded_parameters(), Some(served));
 }

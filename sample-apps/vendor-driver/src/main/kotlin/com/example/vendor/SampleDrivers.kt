@@ -10,6 +10,7 @@ import org.smartpos.terminal.ConformanceOperator
 import org.smartpos.terminal.DeviceInfo
 import org.smartpos.terminal.DeviceInfoDriver
 import org.smartpos.terminal.DriverException
+import org.smartpos.terminal.EmvParameterSet
 import org.smartpos.terminal.KeyCipher
 import org.smartpos.terminal.Module
 import org.smartpos.terminal.PaperState
@@ -167,6 +168,20 @@ class SampleCardReader : CardReaderDriver {
      */
     override fun completeOnline(answer: ChipAnswer, timeoutMs: ULong): ChipVerdict =
         ChipVerdict.Accepted(byteArrayOf())
+
+    /** The EMV parameters the terminal loaded last (sign-in downloads them), or null. */
+    @Volatile var loaded: EmvParameterSet? = null
+        private set
+
+    /**
+     * The terminal's EMV parameters, after each download and once a process. A kernel puts
+     * [EmvParameterSet.caKeys] into its CA key store and [EmvParameterSet.aids] into its AID
+     * list (most vendor kernels take each record's [CaKeyRecord.tlv] / [AidRecord.tlv] as is);
+     * this stripe reader only keeps them. Example: `reader.loaded?.aids?.size`.
+     */
+    override fun loadParameters(params: EmvParameterSet) {
+        loaded = params
+    }
 }
 
 /** PIN pad with a key store; PINs come from the operator and leave only as encrypted blocks. */
