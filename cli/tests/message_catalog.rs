@@ -86,6 +86,30 @@ async fn every_message_the_terminal_sends_is_on_the_spec_page() {
             "--json",
         ]));
         run(&["balance", "--order", "B1", "--json"]);
+        // A chip sale whose answer carries an issuer script, under a profile that uploads TCs:
+        // the script result advice and the TC upload.
+        let mut tc_profile = smartpos_core::profile::AcquirerProfile::cup_default();
+        tc_profile.tc_upload = true;
+        let tc_file = tmp.path().join("tc-profile.json");
+        std::fs::write(&tc_file, serde_json::to_string(&tc_profile).unwrap()).unwrap();
+        let chip = run(&[
+            "--profile",
+            tc_file.to_str().unwrap(),
+            "sale",
+            "--amount",
+            "6.00",
+            "--order",
+            "E1",
+            "--entry",
+            "contact",
+            "--card",
+            "6222020000000000083",
+            "--json",
+        ]);
+        assert!(
+            chip.contains("APPROVED") || chip.contains("approved"),
+            "{chip}"
+        );
         let lost = reference(run(&[
             "sale", "--amount", "3.00", "--order", "L0", "--json",
         ]));

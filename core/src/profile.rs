@@ -118,6 +118,9 @@ pub struct AcquirerProfile {
     /// Contactless (QuickPass) limits: no PIN and no signature at or under them.
     #[serde(default)]
     pub contactless: ContactlessLimits,
+    /// Send each approved chip transaction's TC to the host after it (0320, 60.3 `203`).
+    #[serde(default)]
+    pub tc_upload: bool,
 }
 
 /// A profile that does not describe a usable acquirer.
@@ -155,6 +158,7 @@ impl AcquirerProfile {
             acquirer_id: "48020000".into(),
             qr_form: crate::qr::QrForm::default(),
             contactless: ContactlessLimits::default(),
+            tc_upload: false,
         }
     }
     /// Reads and validates a JSON profile.

@@ -81,6 +81,8 @@ fn step_name(a: &Action) -> &'static str {
         Action::Persist(W::ReversalAttempt { .. }) => "persist-reversal-attempt",
         Action::Persist(W::ReversalDone { .. }) => "persist-reversal-done",
         Action::Persist(W::BatchSettled { .. }) => "persist-settled",
+        Action::Persist(W::AdviceAttempt { .. }) => "persist-advice-attempt",
+        Action::Persist(W::AdviceDone { .. }) => "persist-advice-done",
     }
 }
 
@@ -175,6 +177,34 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
         Ok(sent)
     }
 
+    /// Sends every pending advice (script results, TC uploads), oldest first; returns how many
+    /// the host acknowledged. One that fails stays pending for the next flush (after the next
+    /// transaction, sign-in or settlement) until its attempts run out.
+    pub async fn flush_advices(&mut self) -> Result<u32, TerminalError> {
+        use smartpos_core::engine::AdviceOutcome;
+        let mut delivered = 0;
+        for p in self.journal.pending_advices()? {
+            let first = self.engine.start_advice(p)?;
+            match self.drive("advice", first).await? {
+                Finished::Advice {
+                    outcome: AdviceOutcome::Delivered,
+                    ..
+                } => delivered += 1,
+                Finished::Advice {
+                    outcome: AdviceOutcome::Failed(why),
+                    batch,
+                    trace,
+                    kind,
+                } => {
+                    tracing::warn!(batch, trace, ?kind, %why, "advice not delivered");
+                    break;
+                }
+                other => return Err(TerminalError::Unexpected(format!("{other:?}"))),
+            }
+        }
+        Ok(delivered)
+    }
+
     /// The engine's configuration.
     pub fn config(&self) -> &EngineConfig {
         self.engine.config()
@@ -188,6 +218,9 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
                 // Pending reversals go out before anything else; a failure here is retried before the next sale.
                 if let Err(e) = self.flush_reversals().await {
                     tracing::warn!(error = %e, "reversal not sent after sign-in");
+                }
+                if let Err(e) = self.flush_advices().await {
+                    tracing::warn!(error = %e, "advices not sent after sign-in");
                 }
                 // EMV parameters: downloaded when the terminal has none or the host asks; a
                 // failed download keeps what the terminal had and is tried at the next sign-in.
@@ -292,6 +325,13 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
                         tracing::warn!(error = %e, "reversal after a card decline not sent yet");
                     }
                 }
+                if r.chip.is_some() && r.outcome == Outcome::Approved {
+                    // Script results and TC uploads the card's answer left (a failure stays
+                    // pending for the next flush).
+                    if let Err(e) = self.flush_advices().await {
+                        tracing::warn!(error = %e, "advices not sent yet");
+                    }
+                }
                 Ok(*r)
             }
             other => Err(TerminalError::Unexpected(format!("{other:?}"))),
@@ -342,6 +382,10 @@ impl<S: Store, L: HostExchange> Terminal<S, L> {
             return Err(smartpos_core::engine::EngineError::NotSignedIn.into());
         }
         self.flush_reversals().await?;
+        // Advices go before the batch closes; one that fails does not hold settlement up.
+        if let Err(e) = self.flush_advices().await {
+            tracing::warn!(error = %e, "advices not sent before settlement");
+        }
         let input = self.journal.settlement_input(self.engine.batch())?;
         let first = self.engine.start_settlement(input)?;
         match self.drive("settle", first).await? {

@@ -9,7 +9,8 @@ use crate::journal::{Journal, JournalEntry, JournalError, Recovery};
 use crate::transport::{GatewayLink, HostLink};
 use smartpos_core::emv::params::EmvParameters;
 use smartpos_core::engine::{
-    JournalWrite, PendingReversal, SettlementInput, TerminalIdentity, TransportFailure,
+    JournalWrite, PendingAdvice, PendingReversal, SettlementInput, TerminalIdentity,
+    TransportFailure,
 };
 use smartpos_core::handoff::NonceStore;
 use smartpos_core::payment::TransactionType;
@@ -74,6 +75,8 @@ pub trait Store: NonceStore + Send {
     fn emv_parameters(&self) -> Result<Option<EmvParameters>, JournalError>;
     /// Keeps a completed download, replacing the previous one.
     fn save_emv_parameters(&mut self, params: &EmvParameters) -> Result<(), JournalError>;
+    /// Advices still to send (script results, TC uploads), oldest first.
+    fn pending_advices(&self) -> Result<Vec<PendingAdvice>, JournalError>;
 }
 
 impl Store for Journal {
@@ -139,6 +142,9 @@ impl Store for Journal {
     }
     fn save_emv_parameters(&mut self, params: &EmvParameters) -> Result<(), JournalError> {
         Journal::save_emv_parameters(self, params)
+    }
+    fn pending_advices(&self) -> Result<Vec<PendingAdvice>, JournalError> {
+        Journal::pending_advices(self)
     }
 }
 

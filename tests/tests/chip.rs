@@ -590,6 +590,8 @@ enum Bend {
     Endless,
     /// A record other than the one asked for.
     WrongRecord,
+    /// Script result advices (0620) get no answer.
+    DropAdvices,
 }
 
 /// The simulator behind a host that bends the download answers.
@@ -605,9 +607,17 @@ impl HostExchange for BendingHost {
         frame: Vec<u8>,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<u8>, TransportFailure>> + Send {
-        let inner = self.inner.exchange(frame, timeout);
         let bend = *self.bend.lock().unwrap();
+        let advice = frame.get(13..15) == Some(&[0x06, 0x20][..]);
+        let inner = (!(matches!(bend, Some(Bend::DropAdvices)) && advice))
+            .then(|| self.inner.exchange(frame, timeout));
         async move {
+            let Some(inner) = inner else {
+                return Err(TransportFailure::NoAnswer(LinkFailure::new(
+                    LinkFailureKind::Timeout,
+                    "no answer to the advice",
+                )));
+            };
             let answer = inner.await?;
             let fields = AcquirerProfile::cup_default().fields();
             let mut f = Frame::decode(&answer, fields).unwrap();
@@ -709,4 +719,126 @@ async fn a_bad_download_is_refused_whole_and_the_old_parameters_stay() {
         .emv_parameters()
         .unwrap();
     assert_eq!(kept.as_ref(), Some(&served), "the store keeps what it had");
+}
+
+/// After a chip sale whose answer carried an issuer script, the card's script results (DF31)
+/// reach the host in a script result advice (0620, 60.3 951); with the profile's `tc_upload`,
+/// every approved chip sale's TC reaches it too (0320, 60.3 203). An advice the host does not
+/// answer is kept with the outcome and goes out after a restart, at sign-in.
+#[tokio::test]
+async fn script_results_and_tcs_reach_the_host_and_survive_a_restart() {
+    let host = BendingHost {
+        inner: RecordingHost {
+            acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+            frames: Arc::new(Mutex::new(Vec::new())),
+        },
+        bend: Arc::new(Mutex::new(None)),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let emv = |pan: &str| CardScript::Emv {
+        track2: cards::track2(card(pan)),
+        psn: "01".into(),
+        contactless: false,
+    };
+    let terminal = |reader: SimCardReader, tc_upload: bool| {
+        let mut config = EngineConfig::demo();
+        config.profile.tc_upload = tc_upload;
+        let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
+        Terminal::new(
+            config,
+            Journal::open(&dir.path().join("journal.db")).unwrap(),
+            host.clone(),
+            Box::new(reader),
+            Box::new(SimPinPad::new(
+                master,
+                (0..3).map(|_| PinScript::Pin("123456".into())),
+            )),
+            Box::new(now),
+        )
+        .unwrap()
+    };
+    let sale = |order: &str| {
+        PaymentRequest::sale(
+            "com.shop",
+            order,
+            Money::from_minor(2_000, Currency::CNY).unwrap(),
+        )
+    };
+    let advices = || host.inner.acquirer.lock().unwrap().advices().to_vec();
+    let mut t = terminal(
+        SimCardReader::new([emv(cards::SCRIPT_PAN), emv("6222021234567890123")]),
+        true,
+    );
+    t.sign_in().await.unwrap();
+    let scripted = t.sale(sale("ADV-1")).await.unwrap();
+    assert_eq!(scripted.outcome, Outcome::Approved);
+    let got = advices();
+    let kinds: Vec<_> = got.iter().map(|a| a.kind).collect();
+    assert_eq!(kinds, ["script_results", "tc_upload"]);
+    assert!(got
+        .iter()
+        .all(|a| (a.batch, a.trace) == (scripted.batch, scripted.trace)));
+    let script = tlv::decode(&got[0].icc_data).unwrap();
+    assert!(
+        tlv::find(&script, Tag(0xDF31)).is_some(),
+        "the card's script results"
+    );
+    let tc = tlv::find(&tlv::decode(&got[1].icc_data).unwrap(), Tag(0x9F26)).map(hex::encode_upper);
+    assert_eq!(
+        tc,
+        scripted.chip.as_ref().unwrap().tc,
+        "the TC the receipt shows"
+    );
+    // An advice is a MACed message like any other: the host checked it (else no record).
+    let plain = t.sale(sale("ADV-2")).await.unwrap();
+    assert_eq!(plain.outcome, Outcome::Approved);
+    let kinds: Vec<_> = advices().iter().map(|a| a.kind).collect();
+    assert_eq!(
+        kinds,
+        ["script_results", "tc_upload", "tc_upload"],
+        "no script, no 0620"
+    );
+
+    // The host does not answer the next script advice: it stays pending across a restart.
+    drop(t);
+    *host.bend.lock().unwrap() = Some(Bend::DropAdvices);
+    let mut t = terminal(SimCardReader::new([emv(cards::SCRIPT_PAN)]), false);
+    t.sign_in().await.unwrap();
+    let third = t.sale(sale("ADV-3")).await.unwrap();
+    assert_eq!(
+        third.outcome,
+        Outcome::Approved,
+        "an advice changes no outcome"
+    );
+    assert_eq!(advices().len(), 3);
+    drop(t);
+    let pending = Journal::open(&dir.path().join("journal.db"))
+        .unwrap()
+        .pending_advices()
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].trace, pending[0].attempts), (third.trace, 1));
+    *host.bend.lock().unwrap() = None;
+    let mut t = terminal(SimCardReader::new([]), false);
+    t.sign_in().await.unwrap();
+    let last = advices().last().cloned().unwrap();
+    assert_eq!((last.kind, last.trace), ("script_results", third.trace));
+    drop(t);
+    let pending = Journal::open(&dir.path().join("journal.db"))
+        .unwrap()
+        .pending_advices()
+        .unwrap();
+    assert!(pending.is_empty(), "delivered: {pending:?}");
+    // Every advice sent is on the spec page, with its mandatory fields.
+    let fields = AcquirerProfile::cup_default().fields();
+    let mut seen = 0;
+    for (q, _) in host.inner.frames.lock().unwrap().iter() {
+        let m = Frame::decode(q, fields).unwrap().message;
+        if matches!(m.mti.value(), 620 | 320) {
+            seen += 1;
+            let wrong = smartpos_core::iso8583::catalog::check(&m);
+            assert!(wrong.is_empty(), "{wrong:?}");
+        }
+    }
+    assert_eq!(seen, 4);
 }

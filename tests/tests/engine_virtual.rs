@@ -165,6 +165,8 @@ impl JournalModel {
                 r.pending = false;
             }
             JournalWrite::BatchSettled { next_batch, .. } => self.batch = *next_batch,
+            // Advices change no transaction's state.
+            JournalWrite::AdviceAttempt { .. } | JournalWrite::AdviceDone { .. } => {}
         }
     }
 

@@ -19,6 +19,7 @@
 //! assert!(matches!(first, Action::Persist(_)));
 //! ```
 
+mod advice;
 mod download;
 mod messages;
 mod reversal;
@@ -26,6 +27,7 @@ mod sale;
 mod settle;
 mod sign_in;
 
+pub use advice::{AdviceKind, AdviceOutcome, PendingAdvice, MAX_ADVICE_ATTEMPTS};
 pub use download::{Downloaded, EmvDownload};
 pub use messages::{check_response, ResponseProblem};
 pub use reversal::{PendingReversal, ReversalOutcome};
@@ -167,6 +169,29 @@ pub enum JournalWrite {
         response_code: Option<String>,
         /// For an approved void: (batch, trace) of the sale it voids, marked `voided` in the same commit.
         voids: Option<(u32, u32)>,
+        /// Advices the host is owed for it (script results, TC upload), each encoded without
+        /// F11 and MAC, kept pending in the same commit.
+        advices: Vec<(AdviceKind, Vec<u8>)>,
+    },
+    /// An advice attempt failed (`gave_up` at the last attempt).
+    AdviceAttempt {
+        /// Batch of its transaction.
+        batch: u32,
+        /// Trace of its transaction.
+        trace: u32,
+        /// Which advice.
+        kind: AdviceKind,
+        /// No more attempts.
+        gave_up: bool,
+    },
+    /// The host acknowledged an advice.
+    AdviceDone {
+        /// Batch of its transaction.
+        batch: u32,
+        /// Trace of its transaction.
+        trace: u32,
+        /// Which advice.
+        kind: AdviceKind,
     },
 }
 
@@ -340,6 +365,17 @@ pub enum Finished {
         /// How.
         outcome: SettlementOutcome,
     },
+    /// An advice attempt ended.
+    Advice {
+        /// Batch of its transaction.
+        batch: u32,
+        /// Trace of its transaction.
+        trace: u32,
+        /// Which advice.
+        kind: AdviceKind,
+        /// Delivered, or failed this time.
+        outcome: AdviceOutcome,
+    },
     /// An EMV parameter download ended (`Err` says why it failed; nothing was kept).
     EmvDownload(Result<Downloaded, ManagementFailure>),
     /// A reversal attempt ended.
@@ -421,6 +457,7 @@ enum Active {
     Settle(Box<settle::Settle>),
     Management(sign_in::Management),
     Download(Box<download::Download>),
+    Advice(Box<advice::Advice>),
 }
 
 /// Counters and session state the transactions share.
@@ -565,6 +602,19 @@ impl Engine {
         Ok(action)
     }
 
+    /// Starts sending an advice the journal holds (needs the MAC key: sign in first).
+    pub fn start_advice(&mut self, pending: PendingAdvice) -> Result<Action, EngineError> {
+        if self.active.is_some() {
+            return Err(EngineError::Busy);
+        }
+        if !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        let (machine, action) = advice::Advice::start(&mut self.session, pending);
+        self.active = machine.map(|m| Active::Advice(Box::new(m)));
+        Ok(action)
+    }
+
     /// The EMV parameters sales use (the contactless CVM limit per AID, DF21, over the
     /// profile's `contactless.no_pin_minor`).
     pub fn set_emv_parameters(&mut self, params: Option<crate::emv::params::EmvParameters>) {
@@ -631,6 +681,13 @@ impl Engine {
                 Ok((m, a)) => (m.map(|m| Active::Download(Box::new(m))), a),
                 Err((m, e)) => {
                     self.active = Some(Active::Download(m));
+                    return Err(e);
+                }
+            },
+            Active::Advice(m) => match m.handle(&mut self.session, event) {
+                Ok((m, a)) => (m.map(|m| Active::Advice(Box::new(m))), a),
+                Err((m, e)) => {
+                    self.active = Some(Active::Advice(m));
                     return Err(e);
                 }
             },

@@ -30,6 +30,11 @@ pub(crate) struct Ctx {
     /// Read from a chip (contact or contactless): the card has the last word after approval,
     /// and the receipt shows these details.
     chip: Option<ChipDetails>,
+    /// A chip request as sent, kept while the card has the last word (its advices repeat
+    /// some of its fields).
+    chip_request: Option<Box<Message>>,
+    /// Advices recorded with the outcome.
+    advices: Vec<(super::AdviceKind, Vec<u8>)>,
 }
 
 impl Ctx {
@@ -160,6 +165,7 @@ fn conclude(
             (Some(_), Some(o)) => Some((o.batch, o.trace)),
             _ => None,
         },
+        advices: ctx.advices.clone(),
     };
     (
         Some(Sale::ExpectOutcomePersisted(r)),
@@ -189,6 +195,8 @@ impl Sale {
             recorded: false,
             fallback: false,
             chip: None,
+            chip_request: None,
+            advices: Vec::new(),
         };
         // Nothing is written before the card: the transaction is recorded with its request,
         // in the commit before the request leaves (a sale killed at the card never happened).
@@ -333,7 +341,10 @@ impl Sale {
                     Ok(conclude(&ctx, s, o, None))
                 }
             },
-            (ExpectHostAnswer(ctx, req), Event::HostAnswered(answer)) => {
+            (ExpectHostAnswer(mut ctx, req), Event::HostAnswered(answer)) => {
+                if ctx.chip.is_some() {
+                    ctx.chip_request = Some(Box::new(req.clone()));
+                }
                 let bytes = match answer {
                     Ok(b) => b,
                     Err(TransportFailure::NotSent(failure)) => {
@@ -423,6 +434,19 @@ impl Sale {
                         let list = tlv::decode(&icc_data).unwrap_or_default();
                         if let Some(c) = ctx.chip.as_mut() {
                             c.tc = tlv::find(&list, Tag(0x9F26)).map(hex::encode_upper);
+                        }
+                        if let Some(request) = ctx.chip_request.take() {
+                            ctx.advices = super::advice::advices_for(
+                                s,
+                                &super::advice::AdviceSource {
+                                    request: &request,
+                                    response: &resp,
+                                    card_icc: &icc_data,
+                                    batch: ctx.batch,
+                                    trace: ctx.trace,
+                                    time: ctx.time,
+                                },
+                            );
                         }
                         Outcome::Approved
                     }

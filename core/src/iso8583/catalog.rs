@@ -77,6 +77,16 @@ const F13: FieldUse = u(13, M, "local date MMDD");
 const F14: FieldUse = u(14, C, "card expiry YYMM, when the card gives one");
 const F22: FieldUse = u(22, M, "entry mode: `02` magnetic stripe, `05` chip, `07` contactless, then `1` PIN capable (e.g. `021`)");
 const F35: FieldUse = u(35, C, "track 2 equivalent, when the card gives one");
+const F23: FieldUse = u(
+    23,
+    C,
+    "card sequence number, chip and contactless reads that give one",
+);
+const F55: FieldUse = u(
+    55,
+    C,
+    "chip and contactless reads: the card's BER-TLV (9F26 ARQC, 9F27, 9F10, 9F37, 9F36, 95, 9A, 9C, 9F02, 5F2A, 82, 9F1A, 9F03, 9F33, 9F34, 9F35, 9F1E, 84, 9F09, 9F41)",
+);
 const F49: FieldUse = u(49, M, "`156` (CNY)");
 const F26: FieldUse = u(26, C, "`12` (PIN length capability), with F52");
 const F52: FieldUse = u(
@@ -93,7 +103,7 @@ const F37_ORIG: FieldUse = u(37, M, "the original's retrieval reference");
 const F38_ORIG: FieldUse = u(38, C, "the original's authorization code, when it had one");
 const F61_ORIG: FieldUse = u(61, M, "the original's batch (6) + trace (6)");
 
-const SALE_LIKE: [FieldUse; 18] = [
+const SALE_LIKE: [FieldUse; 20] = [
     F2,
     u(3, M, "processing code (see the header row)"),
     F4,
@@ -102,6 +112,7 @@ const SALE_LIKE: [FieldUse; 18] = [
     F13,
     F14,
     F22,
+    F23,
     u(
         25,
         M,
@@ -114,6 +125,7 @@ const SALE_LIKE: [FieldUse; 18] = [
     F49,
     F52,
     F53,
+    F55,
     u(
         60,
         M,
@@ -122,7 +134,7 @@ const SALE_LIKE: [FieldUse; 18] = [
     F64,
 ];
 
-const REFERRING: [FieldUse; 18] = [
+const REFERRING: [FieldUse; 20] = [
     F2,
     u(3, M, "processing code (see the header row)"),
     u(4, M, "amount, minor units: the original's for a void, at most what is left for a refund, at most 115 % of the hold for a completion"),
@@ -131,6 +143,7 @@ const REFERRING: [FieldUse; 18] = [
     F13,
     F14,
     F22,
+    F23,
     u(25, M, "POS condition code: `00` normal, `06` pre-authorization family"),
     F35,
     F37_ORIG,
@@ -138,6 +151,7 @@ const REFERRING: [FieldUse; 18] = [
     F41,
     F42,
     F49,
+    F55,
     u(60, M, "60.1 type, 60.2 batch (6), 60.3 `000`, then `50`"),
     F61_ORIG,
     F64,
@@ -148,6 +162,24 @@ const MANAGEMENT: [FieldUse; 4] = [
     F41,
     F42,
     u(60, M, "`00` + batch (6) + network code (60.3)"),
+];
+
+const ADVICE: [FieldUse; 15] = [
+    u(3, M, "the transaction's processing code"),
+    u(4, C, "the transaction's amount, when it had one"),
+    F11,
+    u(22, M, "the transaction's entry mode (`05x` / `07x`)"),
+    u(23, C, "the card sequence number, when the card gave one"),
+    u(25, M, "the transaction's condition code"),
+    u(37, M, "the transaction's retrieval reference"),
+    u(38, C, "the transaction's authorization code, when it had one"),
+    F41,
+    F42,
+    u(49, M, "`156` (CNY)"),
+    u(55, M, "the card's second answer, BER-TLV: 9F27 CID, 9F26 cryptogram (TC), 9F36 ATC, 95 TVR and DF31 script results, those it gave"),
+    u(60, M, "`00` + batch (6) + `951` (script results) or `203` (TC upload)"),
+    u(61, M, "the transaction's batch (6) + trace (6) + date MMDD (4)"),
+    F64,
 ];
 
 /// Every message the terminal sends.
@@ -225,6 +257,24 @@ pub static TERMINAL_MESSAGES: &[MessageSpec] = &[
         note: "No MAC. Acknowledges a complete download (`371` CA keys, `381` IC parameters); only then does the terminal keep what came and load it into the kernel.",
     },
     MessageSpec {
+        name: "script result advice",
+        mti: 620,
+        f3: None,
+        f60_1: "00",
+        f60_3: "951",
+        fields: &ADVICE,
+        note: "After an approved chip transaction whose card ran the issuer's scripts (the answer's F55 carried 71/72; the card's second answer carries DF31). Recorded with the outcome, sent store-and-forward after the transaction, at sign-in and before settlement, up to 3 attempts; no outcome changes. The 0630 answers `00` (`25`: no such approved transaction).",
+    },
+    MessageSpec {
+        name: "TC upload",
+        mti: 320,
+        f3: None,
+        f60_1: "00",
+        f60_3: "203",
+        fields: &ADVICE,
+        note: "Only with the profile's `tc_upload`: after every approved chip transaction the card accepted, its TC (9F26, CID 9F27 `40`); sent like the script result advice.",
+    },
+    MessageSpec {
         name: "sale",
         mti: 200,
         f3: Some("000000"),
@@ -247,6 +297,7 @@ pub static TERMINAL_MESSAGES: &[MessageSpec] = &[
             F13,
             F14,
             F22,
+            F23,
             u(25, M, "`00`"),
             F26,
             F35,
@@ -255,6 +306,7 @@ pub static TERMINAL_MESSAGES: &[MessageSpec] = &[
             F49,
             F52,
             F53,
+            F55,
             u(60, M, "60.1 `01`, 60.2 batch, 60.3 `000`, then `50`"),
             F64,
         ],
@@ -325,16 +377,18 @@ pub static TERMINAL_MESSAGES: &[MessageSpec] = &[
             u(4, C, "the original's amount, when it had one"),
             u(11, M, "the original's trace"),
             F22,
+            u(23, C, "the original's card sequence number, when it had one"),
             u(25, M, "the original's condition code"),
-            u(39, M, "reason: `98` no answer, `A0` bad MAC, `06` answer did not match"),
+            u(39, M, "reason: `98` no answer, `A0` bad MAC, `06` answer did not match or the chip card declined after the approval"),
             F41,
             F42,
             F49,
+            u(55, C, "a chip original's: only 95, 9F1E, 9F10, 9F36 and DF31 (no card data)"),
             u(60, M, "the original's 60"),
             u(61, M, "the reversed message's batch (6) + trace (6): what the host undoes"),
             F64,
         ],
-        note: "MTI, F3 and 60.1 of the original it reverses. No card data and no PIN data (no F2, F14, F35, F36, F52, F53, F55).",
+        note: "MTI, F3 and 60.1 of the original it reverses. No card data and no PIN data (no F2, F14, F35, F36, F52, F53; a chip original's F55 cut down to tags that carry none).",
     },
     MessageSpec {
         name: "settlement",

@@ -110,6 +110,15 @@ impl Journal {
                     params![start.batch, start.trace, masked_pan, reversal],
                 )?;
             }
+            JournalWrite::AdviceAttempt {
+                batch,
+                trace,
+                kind,
+                gave_up,
+            } => super::advices::attempt(tx, *batch, *trace, *kind, *gave_up)?,
+            JournalWrite::AdviceDone { batch, trace, kind } => {
+                super::advices::done(tx, *batch, *trace, *kind)?
+            }
             JournalWrite::ReversalAttempt {
                 trace,
                 batch,
@@ -176,10 +185,12 @@ impl Journal {
                 result,
                 response_code,
                 voids,
+                advices,
             } => {
                 if let Some(start) = start {
                     record_start(tx, start)?;
                 }
+                super::advices::record(tx, *batch, *trace, advices)?;
                 if let (Some((ob, ot)), Outcome::Approved) = (voids, &result.outcome) {
                     tx.execute(
                         "UPDATE txns SET state = 'voided' WHERE batch = ?1 AND trace = ?2 AND state = 'approved'",

@@ -15,6 +15,7 @@
 //! Each [`JournalWrite`](smartpos_core::engine::JournalWrite) from the engine is one SQLite
 //! transaction, committed (and fsynced) before the engine is told it is durable.
 
+mod advices;
 mod apply;
 mod emv_params;
 mod error;
@@ -348,6 +349,7 @@ impl Journal {
                 }
             }
         }
+        journal.conn.execute_batch(advices::SCHEMA)?;
         Ok(journal)
     }
 

@@ -82,6 +82,7 @@ fn survives_reopen_and_tracks_reversal_state() {
         result: Box::new(result.clone()),
         response_code: None,
         voids: None,
+        advices: Vec::new(),
     })
     .unwrap();
     let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
@@ -124,6 +125,7 @@ fn outcome_for_unknown_transaction_is_an_error() {
             result: Box::new(result_of_o5(Outcome::Approved)),
             response_code: Some("00".into()),
             voids: None,
+            advices: Vec::new(),
         })
         .unwrap_err();
     assert!(matches!(err, JournalError::Missing { batch: 7, trace: 5 }));
@@ -144,6 +146,7 @@ fn a_sale_that_ends_before_its_request_is_recorded_by_its_outcome() {
         result: Box::new(result_of_o5(declined.clone())),
         response_code: None,
         voids: None,
+        advices: Vec::new(),
     })
     .unwrap();
     drop(j);
@@ -458,6 +461,7 @@ fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
         result: Box::new(approved),
         response_code: Some("00".into()),
         voids: None,
+        advices: Vec::new(),
     })
     .unwrap();
     // The same batch again (a plain sign-in): nothing changes.

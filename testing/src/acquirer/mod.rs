@@ -1,10 +1,12 @@
 //! The simulated acquirer host: a frame in, a frame out. No I/O here; the HTTPS server in
 //! [`crate::server`] and tests both drive it.
 
+mod advices;
 mod batch;
 pub mod cards;
 pub mod changes;
 pub mod emv_params;
+pub use advices::AdviceRecord;
 mod financial;
 
 use cards::TestCard;
@@ -159,6 +161,8 @@ pub struct Acquirer {
     cards_logged: HashMap<String, (u64, u64)>,
     /// The EMV parameters the downloads serve.
     emv: smartpos_core::emv::params::EmvParameters,
+    /// Advices accepted (in memory only).
+    advices: Vec<AdviceRecord>,
 }
 
 /// A source of random bytes for working keys.
@@ -302,6 +306,7 @@ impl Acquirer {
             rrn_logged: None,
             cards_logged: HashMap::new(),
             emv: emv_params::standard_emv_parameters(profile_no_pin),
+            advices: Vec::new(),
         };
         acquirer.reindex();
         acquirer
@@ -422,6 +427,15 @@ impl Acquirer {
                     Some("301") => "00".to_string(),
                     _ => "40".to_string(),
                 },
+                (620, _) if req.get_str(60).and_then(|f| f.get(8..11)) == Some("951") => {
+                    self.advice(&tid, req, "script_results")
+                }
+                (320, _)
+                    if req.get_str(60).and_then(|f| f.get(8..11)) == Some("203")
+                        && req.get(55).is_some() =>
+                {
+                    self.advice(&tid, req, "tc_upload")
+                }
                 (500, _) => self.settle(&tid, req, &mut resp),
                 (320, _) => self.batch_upload(&tid, req),
                 (200, Some("200000")) => self.referring(&tid, req, &mut resp, now, "void"),
