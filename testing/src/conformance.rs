@@ -55,6 +55,13 @@ impl Operator for SimSet {
     fn present_unreadable_card(&self) {
         self.card_reader.push(crate::sim::CardScript::Unreadable);
     }
+    fn present_chip_card(&self, track2: &str) {
+        self.card_reader.push(crate::sim::CardScript::Emv {
+            track2: track2.into(),
+            psn: "01".into(),
+            contactless: false,
+        });
+    }
     fn take_printout(&self) -> bool {
         let jobs = self.printer.take_printout();
         let came_out = !jobs.is_empty();
@@ -106,6 +113,6 @@ mod tests {
         let set = SimSet::default();
         let report = run(&set.subject());
         assert!(report.passed(), "{:#?}", report.failures());
-        assert_eq!(report.checks.len(), 41);
+        assert_eq!(report.checks.len(), 44);
     }
 }

@@ -42,10 +42,13 @@ pub enum Fault {
     KeepsWorkingKeys,
     StartAsFallback,
     LateStartTimeout,
+    ChipWithoutCryptogram,
+    AacReportedAsAccepted,
+    IgnoresCancelBetweenHalves,
 }
 
 /// The check each fault must fail, and only it.
-pub const MUTANTS: [(Fault, &str); 25] = [
+pub const MUTANTS: [(Fault, &str); 28] = [
     (Fault::MasterKcvIgnored, "pin_pad.master_key_kcv"),
     (Fault::Sm4MasterKcvIgnored, "pin_pad.sm4_master_key_kcv"),
     (Fault::PartialUpdate, "pin_pad.working_key_kcv"),
@@ -74,6 +77,12 @@ pub const MUTANTS: [(Fault, &str); 25] = [
     ),
     (Fault::StartAsFallback, "card_reader.start_read"),
     (Fault::LateStartTimeout, "card_reader.start_timeout"),
+    (Fault::ChipWithoutCryptogram, "card_reader.chip_first_half"),
+    (Fault::AacReportedAsAccepted, "card_reader.chip_verdict"),
+    (
+        Fault::IgnoresCancelBetweenHalves,
+        "card_reader.chip_cancel_between_halves",
+    ),
 ];
 
 /// The simulated set with one fault planted.
@@ -225,7 +234,40 @@ impl CardReader for Mutant {
             std::thread::sleep(Duration::from_millis(1200));
         }
         match r {
-            Ok(_) if self.is(Fault::StartAsFallback) => Ok(smartpos_core::hal::Presented::Fallback),
+            // A swiped card reported as a chip that failed.
+            Ok(Presented::Card(c))
+                if self.is(Fault::StartAsFallback)
+                    && c.entry_mode() == smartpos_core::card::EntryMode::MagStripe =>
+            {
+                Ok(Presented::Fallback)
+            }
+            Ok(Presented::Card(c))
+                if self.is(Fault::ChipWithoutCryptogram) && !c.icc_data().is_empty() =>
+            {
+                // The kernel's data without the cryptogram (9F26).
+                let list = smartpos_core::emv::tlv::decode(c.icc_data()).unwrap_or_default();
+                let mut icc = Vec::new();
+                for t in list.iter().filter(|t| t.tag.0 != 0x9F26) {
+                    let _ = smartpos_core::emv::tlv::encode(t.tag, t.value, &mut icc);
+                }
+                let seq = c.card_sequence().map(str::to_string);
+                Ok(Presented::Card(c.with_icc(icc, seq)))
+            }
+            other => other,
+        }
+    }
+    fn complete_online(&self, answer: &IssuerAnswer, t: Duration) -> Result<CardVerdict, HalError> {
+        if self.is(Fault::IgnoresCancelBetweenHalves) {
+            // Forgets the cancel and asks the card anyway.
+            self.set.card_reader.complete_online(answer, t).ok();
+            return Ok(CardVerdict::Declined {
+                icc_data: vec![0x9F, 0x27, 0x01, 0x00],
+            });
+        }
+        match self.set.card_reader.complete_online(answer, t) {
+            Ok(CardVerdict::Declined { icc_data }) if self.is(Fault::AacReportedAsAccepted) => {
+                Ok(CardVerdict::Accepted { icc_data })
+            }
             other => other,
         }
     }
@@ -334,6 +376,9 @@ impl Operator for Mutant {
     }
     fn present_unreadable_card(&self) {
         self.set.present_unreadable_card()
+    }
+    fn present_chip_card(&self, track2: &str) {
+        self.set.present_chip_card(track2)
     }
     fn take_printout(&self) -> bool {
         self.set.take_printout()

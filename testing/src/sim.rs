@@ -172,6 +172,8 @@ pub struct SimCardReader {
     atc: std::sync::atomic::AtomicU16,
     /// What the terminal loaded into the kernel (`None`: nothing yet, every card goes on).
     params: Mutex<Option<smartpos_core::emv::params::EmvParameters>>,
+    /// A cancel came between the halves of a chip transaction: its second half is refused.
+    cancelled_between: std::sync::atomic::AtomicBool,
 }
 
 impl SimCardReader {
@@ -210,6 +212,8 @@ impl SimCardReader {
     /// The next card script as the first half of a transaction.
     fn present_card(&self, amount: &Money, timeout: Duration) -> Result<Presented, HalError> {
         *self.session.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.cancelled_between
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         let card = match self.queue.next(timeout)? {
             CardScript::Card { track2, entry_mode } => CardData::from_track2(&track2, entry_mode),
             CardScript::Chip {
@@ -315,6 +319,17 @@ impl CardReader for SimCardReader {
         self.present_card(&start.amount, timeout)
     }
     fn cancel(&self) {
+        // Between the halves of a chip transaction the card is told nothing more.
+        if self
+            .session
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .is_some()
+        {
+            self.cancelled_between
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         self.queue.cancel();
     }
     fn card_present(&self) -> bool {
@@ -333,6 +348,12 @@ impl CardReader for SimCardReader {
         _timeout: Duration,
     ) -> Result<smartpos_core::hal::CardVerdict, HalError> {
         use smartpos_core::hal::CardVerdict;
+        if self
+            .cancelled_between
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(HalError::Cancelled);
+        }
         let scripted = self
             .verdicts
             .lock()

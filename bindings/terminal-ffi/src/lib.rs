@@ -470,6 +470,9 @@ pub trait ConformanceOperator: Send + Sync {
     fn set_paper(&self, status: PaperState);
     /// Presents a card the reader cannot read.
     fn present_unreadable_card(&self);
+    /// Inserts (or taps) the test chip card: the next `startTransaction` runs the kernel's first
+    /// half on its chip.
+    fn present_chip_card(&self, track2: String);
     /// Tears off what the printer printed since the last tear; true when anything came out.
     fn take_printout(&self) -> bool;
     /// Shows the scanner the QR code on the printout torn off last.
@@ -686,6 +689,9 @@ impl Operator for OperatorAdapter {
     }
     fn present_unreadable_card(&self) {
         self.0.present_unreadable_card()
+    }
+    fn present_chip_card(&self, track2: &str) {
+        self.0.present_chip_card(track2.into())
     }
     fn take_printout(&self) -> bool {
         self.0.take_printout()

@@ -1,5 +1,7 @@
 //! Card reader checks: a card read as presented (by `wait_for_card` and by the first half,
-//! `start_transaction`), unreadable cards, cancel and timeout contracts.
+//! `start_transaction`), unreadable cards, cancel and timeout contracts, and a chip card's two
+//! halves: an ARQC to go online with, the card's last word reported as it gave it, and a cancel
+//! between the halves.
 
 use super::*;
 
@@ -71,6 +73,7 @@ pub(super) fn card_reader_checks(kit: &mut Kit, s: &Subject<'_>, amount: &Money,
         "with no card, start_transaction returns Timeout when the time limit passes, at most 10 % + 100 ms late",
         times_out(TIMEOUT, |t| s.card_reader.start_transaction(&start, t)),
     );
+    chip_checks(kit, s, &start);
     kit.check(
         "card_reader.cancel_not_sticky",
         "a cancel with nobody waiting does not cancel the next wait",
@@ -78,5 +81,96 @@ pub(super) fn card_reader_checks(kit: &mut Kit, s: &Subject<'_>, amount: &Money,
             || s.card_reader.cancel(),
             |t| s.card_reader.wait_for_card(amount, t),
         ),
+    );
+}
+
+/// The CID (9F27) in a card's BER-TLV data, if any.
+fn cid(icc: &[u8]) -> Option<u8> {
+    use smartpos_core::emv::tlv;
+    let list = tlv::decode(icc).ok()?;
+    tlv::find(&list, tlv::Tag(0x9F27))?.first().copied()
+}
+
+/// Whether a first half's card is a chip read going online with an ARQC.
+fn goes_online_with_arqc(c: &smartpos_core::card::CardData) -> Result<(), String> {
+    use smartpos_core::card::EntryMode;
+    use smartpos_core::emv::tlv;
+    if !matches!(c.entry_mode(), EntryMode::Chip | EntryMode::Contactless) {
+        return Err(format!("entry mode {:?}, not a chip read", c.entry_mode()));
+    }
+    let list = tlv::decode(c.icc_data()).map_err(|e| format!("field 55 is not BER-TLV: {e}"))?;
+    let len = |t: u32| tlv::find(&list, tlv::Tag(t)).map(<[u8]>::len);
+    if len(0x9F26) != Some(8) {
+        return Err("no 8-byte cryptogram (9F26)".into());
+    }
+    if cid(c.icc_data()).map(|b| b & 0xC0) != Some(0x80) {
+        return Err("the CID (9F27) does not say ARQC (80)".into());
+    }
+    if len(0x9F36) != Some(2) {
+        return Err("no 2-byte ATC (9F36)".into());
+    }
+    if c.card_sequence().is_none() {
+        return Err("no card sequence number".into());
+    }
+    Ok(())
+}
+
+fn chip_checks(kit: &mut Kit, s: &Subject<'_>, start: &smartpos_core::hal::TransactionStart) {
+    use smartpos_core::hal::{CardVerdict, IssuerAnswer, Presented};
+    // The first half; the checks of the second go on with any card it gave (each check is
+    // about its own contract).
+    let first_half = || match s
+        .card_reader
+        .start_transaction(start, Duration::from_secs(5))
+    {
+        Ok(Presented::Card(c)) => Ok(c),
+        other => Err(format!("expected a chip card to go online, got {other:?}")),
+    };
+    s.operator.present_chip_card(TEST_TRACK2);
+    let card = first_half();
+    kit.check(
+        "card_reader.chip_first_half",
+        "a presented chip card goes online from the first half as a chip read: field 55 in BER-TLV with an ARQC (9F26, CID 9F27 80), the ATC (9F36), and the card sequence number",
+        card.as_ref()
+            .map_err(Clone::clone)
+            .and_then(goes_online_with_arqc),
+    );
+    let online = card.map(|_| ());
+    // An approval the card cannot authenticate (no tag 91): kernels differ on what the card
+    // then says, but the reader must say what it said.
+    let answer = IssuerAnswer {
+        response_code: "00".into(),
+        auth_code: Some("123456".into()),
+        icc_data: Vec::new(),
+    };
+    kit.check(
+        "card_reader.chip_verdict",
+        "complete_online reports the card's last word as the card gave it: Accepted only with a TC (CID 40) in its data, Declined with an AAC (CID 00)",
+        online.and_then(|()| {
+            match s.card_reader.complete_online(&answer, Duration::from_secs(5)) {
+                Ok(CardVerdict::Accepted { icc_data }) => match cid(&icc_data) {
+                    Some(b) if b & 0xC0 == 0x40 => Ok(()),
+                    other => Err(format!("Accepted, but the card's CID is {other:02X?}")),
+                },
+                Ok(CardVerdict::Declined { icc_data }) => match cid(&icc_data) {
+                    Some(b) if b & 0xC0 == 0x00 => Ok(()),
+                    other => Err(format!("Declined, but the card's CID is {other:02X?}")),
+                },
+                Err(e) => Err(format!("expected the card's verdict, got {e:?}")),
+            }
+        }),
+    );
+    s.operator.present_chip_card(TEST_TRACK2);
+    let online = first_half().map(|_| ());
+    kit.check(
+        "card_reader.chip_cancel_between_halves",
+        "cancel() after the first half makes complete_online return Cancelled without asking the card (the terminal reverses)",
+        online.and_then(|()| {
+            s.card_reader.cancel();
+            match s.card_reader.complete_online(&answer, Duration::from_secs(5)) {
+                Err(HalError::Cancelled) => Ok(()),
+                other => Err(format!("expected Cancelled, got {other:?}")),
+            }
+        }),
     );
 }

@@ -55,6 +55,9 @@ pub trait Operator: Send + Sync {
     fn set_paper(&self, status: PaperStatus);
     /// Presents a card the reader cannot read (a damaged stripe, a chip that does not answer).
     fn present_unreadable_card(&self);
+    /// Inserts (or taps) the test chip card, so the next `start_transaction` runs the kernel's
+    /// first half on its chip; it stays in the reader until the transaction ends.
+    fn present_chip_card(&self, track2: &str);
     /// Tears off what the printer put on paper since the last tear; true when anything came out.
     fn take_printout(&self) -> bool;
     /// Shows the scanner the QR code on the printout torn off last (the loop-back: printer and

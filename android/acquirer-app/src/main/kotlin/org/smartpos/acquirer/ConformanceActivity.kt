@@ -84,6 +84,7 @@ class ConformanceActivity : Activity() {
         override fun showCode(text: String) { ask("Show the scanner the code $text, then Done") }
         override fun setPaper(status: PaperState) { ask("Set the printer to: $status, then Done") }
         override fun presentUnreadableCard() { ask("Present a card the reader cannot read, then Done") }
+        override fun presentChipCard(track2: String) { ask("Insert the test chip card (track 2 $track2) and leave it in, then Done") }
         override fun takePrintout(): Boolean = ask("Did the printer print? Tear it off: Yes or No")
         override fun showPrintoutQr() { ask("Show the scanner the QR code on the printout, then Done") }
         override fun printoutHasBitmap(width: UInt, pixels: List<Boolean>): Boolean =

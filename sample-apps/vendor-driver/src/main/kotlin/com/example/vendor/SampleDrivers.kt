@@ -83,6 +83,9 @@ class ActionQueue<T> {
 object Ciphers {
     fun blockLen(c: KeyCipher): Int = if (c == KeyCipher.SM4) 16 else 8
 
+    /** Bytes from hex digits (BCD amounts are their own digits): `hex("0100")` is `01 00`. */
+    fun hex(digits: String): ByteArray = ByteArray(digits.length / 2) { digits.substring(2 * it, 2 * it + 2).toInt(16).toByte() }
+
     private fun des(key: ByteArray, mode: Int): Cipher {
         val (alg, k) = when (key.size) {
             8 -> "DES" to key
@@ -141,33 +144,81 @@ object Ciphers {
     }
 }
 
-/** Card reader: the operator swipes cards (or a card that cannot be read) into [actions]. */
+/**
+ * Card reader: the operator swipes cards, presents a card that cannot be read, or inserts a chip
+ * card into [actions]. Its chip "kernel" is a sample: it makes a cryptogram-shaped 9F26 under a
+ * fixed sample key (no issuer could verify it) and accepts after an approval only when the
+ * answer carries issuer authentication data (tag 91) with response code `00`; a real reader runs
+ * its certified EMV kernel here (ARQC, ARPC check, scripts).
+ */
 class SampleCardReader : CardReaderDriver {
-    sealed interface Swipe { data class Card(val track2: String) : Swipe; data object Unreadable : Swipe }
+    sealed interface Swipe {
+        data class Card(val track2: String) : Swipe
+        data object Unreadable : Swipe
+        data class Chip(val track2: String) : Swipe
+    }
     val actions = ActionQueue<Swipe>()
+    private val lock = Any()
+    private var atc = 0
+    /** The chip transaction between its halves (the ATC of its first cryptogram), if any. */
+    private var pending: Int? = null
+    private var cancelledBetween = false
+
     override fun waitForCard(amountMinor: ULong, timeoutMs: ULong): CardRead =
         when (val swipe = actions.take(timeoutMs.toLong())) {
             is Swipe.Card -> CardRead(swipe.track2, CardEntry.MAG_STRIPE, byteArrayOf(), null)
+            is Swipe.Chip -> firstGenerateAc(swipe.track2, amountMinor)
             Swipe.Unreadable -> throw DriverException.CardException("the stripe could not be read")
         }
-    override fun cancel() = actions.cancel()
+    override fun cancel() {
+        synchronized(lock) { if (pending != null) { pending = null; cancelledBetween = true } }
+        actions.cancel()
+    }
     override fun cardPresent(): Boolean = false
 
     /**
-     * The first half: this reader has no chip kernel, so every card goes online as swiped.
-     * A reader with an EMV kernel returns [CardStart.Card] with field 55 (ARQC), or
-     * [CardStart.DeclinedOffline], or [CardStart.Fallback] (then swipes when [fallback] is set).
+     * The first half: a swiped card goes online as swiped, an inserted chip card with field 55
+     * (9F26 cryptogram, 9F27 `80` ARQC, 9F36 ATC, 9F02 amount, 84 AID) and sequence `001`. A
+     * kernel returns [CardStart.DeclinedOffline] or [CardStart.Fallback] where its card says so.
      */
-    override fun startTransaction(amountMinor: ULong, fallback: Boolean, timeoutMs: ULong): CardStart =
-        CardStart.Card(waitForCard(amountMinor, timeoutMs))
+    override fun startTransaction(amountMinor: ULong, fallback: Boolean, timeoutMs: ULong): CardStart {
+        synchronized(lock) { pending = null; cancelledBetween = false }
+        return CardStart.Card(waitForCard(amountMinor, timeoutMs))
+    }
+
+    private fun firstGenerateAc(track2: String, amountMinor: ULong): CardRead {
+        val counter = synchronized(lock) { atc += 1; pending = atc; atc }
+        val amount = Ciphers.hex("%012d".format(amountMinor.toLong()))
+        val f55 = Tlv.of(0x9F26, cryptogram(amount, counter)) + Tlv.of(0x9F27, byteArrayOf(0x80.toByte())) +
+            Tlv.of(0x9F36, byteArrayOf((counter shr 8).toByte(), counter.toByte())) +
+            Tlv.of(0x9F02, amount) + Tlv.of(0x84, Ciphers.hex("A000000333010101"))
+        return CardRead(track2, CardEntry.CHIP, f55, "001")
+    }
+
+    private fun cryptogram(data: ByteArray, counter: Int): ByteArray {
+        val block = ByteArray(8)
+        data.forEachIndexed { i, b -> block[i % 8] = (block[i % 8].toInt() xor b.toInt()).toByte() }
+        block[7] = (block[7].toInt() xor counter).toByte()
+        return Ciphers.encrypt(KeyCipher.DES, SAMPLE_CARD_KEY, block)
+    }
 
     /**
-     * The chip's last word after an approval. The core asks only for chip reads, which this
-     * stripe reader never makes; a kernel passes [answer]'s field 55 (tag 91 ARPC, scripts) to
-     * the card and returns its TC ([ChipVerdict.Accepted]) or AAC ([ChipVerdict.Declined]).
+     * The chip's last word after an approval: TC (`9F27 40`) when the answer carries tag 91 and
+     * the response code `00`, else AAC (`9F27 00`), reported as the card gave it; after a
+     * [cancel] between the halves the card is not asked ([DriverException.Cancelled]).
      */
-    override fun completeOnline(answer: ChipAnswer, timeoutMs: ULong): ChipVerdict =
-        ChipVerdict.Accepted(byteArrayOf())
+    override fun completeOnline(answer: ChipAnswer, timeoutMs: ULong): ChipVerdict {
+        val counter = synchronized(lock) {
+            if (cancelledBetween) { cancelledBetween = false; throw DriverException.Cancelled() }
+            pending.also { pending = null }
+        } ?: return ChipVerdict.Accepted(byteArrayOf()) // a swiped card: nothing to ask
+        val accepts = answer.responseCode == "00" && Tlv.find(answer.iccData, 0x91) != null
+        val cid = if (accepts) 0x40 else 0x00
+        val data = Tlv.of(0x9F27, byteArrayOf(cid.toByte())) +
+            Tlv.of(0x9F26, cryptogram(answer.iccData, counter)) +
+            Tlv.of(0x9F36, byteArrayOf((counter shr 8).toByte(), counter.toByte()))
+        return if (accepts) ChipVerdict.Accepted(data) else ChipVerdict.Declined(data)
+    }
 
     /** The EMV parameters the terminal loaded last (sign-in downloads them), or null. */
     @Volatile var loaded: EmvParameterSet? = null
@@ -177,10 +228,40 @@ class SampleCardReader : CardReaderDriver {
      * The terminal's EMV parameters, after each download and once a process. A kernel puts
      * [EmvParameterSet.caKeys] into its CA key store and [EmvParameterSet.aids] into its AID
      * list (most vendor kernels take each record's [CaKeyRecord.tlv] / [AidRecord.tlv] as is);
-     * this stripe reader only keeps them. Example: `reader.loaded?.aids?.size`.
+     * this sample only keeps them. Example: `reader.loaded?.aids?.size`.
      */
     override fun loadParameters(params: EmvParameterSet) {
         loaded = params
+    }
+
+    private companion object {
+        val SAMPLE_CARD_KEY = Ciphers.hex("0123456789ABCDEF")
+    }
+}
+
+/** BER-TLV, as much as the sample kernel needs: one- and two-byte tags, short lengths. */
+object Tlv {
+    /** One data object. */
+    fun of(tag: Int, value: ByteArray): ByteArray {
+        val t = if (tag > 0xFF) byteArrayOf((tag shr 8).toByte(), tag.toByte()) else byteArrayOf(tag.toByte())
+        val l = if (value.size < 0x80) byteArrayOf(value.size.toByte()) else byteArrayOf(0x81.toByte(), value.size.toByte())
+        return t + l + value
+    }
+
+    /** The value of the first top-level object with [tag], or null (also on malformed data). */
+    fun find(data: ByteArray, tag: Int): ByteArray? {
+        var i = 0
+        while (i < data.size) {
+            var t = data[i].toInt() and 0xFF; i++
+            if (t and 0x1F == 0x1F) { if (i >= data.size) return null; t = (t shl 8) or (data[i].toInt() and 0xFF); i++ }
+            if (i >= data.size) return null
+            var len = data[i].toInt() and 0xFF; i++
+            if (len == 0x81) { if (i >= data.size) return null; len = data[i].toInt() and 0xFF; i++ } else if (len > 0x80) return null
+            if (i + len > data.size) return null
+            if (t == tag) return data.copyOfRange(i, i + len)
+            i += len
+        }
+        return null
     }
 }
 
@@ -282,6 +363,7 @@ class SampleDriverSet(val pinPad: SamplePinPad = SamplePinPad()) : ConformanceOp
     private var printout: List<List<PrintItem>> = emptyList()
     override fun presentCard(track2: String) = cardReader.actions.push(SampleCardReader.Swipe.Card(track2))
     override fun presentUnreadableCard() = cardReader.actions.push(SampleCardReader.Swipe.Unreadable)
+    override fun presentChipCard(track2: String) = cardReader.actions.push(SampleCardReader.Swipe.Chip(track2))
     override fun takePrintout(): Boolean { printout = printer.tear(); return printout.isNotEmpty() }
     override fun showPrintoutQr() {
         printout.flatten().filterIsInstance<PrintItem.Qr>().firstOrNull()?.let { scanner.actions.push(it.data) }
