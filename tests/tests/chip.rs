@@ -842,3 +842,55 @@ async fn script_results_and_tcs_reach_the_host_and_survive_a_restart() {
     }
     assert_eq!(seen, 4);
 }
+
+/// A card that ran the issuer's scripts and then declined after the approval: the reversal the
+/// terminal sends (06) carries the card's script results (DF31) in its field 55 beside the
+/// chip data every chip reversal keeps, and no card data.
+#[tokio::test]
+async fn a_card_declining_after_scripts_reports_their_results_in_the_reversal() {
+    let host = RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let reader = Arc::new(SimCardReader::new([CardScript::Emv {
+        track2: cards::track2(card(cards::SCRIPT_PAN)),
+        psn: "01".into(),
+        contactless: false,
+    }]));
+    reader.decline_after_approval();
+    let mut t = terminal_with(
+        &host,
+        dir.path(),
+        reader,
+        vec![PinScript::Pin("123456".into())],
+    );
+    t.sign_in().await.unwrap();
+    let r = t
+        .sale(PaymentRequest::sale(
+            "com.shop",
+            "SCRIPT-DECLINE",
+            Money::from_minor(1_000, Currency::CNY).unwrap(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Declined(Declined::ByCard));
+    let fields = AcquirerProfile::cup_default().fields();
+    let reversal = host
+        .frames
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(q, _)| Frame::decode(q, fields).unwrap().message)
+        .find(|m| m.mti.value() == 400)
+        .expect("the reversal went out");
+    assert_eq!(reversal.get_str(39), Some("06"));
+    assert!(reversal.get(2).is_none() && reversal.get(35).is_none(), "no card data");
+    let icc = tlv::decode(reversal.get(55).unwrap()).unwrap();
+    let tags: Vec<u32> = icc.iter().map(|t| t.tag.0).collect();
+    assert_eq!(tags, [0x9F10, 0x95, 0x9F36, 0x9F1E, 0xDF31], "{tags:X?}");
+    assert!(!tlv::find(&icc, Tag(0xDF31)).unwrap().is_empty());
+    let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+    let sale = ledger.iter().find(|e| e.trace == r.trace).unwrap();
+    assert!(sale.reversed, "the host undid the approval");
+}

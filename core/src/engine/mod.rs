@@ -172,6 +172,10 @@ pub enum JournalWrite {
         /// Advices the host is owed for it (script results, TC upload), each encoded without
         /// F11 and MAC, kept pending in the same commit.
         advices: Vec<(AdviceKind, Vec<u8>)>,
+        /// A new armed reversal (encoded without MAC) replacing the one recorded at `Sending`:
+        /// a chip card that declined after running the issuer's scripts adds their results
+        /// (DF31) to the reversal's field 55.
+        reversal: Option<Vec<u8>>,
     },
     /// An advice attempt failed (`gave_up` at the last attempt).
     AdviceAttempt {

@@ -35,6 +35,8 @@ pub(crate) struct Ctx {
     chip_request: Option<Box<Message>>,
     /// Advices recorded with the outcome.
     advices: Vec<(super::AdviceKind, Vec<u8>)>,
+    /// The armed reversal rebuilt with the card's script results, recorded with the outcome.
+    reversal: Option<Vec<u8>>,
 }
 
 impl Ctx {
@@ -140,6 +142,23 @@ fn chip_details(s: &Session, req: &PaymentRequest, card: &CardData) -> Option<Ch
     })
 }
 
+/// The armed reversal of `request` with the script results (DF31) a declining card gave added
+/// to its field 55; `None` when the card gave none (the armed reversal stands).
+fn reversal_with_script_results(
+    s: &Session,
+    ctx: &Ctx,
+    request: &Message,
+    card_icc: &[u8],
+) -> Option<Vec<u8>> {
+    let list = tlv::decode(card_icc).ok()?;
+    let results = tlv::find(&list, Tag(0xDF31))?;
+    let mut rev = reversal_of(request, ctx.batch, ctx.trace, "98");
+    let mut icc = rev.get(55).map(<[u8]>::to_vec).unwrap_or_default();
+    tlv::encode(Tag(0xDF31), results, &mut icc).ok()?;
+    rev.set(55, icc);
+    rev.encode(s.config.profile.fields()).ok()
+}
+
 /// Records the outcome, then finishes.
 fn conclude(
     ctx: &Ctx,
@@ -166,6 +185,7 @@ fn conclude(
             _ => None,
         },
         advices: ctx.advices.clone(),
+        reversal: ctx.reversal.clone(),
     };
     (
         Some(Sale::ExpectOutcomePersisted(r)),
@@ -197,6 +217,7 @@ impl Sale {
             chip: None,
             chip_request: None,
             advices: Vec::new(),
+            reversal: None,
         };
         // Nothing is written before the card: the transaction is recorded with its request,
         // in the commit before the request leaves (a sale killed at the card never happened).
@@ -451,9 +472,14 @@ impl Sale {
                         Outcome::Approved
                     }
                     // An AAC, a card pulled out, a kernel error: the approval must not stand.
-                    Ok(CardVerdict::Declined { .. }) | Err(_) => {
+                    Ok(CardVerdict::Declined { icc_data }) => {
+                        ctx.reversal = ctx
+                            .chip_request
+                            .take()
+                            .and_then(|req| reversal_with_script_results(s, &ctx, &req, &icc_data));
                         Outcome::Declined(Declined::ByCard)
                     }
+                    Err(_) => Outcome::Declined(Declined::ByCard),
                 };
                 Ok(conclude(&ctx, s, o, Some(&resp)))
             }

@@ -186,11 +186,20 @@ impl Journal {
                 response_code,
                 voids,
                 advices,
+                reversal,
             } => {
                 if let Some(start) = start {
                     record_start(tx, start)?;
                 }
                 super::advices::record(tx, *batch, *trace, advices)?;
+                if let Some(r) = reversal {
+                    // Rebuilt with the card's script results: encrypted as the armed one was.
+                    let sealed = key.encrypt(&reversal_aad(*batch, *trace), r);
+                    tx.execute(
+                        "UPDATE txns SET reversal = ?3 WHERE batch = ?1 AND trace = ?2 AND reversal IS NOT NULL",
+                        params![batch, trace, sealed],
+                    )?;
+                }
                 if let (Some((ob, ot)), Outcome::Approved) = (voids, &result.outcome) {
                     tx.execute(
                         "UPDATE txns SET state = 'voided' WHERE batch = ?1 AND trace = ?2 AND state = 'approved'",

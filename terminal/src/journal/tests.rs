@@ -83,6 +83,7 @@ fn survives_reopen_and_tracks_reversal_state() {
         response_code: None,
         voids: None,
         advices: Vec::new(),
+        reversal: None,
     })
     .unwrap();
     let e = j.find_by_order("com.example.shop", "O-5").unwrap().unwrap();
@@ -126,6 +127,7 @@ fn outcome_for_unknown_transaction_is_an_error() {
             response_code: Some("00".into()),
             voids: None,
             advices: Vec::new(),
+            reversal: None,
         })
         .unwrap_err();
     assert!(matches!(err, JournalError::Missing { batch: 7, trace: 5 }));
@@ -147,6 +149,7 @@ fn a_sale_that_ends_before_its_request_is_recorded_by_its_outcome() {
         response_code: None,
         voids: None,
         advices: Vec::new(),
+        reversal: None,
     })
     .unwrap();
     drop(j);
@@ -462,6 +465,7 @@ fn a_later_batch_from_the_host_settles_what_the_terminal_still_held_approved() {
         response_code: Some("00".into()),
         voids: None,
         advices: Vec::new(),
+        reversal: None,
     })
     .unwrap();
     // The same batch again (a plain sign-in): nothing changes.
