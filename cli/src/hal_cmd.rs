@@ -110,6 +110,21 @@ impl CardReader for DeafReader<'_> {
     fn card_present(&self) -> bool {
         self.0.card_present()
     }
+    fn start_transaction(
+        &self,
+        start: &smartpos_core::hal::TransactionStart,
+        t: Duration,
+    ) -> Result<smartpos_core::hal::Presented, HalError> {
+        self.0
+            .start_transaction(start, t.min(Duration::from_millis(2500)))
+    }
+    fn complete_online(
+        &self,
+        answer: &smartpos_core::hal::IssuerAnswer,
+        t: Duration,
+    ) -> Result<smartpos_core::hal::CardVerdict, HalError> {
+        self.0.complete_online(answer, t)
+    }
 }
 
 struct SilentPrinter<'a>(&'a dyn Printer);

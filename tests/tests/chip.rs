@@ -885,7 +885,10 @@ async fn a_card_declining_after_scripts_reports_their_results_in_the_reversal() 
         .find(|m| m.mti.value() == 400)
         .expect("the reversal went out");
     assert_eq!(reversal.get_str(39), Some("06"));
-    assert!(reversal.get(2).is_none() && reversal.get(35).is_none(), "no card data");
+    assert!(
+        reversal.get(2).is_none() && reversal.get(35).is_none(),
+        "no card data"
+    );
     let icc = tlv::decode(reversal.get(55).unwrap()).unwrap();
     let tags: Vec<u32> = icc.iter().map(|t| t.tag.0).collect();
     assert_eq!(tags, [0x9F10, 0x95, 0x9F36, 0x9F1E, 0xDF31], "{tags:X?}");

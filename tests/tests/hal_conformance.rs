@@ -16,7 +16,14 @@ fn simulated_drivers_pass_and_each_breakage_is_named() {
                 "pin_pad.sm4_pin_block",
             ],
         ),
-        (Breakage::IgnoreCancel, vec!["card_reader.cancel"]),
+        // Deaf to cancel: both cancel contracts break (a waiting read, and between a chip's halves).
+        (
+            Breakage::IgnoreCancel,
+            vec![
+                "card_reader.cancel",
+                "card_reader.chip_cancel_between_halves",
+            ],
+        ),
         (
             Breakage::SilentPrinter,
             vec![
