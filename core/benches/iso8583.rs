@@ -1,4 +1,6 @@
-//! Encode + decode of a CUP sale request (0200) and response (0210) frame.
+//! Encode + decode of a CUP sale request (0200) and response (0210) frame: each iteration is
+//! one sale exchange, two encode+decode pairs (one frame encoded, then decoded), so the
+//! throughput criterion prints is in pairs (`Elements(2)`); the time is per exchange.
 //! Run: `cargo bench -p smartpos-core --bench iso8583`. `smartpos bench --codec` measures the
 //! same work beside pyiso8583 in one run and prints the ratio.
 
@@ -8,7 +10,8 @@ use smartpos_core::iso8583::{samples, Frame, FrameView, CUP_FIELDS};
 fn bench(c: &mut Criterion) {
     let (req, resp) = samples::sale_pair();
     let mut g = c.benchmark_group("cup_sale");
-    g.throughput(Throughput::Elements(1));
+    // Two encode+decode pairs an iteration: the request's and the response's.
+    g.throughput(Throughput::Elements(2));
     g.bench_function("encode_decode_request_and_response", |b| {
         b.iter(|| {
             let a = black_box(&req).encode(&CUP_FIELDS).unwrap();
