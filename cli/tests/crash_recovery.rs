@@ -785,3 +785,58 @@ async fn a_card_decline_after_approval_ends_reversed_and_declined() {
         host.shutdown().await;
     }
 }
+
+/// A chip sale whose card ran the issuer's script: the terminal killed while it sends the
+/// script result advice (before its MAC, before it leaves, after the host answered but before
+/// the journal marked it delivered) keeps the approval, and the advice reaches the host at the
+/// next sign-in, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_advice_survives_a_kill_and_reaches_the_host_once() {
+    for crash in ["advice:mac", "advice:send", "advice:persist-advice-done"] {
+        let host = server::start(SimConfig::ephemeral()).await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let args = [
+            "sale",
+            "--amount",
+            "7.00",
+            "--order",
+            "SCRIPTED",
+            "--entry",
+            "contact",
+            "--card",
+            "6222020000000000083",
+            "--json",
+        ];
+        let first = child(&host, d, Some(crash), &args).await;
+        assert_ne!(first.code, Some(0), "{crash}: the process was to abort");
+        let journal = Journal::open(&d.join("journal.db")).unwrap();
+        let entry = journal
+            .find_by_order("com.example.merchant", "SCRIPTED")
+            .unwrap()
+            .expect("recorded");
+        assert_eq!(
+            entry.state,
+            TxnState::Approved,
+            "{crash}: the approval stands"
+        );
+        assert_eq!(journal.pending_advices().unwrap().len(), 1, "{crash}");
+        drop(journal);
+        let signed = child(&host, d, None, &["sign-in"]).await;
+        assert_eq!(signed.code, Some(0), "{crash}: {}", signed.stdout);
+        let advices = host.acquirer.lock().unwrap().advices().to_vec();
+        let ours: Vec<_> = advices
+            .iter()
+            .filter(|a| (a.batch, a.trace) == (entry.batch, entry.trace))
+            .collect();
+        assert_eq!(ours.len(), 1, "{crash}: delivered once: {advices:?}");
+        assert_eq!(ours[0].kind, "script_results");
+        let journal = Journal::open(&d.join("journal.db")).unwrap();
+        assert!(journal.pending_advices().unwrap().is_empty(), "{crash}");
+        drop(journal);
+        let ledger = host.acquirer.lock().unwrap().state().ledger.clone();
+        let sale = ledger.iter().find(|e| e.trace == entry.trace).unwrap();
+        assert!(sale.charged(), "{crash}: charged once, not reversed");
+        host.shutdown().await;
+    }
+}

@@ -18,10 +18,12 @@ use std::sync::Arc;
 /// `KIND:STEP`, e.g. `sale:answered`. Steps: `persist-counters`, `read-card`,
 /// `online-pin`, `load-keys`, `mac`, `persist-sending`, `send`, `answered`, `complete-card`
 /// (chip cards, after an approval), `persist-outcome`,
-/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`, `finish` (QR adds `persist-created`, `call`,
+/// `persist-reversal-attempt`, `persist-reversal-done`, `persist-settled`,
+/// `persist-advice-attempt`, `persist-advice-done`, `finish` (QR adds `persist-created`, `call`,
 /// `show-code` and `wait`; kinds `qr_sale`, `qr_resolve`, `qr_void`, `qr_refund`); kinds: `sign-in`,
-/// `sign-out`, `echo`, `reversal`, `settle`, and each transaction type (`sale`, `void`, `refund`,
-/// `preauth`, `preauth_void`, `preauth_complete`, `complete_void`, `balance`).
+/// `sign-out`, `echo`, `emv-download`, `reversal`, `advice`, `settle`, and each transaction type
+/// (`sale`, `void`, `refund`, `preauth`, `preauth_void`, `preauth_complete`, `complete_void`,
+/// `balance`).
 pub const CRASH_ENV: &str = "SMARTPOS_CRASH_AT";
 
 /// Runs a blocking driver call on the runtime's blocking pool, never on an executor thread (a
