@@ -36,15 +36,47 @@ pub enum KeyError {
 
 /// A single, double or triple length DES key. `Debug` never shows key bytes.
 ///
+/// The key schedule is expanded once, when the key is made (a MAC or PIN block used to expand
+/// it for every block); the expanded keys are zeroized on drop like the key bytes.
+///
 /// ```
 /// use smartpos_core::crypto::DesKey;
 /// let k = DesKey::from_hex("0123456789ABCDEFFEDCBA9876543210").unwrap();
 /// assert_eq!(hex::encode_upper(k.check_value()), "08D7B4FB");
 /// ```
-#[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct DesKey {
     bytes: Vec<u8>,
+    /// The expanded key (zeroized by the cipher's own drop).
+    #[zeroize(skip)]
+    schedule: Schedule,
 }
+
+/// The expanded key of each length.
+#[derive(Clone)]
+enum Schedule {
+    Single(des::Des),
+    Double(des::TdesEde2),
+    Triple(des::TdesEde3),
+}
+
+impl Schedule {
+    fn of(bytes: &[u8]) -> Schedule {
+        match bytes.len() {
+            8 => Schedule::Single(des::Des::new_from_slice(bytes).expect("8-byte key")),
+            16 => Schedule::Double(des::TdesEde2::new_from_slice(bytes).expect("16-byte key")),
+            _ => Schedule::Triple(des::TdesEde3::new_from_slice(bytes).expect("24-byte key")),
+        }
+    }
+}
+
+impl PartialEq for DesKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for DesKey {}
 
 impl std::fmt::Debug for DesKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +95,7 @@ impl DesKey {
         match bytes.len() {
             8 | 16 | 24 => Ok(DesKey {
                 bytes: bytes.to_vec(),
+                schedule: Schedule::of(bytes),
             }),
             n => Err(KeyError::BadLength(n)),
         }
@@ -86,6 +119,7 @@ impl DesKey {
     pub fn first_half(&self) -> DesKey {
         DesKey {
             bytes: self.bytes[..8].to_vec(),
+            schedule: Schedule::of(&self.bytes[..8]),
         }
     }
     /// The clear key bytes, for the secure module that holds it.
@@ -105,10 +139,10 @@ impl DesKey {
                 }
             }};
         }
-        match self.bytes.len() {
-            8 => run!(des::Des::new_from_slice(&self.bytes).expect("8-byte key")),
-            16 => run!(des::TdesEde2::new_from_slice(&self.bytes).expect("16-byte key")),
-            _ => run!(des::TdesEde3::new_from_slice(&self.bytes).expect("24-byte key")),
+        match &self.schedule {
+            Schedule::Single(c) => run!(c),
+            Schedule::Double(c) => run!(c),
+            Schedule::Triple(c) => run!(c),
         }
     }
 
