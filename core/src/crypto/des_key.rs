@@ -49,7 +49,7 @@ pub struct DesKey {
     bytes: Vec<u8>,
     /// The expanded key (zeroized by the cipher's own drop).
     #[zeroize(skip)]
-    schedule: Schedule,
+    schedule: Box<Schedule>,
 }
 
 /// The expanded key of each length.
@@ -95,7 +95,7 @@ impl DesKey {
         match bytes.len() {
             8 | 16 | 24 => Ok(DesKey {
                 bytes: bytes.to_vec(),
-                schedule: Schedule::of(bytes),
+                schedule: Box::new(Schedule::of(bytes)),
             }),
             n => Err(KeyError::BadLength(n)),
         }
@@ -119,7 +119,7 @@ impl DesKey {
     pub fn first_half(&self) -> DesKey {
         DesKey {
             bytes: self.bytes[..8].to_vec(),
-            schedule: Schedule::of(&self.bytes[..8]),
+            schedule: Box::new(Schedule::of(&self.bytes[..8])),
         }
     }
     /// The clear key bytes, for the secure module that holds it.
@@ -139,7 +139,7 @@ impl DesKey {
                 }
             }};
         }
-        match &self.schedule {
+        match &*self.schedule {
             Schedule::Single(c) => run!(c),
             Schedule::Double(c) => run!(c),
             Schedule::Triple(c) => run!(c),
