@@ -54,6 +54,14 @@ impl HostExchange for RecordingHost {
     }
 }
 
+/// The simulator with the CUP default profile, recording every exchange.
+fn cup_host() -> RecordingHost {
+    RecordingHost {
+        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
+        frames: Arc::new(Mutex::new(Vec::new())),
+    }
+}
+
 fn now() -> LocalTime {
     LocalTime::from_unix(1_795_000_000, 8 * 3600)
 }
@@ -128,10 +136,7 @@ const REQUEST_TAGS: [u32; 20] = [
 
 #[tokio::test]
 async fn chip_scenarios_by_test_card_with_field_55_checked_independently() {
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // approve, contact and contactless
@@ -276,10 +281,7 @@ fn receipt(r: &PaymentResult) -> String {
 
 #[tokio::test]
 async fn contactless_under_the_limit_asks_no_pin_and_needs_no_signature_over_it_online_pin() {
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     let dir = tempfile::tempdir().unwrap();
     let limit = AcquirerProfile::cup_default().contactless.no_pin_minor;
     // At the limit: a PIN prompt would be cancelled, so an approval proves none was asked.
@@ -346,10 +348,7 @@ async fn contactless_under_the_limit_asks_no_pin_and_needs_no_signature_over_it_
 /// no field 55, the card not asked after approval); a chip that declines offline sends nothing.
 #[tokio::test]
 async fn fallback_to_swipe_and_offline_decline() {
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     let dir = tempfile::tempdir().unwrap();
     let config = EngineConfig::demo();
     let master = CipherKey::from_hex(config.profile.key_algorithm, TEST_TMK_HEX).unwrap();
@@ -434,10 +433,7 @@ fn terminal_with(
 /// and a restart use what was kept without downloading again, until the host asks.
 #[tokio::test]
 async fn sign_in_downloads_ca_keys_and_ic_parameters_and_keeps_them() {
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     let served = host.acquirer.lock().unwrap().emv_parameters_mut().clone();
     assert_eq!((served.ca_keys.len(), served.aids.len()), (2, 3));
     let dir = tempfile::tempdir().unwrap();
@@ -484,11 +480,7 @@ async fn sign_in_downloads_ca_keys_and_ic_parameters_and_keeps_them() {
 /// without parameters for its AID the card falls back to the stripe.
 #[tokio::test]
 async fn downloaded_parameters_drive_the_kernel_and_the_pin_decision() {
-    let acquirer = Acquirer::new(AcquirerProfile::cup_default());
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(acquirer)),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     for a in &mut host.acquirer.lock().unwrap().emv_parameters_mut().aids {
         a.cvm_limit_minor = Some(30_000);
     }
@@ -659,10 +651,7 @@ impl HostExchange for BendingHost {
 #[tokio::test]
 async fn a_bad_download_is_refused_whole_and_the_old_parameters_stay() {
     let host = BendingHost {
-        inner: RecordingHost {
-            acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-            frames: Arc::new(Mutex::new(Vec::new())),
-        },
+        inner: cup_host(),
         bend: Arc::new(Mutex::new(None)),
     };
     let served = host
@@ -728,10 +717,7 @@ async fn a_bad_download_is_refused_whole_and_the_old_parameters_stay() {
 #[tokio::test]
 async fn script_results_and_tcs_reach_the_host_and_survive_a_restart() {
     let host = BendingHost {
-        inner: RecordingHost {
-            acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-            frames: Arc::new(Mutex::new(Vec::new())),
-        },
+        inner: cup_host(),
         bend: Arc::new(Mutex::new(None)),
     };
     let dir = tempfile::tempdir().unwrap();
@@ -848,10 +834,7 @@ async fn script_results_and_tcs_reach_the_host_and_survive_a_restart() {
 /// chip data every chip reversal keeps, and no card data.
 #[tokio::test]
 async fn a_card_declining_after_scripts_reports_their_results_in_the_reversal() {
-    let host = RecordingHost {
-        acquirer: Arc::new(Mutex::new(Acquirer::new(AcquirerProfile::cup_default()))),
-        frames: Arc::new(Mutex::new(Vec::new())),
-    };
+    let host = cup_host();
     let dir = tempfile::tempdir().unwrap();
     let reader = Arc::new(SimCardReader::new([CardScript::Emv {
         track2: cards::track2(card(cards::SCRIPT_PAN)),

@@ -12,7 +12,7 @@
 //! [`MAX_ADVICE_ATTEMPTS`] attempts fail. An advice names its transaction by F37 and F61 (batch,
 //! trace, date); it carries no card number.
 
-use super::messages::{check_response, frame};
+use super::messages::{check_response, compute_mac, macced_frame};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
 use crate::emv::tlv::{self, Tag};
 use crate::iso8583::{Message, Mti};
@@ -180,11 +180,8 @@ impl Advice {
             }
         };
         msg.set(11, format!("{:06}", s.take_trace()));
-        msg.remove(64);
-        let mab = msg
-            .mac_block(s.config.profile.fields())
-            .expect("decoded messages re-encode");
-        (Some(Advice::ExpectMac(p, msg)), Action::ComputeMac(mab))
+        let a = compute_mac(s, &mut msg);
+        (Some(Advice::ExpectMac(p, msg)), a)
     }
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
@@ -192,12 +189,8 @@ impl Advice {
         match (self, event) {
             (ExpectMac(p, mut msg), Event::MacComputed(r)) => match r {
                 Ok(mac) => {
-                    msg.set(64, mac);
-                    let bytes = frame(s, msg.clone())
-                        .encode(s.config.profile.fields())
-                        .expect("well-formed");
                     let a = Action::SendToHost {
-                        frame: bytes,
+                        frame: macced_frame(s, &mut msg, mac),
                         timeout: s.config.host_timeout,
                     };
                     Ok((Some(ExpectHostAnswer(p, msg)), a))

@@ -78,6 +78,23 @@ pub(super) fn frame(s: &Session, message: Message) -> Frame {
     }
 }
 
+/// The action that MACs `msg` (MTI through F63; an F64 it carries is dropped first).
+pub(super) fn compute_mac(s: &Session, msg: &mut Message) -> super::Action {
+    msg.remove(64);
+    super::Action::ComputeMac(
+        msg.mac_block(s.config.profile.fields())
+            .expect("messages the engine built or decoded re-encode"),
+    )
+}
+
+/// `msg` with the MAC the PIN pad computed, as the frame that goes to the host.
+pub(super) fn macced_frame(s: &Session, msg: &mut Message, mac: [u8; 8]) -> Vec<u8> {
+    msg.set(64, mac);
+    frame(s, msg.clone())
+        .encode(s.config.profile.fields())
+        .expect("messages the engine built or decoded re-encode")
+}
+
 fn identity(s: &Session, m: &mut Message) {
     m.set(41, s.config.identity.terminal_id.as_bytes());
     m.set(42, s.config.identity.merchant_id.as_bytes());

@@ -526,9 +526,7 @@ impl Engine {
     /// Takes the next trace for a payment the engine does not run itself (QR, whose machine
     /// is separate): card and QR traces come from one counter, unique in the batch.
     pub fn take_trace(&mut self) -> Result<u32, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
+        self.ready(false)?;
         Ok(self.session.take_trace())
     }
     /// The configuration.
@@ -540,11 +538,20 @@ impl Engine {
         self.active.is_some()
     }
 
-    /// Starts sign-in (0800 → 0810, working keys into the PIN pad).
-    pub fn start_sign_in(&mut self, now: LocalTime) -> Result<Action, EngineError> {
+    /// Nothing in progress (else `Busy`) and, when `signed_in`, signed in (else `NotSignedIn`).
+    fn ready(&self, signed_in: bool) -> Result<(), EngineError> {
         if self.active.is_some() {
             return Err(EngineError::Busy);
         }
+        if signed_in && !self.session.signed_in {
+            return Err(EngineError::NotSignedIn);
+        }
+        Ok(())
+    }
+
+    /// Starts sign-in (0800 → 0810, working keys into the PIN pad).
+    pub fn start_sign_in(&mut self, now: LocalTime) -> Result<Action, EngineError> {
+        self.ready(false)?;
         self.session.config.profile.tpdu()?;
         let (machine, action) = sign_in::SignIn::start(&mut self.session, now)?;
         self.active = Some(Active::SignIn(machine));
@@ -557,12 +564,7 @@ impl Engine {
         request: PaymentRequest,
         now: LocalTime,
     ) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
-        if !self.session.signed_in {
-            return Err(EngineError::NotSignedIn);
-        }
+        self.ready(true)?;
         let (machine, action) = sale::Sale::start(&mut self.session, request, now);
         self.active = Some(Active::Sale(Box::new(machine)));
         Ok(action)
@@ -570,12 +572,7 @@ impl Engine {
 
     /// Starts sending a pending reversal (needs the MAC key: sign in first).
     pub fn start_reversal(&mut self, pending: PendingReversal) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
-        if !self.session.signed_in {
-            return Err(EngineError::NotSignedIn);
-        }
+        self.ready(true)?;
         let (machine, action) = reversal::Reversal::start(&mut self.session, pending);
         self.active = machine.map(|m| Active::Reversal(Box::new(m)));
         Ok(action)
@@ -583,9 +580,7 @@ impl Engine {
 
     /// Starts a sign-out (0820/002; the terminal must sign in again) or an echo test (0820/301).
     pub fn start_management(&mut self, sign_out: bool) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
+        self.ready(false)?;
         let (machine, action) = sign_in::Management::start(&mut self.session, sign_out);
         self.active = Some(Active::Management(machine));
         Ok(action)
@@ -595,12 +590,7 @@ impl Engine {
     /// [`Finished::EmvDownload`]. The caller stores what came and hands it to the kernel and to
     /// [`Engine::set_emv_parameters`].
     pub fn start_emv_download(&mut self, what: EmvDownload) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
-        if !self.session.signed_in {
-            return Err(EngineError::NotSignedIn);
-        }
+        self.ready(true)?;
         let (machine, action) = download::Download::start(&mut self.session, what);
         self.active = Some(Active::Download(Box::new(machine)));
         Ok(action)
@@ -608,12 +598,7 @@ impl Engine {
 
     /// Starts sending an advice the journal holds (needs the MAC key: sign in first).
     pub fn start_advice(&mut self, pending: PendingAdvice) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
-        if !self.session.signed_in {
-            return Err(EngineError::NotSignedIn);
-        }
+        self.ready(true)?;
         let (machine, action) = advice::Advice::start(&mut self.session, pending);
         self.active = machine.map(|m| Active::Advice(Box::new(m)));
         Ok(action)
@@ -638,12 +623,7 @@ impl Engine {
 
     /// Starts batch settlement with the journal's totals (send pending reversals first).
     pub fn start_settlement(&mut self, input: SettlementInput) -> Result<Action, EngineError> {
-        if self.active.is_some() {
-            return Err(EngineError::Busy);
-        }
-        if !self.session.signed_in {
-            return Err(EngineError::NotSignedIn);
-        }
+        self.ready(true)?;
         let (machine, action) = settle::Settle::start(&mut self.session, input);
         self.active = Some(Active::Settle(Box::new(machine)));
         Ok(action)

@@ -1,7 +1,7 @@
 //! Reversal (冲正) store-and-forward: the armed 0400 of a transaction whose outcome is
 //! unknown goes out, MACed with the current key, before any other financial message.
 
-use super::messages::{check_response, frame};
+use super::messages::{check_response, compute_mac, macced_frame};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
 use crate::iso8583::Message;
 
@@ -64,11 +64,8 @@ impl Reversal {
             }
         };
         msg.set(39, p.reason.as_bytes());
-        msg.remove(64);
-        let mab = msg
-            .mac_block(s.config.profile.fields())
-            .expect("decoded messages re-encode");
-        (Some(Reversal::ExpectMac(p, msg)), Action::ComputeMac(mab))
+        let a = compute_mac(s, &mut msg);
+        (Some(Reversal::ExpectMac(p, msg)), a)
     }
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
@@ -76,10 +73,7 @@ impl Reversal {
         match (self, event) {
             (ExpectMac(p, mut msg), Event::MacComputed(r)) => match r {
                 Ok(mac) => {
-                    msg.set(64, mac);
-                    let bytes = frame(s, msg.clone())
-                        .encode(s.config.profile.fields())
-                        .expect("well-formed");
+                    let bytes = macced_frame(s, &mut msg, mac);
                     let a = Action::Persist(JournalWrite::ReversalAttempt {
                         trace: p.trace,
                         batch: p.batch,

@@ -6,7 +6,7 @@
 //! transaction is identified by its retrieval reference (F37), trace (F11) and amount (F4),
 //! not by F2.
 
-use super::messages::{check_response, frame};
+use super::messages::{check_response, compute_mac, frame};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
 use crate::iso8583::{Message, Mti};
 
@@ -101,13 +101,6 @@ fn base(s: &Session, mti: u16, trace: u32, f60_3: &str) -> Message {
     m
 }
 
-fn mac(s: &Session, msg: &Message) -> Action {
-    Action::ComputeMac(
-        msg.mac_block(s.config.profile.fields())
-            .expect("well-formed"),
-    )
-}
-
 fn failed(why: String) -> (Option<Settle>, Action) {
     (
         None,
@@ -125,7 +118,7 @@ impl Settle {
         msg.set(48, input.f48());
         msg.set(49, "156");
         msg.set(63, "001");
-        let a = mac(s, &msg);
+        let a = compute_mac(s, &mut msg);
         (Settle::ExpectSettleMac { input, msg }, a)
     }
 
@@ -135,7 +128,7 @@ impl Settle {
         next: usize,
     ) -> (Option<Settle>, Action) {
         let trace = s.take_trace();
-        let msg = match input.uploads.get(next) {
+        let mut msg = match input.uploads.get(next) {
             Some(item) => {
                 let mut m = base(s, 320, trace, "201");
                 m.set(3, item.processing_code);
@@ -150,7 +143,7 @@ impl Settle {
                 m
             }
         };
-        let a = mac(s, &msg);
+        let a = compute_mac(s, &mut msg);
         (Some(Settle::ExpectUploadMac { input, next, msg }), a)
     }
 
