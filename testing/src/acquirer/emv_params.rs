@@ -107,10 +107,11 @@ impl Acquirer {
     /// are none.
     pub(super) fn emv_listing(&self, what: Asked, req: &Message, resp: &mut Message) -> String {
         let asked = req.get(62).unwrap_or_default();
+        // `1` and exactly two digits: how many entries the terminal has so far.
         let Some(from) = asked
             .strip_prefix(b"1")
-            .and_then(|n| std::str::from_utf8(n).ok())
-            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| n.len() == 2 && n.iter().all(u8::is_ascii_digit))
+            .map(|n| usize::from(n[0] - b'0') * 10 + usize::from(n[1] - b'0'))
         else {
             return "30".into(); // format error
         };
@@ -179,5 +180,35 @@ impl Acquirer {
         }
         resp.set(62, f62);
         "00".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smartpos_core::iso8583::Mti;
+    use smartpos_core::profile::AcquirerProfile;
+
+    fn listing(host: &Acquirer, f62: &[u8]) -> (String, Option<Vec<u8>>) {
+        let mut req = Message::new(Mti::new(820).unwrap());
+        req.set(62, f62);
+        let mut resp = Message::new(Mti::new(830).unwrap());
+        let code = host.emv_listing(Asked::CaKeys, &req, &mut resp);
+        (code, resp.get(62).map(<[u8]>::to_vec))
+    }
+
+    #[test]
+    fn a_listing_request_is_one_and_two_digits_and_nothing_else() {
+        let host = Acquirer::new(AcquirerProfile::cup_default());
+        // Two keys, two an answer: all in the first part.
+        let (code, f62) = listing(&host, b"100");
+        assert_eq!(code, "00");
+        assert_eq!(f62.unwrap()[0], b'1');
+        // Past the end: nothing more, the last part.
+        assert_eq!(listing(&host, b"199"), ("00".into(), Some(b"1".to_vec())));
+        // Hostile counts: a format error, never a panic.
+        for bad in [&b"118446744073709551615"[..], b"1", b"1x9", b"200", b""] {
+            assert_eq!(listing(&host, bad).0, "30", "{bad:?}");
+        }
     }
 }
