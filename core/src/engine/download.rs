@@ -10,11 +10,11 @@
 //! (more follow: ask again with the new count). A download is all or nothing: any failure
 //! before the end is acknowledged finishes with an error and the terminal keeps what it had.
 
-use super::messages::{check_response, frame};
+use super::messages::{check_response, management_message, send_to_host};
 use super::{Action, EngineError, Event, Finished, ManagementFailure, Session};
 use crate::emv::params::{AidParameters, CaPublicKey};
 use crate::emv::tlv::{self, Tag};
-use crate::iso8583::{Message, Mti};
+use crate::iso8583::Message;
 
 /// What to download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,24 +67,11 @@ type Step = Result<(Option<Download>, Action), (Box<Download>, EngineError)>;
 
 fn request(s: &mut Session, mti: u16, code: &str, f62: Option<Vec<u8>>) -> Message {
     let trace = s.take_trace();
-    let mut m = Message::new(Mti::new(mti).expect("valid"));
-    m.set(11, format!("{trace:06}"));
-    m.set(41, s.config.identity.terminal_id.as_bytes());
-    m.set(42, s.config.identity.merchant_id.as_bytes());
-    m.set(60, format!("00{:06}{code}", s.batch));
+    let mut m = management_message(s, mti, trace, code);
     if let Some(f62) = f62 {
         m.set(62, f62);
     }
     m
-}
-
-fn send(s: &Session, m: &Message) -> Action {
-    Action::SendToHost {
-        frame: frame(s, m.clone())
-            .encode(s.config.profile.fields())
-            .expect("well-formed request"),
-        timeout: s.config.host_timeout,
-    }
 }
 
 fn failed(why: ManagementFailure) -> (Option<Download>, Action) {
@@ -131,7 +118,7 @@ fn entries(what: EmvDownload, body: &[u8]) -> Result<Vec<Vec<u8>>, ManagementFai
 impl Download {
     pub fn start(s: &mut Session, what: EmvDownload) -> (Download, Action) {
         let m = request(s, 820, what.codes()[0], Some(b"100".to_vec()));
-        let action = send(s, &m);
+        let action = send_to_host(s, &m);
         (
             Download {
                 what,
@@ -154,7 +141,7 @@ impl Download {
             ),
             None => (request(s, 800, self.what.codes()[2], None), Phase::Ending),
         };
-        let action = send(s, &m);
+        let action = send_to_host(s, &m);
         self.request = Box::new(m);
         self.phase = phase;
         (Some(self), action)
@@ -204,7 +191,7 @@ impl Download {
                 if more {
                     let count = format!("1{:02}", me.listed.len());
                     let m = request(s, 820, me.what.codes()[0], Some(count.into_bytes()));
-                    let action = send(s, &m);
+                    let action = send_to_host(s, &m);
                     me.request = Box::new(m);
                     return Ok((Some(me), action));
                 }

@@ -78,6 +78,26 @@ pub(super) fn frame(s: &Session, message: Message) -> Frame {
     }
 }
 
+/// A network-management or batch message (60.1 `00`): MTI, trace, terminal and merchant, and
+/// 60 = `00` + the current batch + `code` (60.3).
+pub(super) fn management_message(s: &Session, mti: u16, trace: u32, code: &str) -> Message {
+    let mut m = Message::new(Mti::new(mti).expect("valid"));
+    m.set(11, format!("{trace:06}"));
+    identity(s, &mut m);
+    m.set(60, format!("00{:06}{code}", s.batch));
+    m
+}
+
+/// The action that sends `msg` (framed as the profile says) and waits for the host's answer.
+pub(super) fn send_to_host(s: &Session, msg: &Message) -> super::Action {
+    super::Action::SendToHost {
+        frame: frame(s, msg.clone())
+            .encode(s.config.profile.fields())
+            .expect("messages the engine built re-encode"),
+        timeout: s.config.host_timeout,
+    }
+}
+
 /// The action that MACs `msg` (MTI through F63; an F64 it carries is dropped first).
 pub(super) fn compute_mac(s: &Session, msg: &mut Message) -> super::Action {
     msg.remove(64);

@@ -6,9 +6,9 @@
 //! transaction is identified by its retrieval reference (F37), trace (F11) and amount (F4),
 //! not by F2.
 
-use super::messages::{check_response, compute_mac, frame};
+use super::messages::{check_response, compute_mac, management_message, send_to_host};
 use super::{Action, EngineError, Event, Finished, JournalWrite, Session};
-use crate::iso8583::{Message, Mti};
+use crate::iso8583::Message;
 
 /// The terminal's totals for a batch, and what it would upload.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -92,15 +92,6 @@ pub(crate) enum Settle {
 
 type Step = Result<(Option<Settle>, Action), (Box<Settle>, EngineError)>;
 
-fn base(s: &Session, mti: u16, trace: u32, f60_3: &str) -> Message {
-    let mut m = Message::new(Mti::new(mti).expect("valid"));
-    m.set(11, format!("{trace:06}"));
-    m.set(41, s.config.identity.terminal_id.as_bytes());
-    m.set(42, s.config.identity.merchant_id.as_bytes());
-    m.set(60, format!("00{:06}{f60_3}", s.batch));
-    m
-}
-
 fn failed(why: String) -> (Option<Settle>, Action) {
     (
         None,
@@ -114,7 +105,7 @@ fn failed(why: String) -> (Option<Settle>, Action) {
 impl Settle {
     pub fn start(s: &mut Session, input: SettlementInput) -> (Settle, Action) {
         let trace = s.take_trace();
-        let mut msg = base(s, 500, trace, "201");
+        let mut msg = management_message(s, 500, trace, "201");
         msg.set(48, input.f48());
         msg.set(49, "156");
         msg.set(63, "001");
@@ -130,7 +121,7 @@ impl Settle {
         let trace = s.take_trace();
         let mut msg = match input.uploads.get(next) {
             Some(item) => {
-                let mut m = base(s, 320, trace, "201");
+                let mut m = management_message(s, 320, trace, "201");
                 m.set(3, item.processing_code);
                 m.set(4, format!("{:012}", item.amount_minor));
                 m.set(37, item.reference.as_bytes());
@@ -138,7 +129,7 @@ impl Settle {
                 m
             }
             None => {
-                let mut m = base(s, 320, trace, "202");
+                let mut m = management_message(s, 320, trace, "202");
                 m.set(48, format!("{:04}", input.uploads.len() % 10_000));
                 m
             }
@@ -160,17 +151,11 @@ impl Settle {
 
     pub fn handle(self, s: &mut Session, event: Event) -> Step {
         use Settle::*;
-        let send = |s: &Session, msg: &Message| Action::SendToHost {
-            frame: frame(s, msg.clone())
-                .encode(s.config.profile.fields())
-                .expect("well-formed"),
-            timeout: s.config.host_timeout,
-        };
         match (self, event) {
             (ExpectSettleMac { input, mut msg }, Event::MacComputed(r)) => match r {
                 Ok(m) => {
                     msg.set(64, m);
-                    let a = send(s, &msg);
+                    let a = send_to_host(s, &msg);
                     Ok((Some(ExpectSettleAnswer { input, msg }), a))
                 }
                 Err(e) => Ok(failed(format!("PIN pad: {e}"))),
@@ -214,7 +199,7 @@ impl Settle {
             ) => match r {
                 Ok(m) => {
                     msg.set(64, m);
-                    let a = send(s, &msg);
+                    let a = send_to_host(s, &msg);
                     Ok((Some(ExpectUploadAnswer { input, next, msg }), a))
                 }
                 Err(e) => Ok(failed(format!("PIN pad: {e}"))),

@@ -1,6 +1,6 @@
 //! Sign-in: 0800 → 0810, working keys from F62 into the PIN pad.
 
-use super::messages::{check_response, frame, sign_in_request};
+use super::messages::{check_response, management_message, send_to_host, sign_in_request};
 use super::{
     Action, EngineError, Event, Finished, JournalWrite, ManagementFailure, Session, SignInError,
 };
@@ -40,17 +40,8 @@ impl SignIn {
                 if let Err(e) = r {
                     return Ok(fail(SignInError::Journal(e)));
                 }
-                let bytes = frame(s, (*request).clone())
-                    .encode(s.config.profile.fields())
-                    .expect("well-formed request");
-                let timeout = s.config.host_timeout;
-                Ok((
-                    Some(SignIn::ExpectHostAnswer { request }),
-                    Action::SendToHost {
-                        frame: bytes,
-                        timeout,
-                    },
-                ))
+                let action = send_to_host(s, &request);
+                Ok((Some(SignIn::ExpectHostAnswer { request }), action))
             }
             (SignIn::ExpectHostAnswer { request }, Event::HostAnswered(answer)) => {
                 let bytes = match answer {
@@ -145,27 +136,14 @@ pub(crate) enum Management {
 impl Management {
     pub fn start(s: &mut Session, sign_out: bool) -> (Management, Action) {
         let trace = s.take_trace();
-        let mut m = Message::new(crate::iso8583::Mti::new(820).expect("valid"));
-        m.set(11, format!("{trace:06}"));
-        m.set(41, s.config.identity.terminal_id.as_bytes());
-        m.set(42, s.config.identity.merchant_id.as_bytes());
-        m.set(
-            60,
-            format!("00{:06}{}", s.batch, if sign_out { "002" } else { "301" }),
-        );
-        let bytes = frame(s, m.clone())
-            .encode(s.config.profile.fields())
-            .expect("well-formed request");
-        let timeout = s.config.host_timeout;
+        let m = management_message(s, 820, trace, if sign_out { "002" } else { "301" });
+        let action = send_to_host(s, &m);
         (
             Management::ExpectHostAnswer {
                 request: Box::new(m),
                 sign_out,
             },
-            Action::SendToHost {
-                frame: bytes,
-                timeout,
-            },
+            action,
         )
     }
 
